@@ -1,0 +1,90 @@
+"""Template filters that format values for the user's locale (through Babel)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from babel import dates, numbers
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+LOCALE_VARIABLE = "_locale"  # set by the renderer from the user's language
+DEFAULT_LOCALE = "en"
+
+
+def _locale(context: Context) -> str:
+    value = context.get(LOCALE_VARIABLE)
+    return value if isinstance(value, str) and value else DEFAULT_LOCALE
+
+
+def _as_datetime(value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, int | float):
+        return dt.datetime.fromtimestamp(value, tz=dt.UTC)
+    return dt.datetime.fromisoformat(str(value))
+
+
+@pass_context
+def date(context: Context, value: Any, format: str = "medium") -> str:
+    return dates.format_date(_as_datetime(value).date(), format=format, locale=_locale(context))
+
+
+@pass_context
+def time(context: Context, value: Any, format: str = "short") -> str:
+    return dates.format_time(_as_datetime(value), format=format, locale=_locale(context))
+
+
+@pass_context
+def datetime(context: Context, value: Any, format: str = "medium") -> str:
+    return dates.format_datetime(_as_datetime(value), format=format, locale=_locale(context))
+
+
+@pass_context
+def number(context: Context, value: Any) -> str:
+    return numbers.format_decimal(value, locale=_locale(context))
+
+
+@pass_context
+def percent(context: Context, value: Any) -> str:
+    return numbers.format_percent(value, locale=_locale(context))
+
+
+@pass_context
+def currency(context: Context, value: Any, code: str = "EUR") -> str:
+    return numbers.format_currency(value, code, locale=_locale(context))
+
+
+def _span(unit: str) -> Callable[[Context, Any], str]:
+    @pass_context
+    def span(context: Context, value: Any) -> str:
+        delta = dt.timedelta(**{unit: float(value)})
+        return dates.format_timedelta(delta, threshold=1.0, locale=_locale(context))
+
+    return span
+
+
+@pass_context
+def ago(context: Context, value: Any) -> str:
+    now = context.get("now")
+    moment = _as_datetime(value)
+    reference = now if isinstance(now, dt.datetime) else dt.datetime.now(tz=moment.tzinfo)
+    return dates.format_timedelta(moment - reference, add_direction=True, locale=_locale(context))
+
+
+FILTERS: dict[str, Callable[..., str]] = {
+    "date": date,
+    "time": time,
+    "datetime": datetime,
+    "number": number,
+    "percent": percent,
+    "currency": currency,
+    "minutes": _span("minutes"),
+    "hours": _span("hours"),
+    "days": _span("days"),
+    "ago": ago,
+}

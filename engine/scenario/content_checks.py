@@ -1,0 +1,258 @@
+"""Checks of single values against Telegram's rules and the language's own."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from engine.core import callback_data
+from engine.core.durations import DurationError, parse_duration
+from engine.core.templating import CONTEXT_NAMES
+from engine.scenario.diagnostics import Diagnostic, error, warning
+from engine.scenario.inventory import Ask, Inventory
+from engine.scenario.schema_check import describe_path
+from engine.scenario.suggestions import did_you_mean
+from engine.scenario.yaml_loader import SourceMap
+
+_COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
+_URL = re.compile(r"^(https?|tg)://\S+$", re.IGNORECASE)
+_BUTTON_ACTIONS = ("goto", "set", "clear", "say", "call")
+_OPTION_TYPES = {
+    "min": ("number", "integer", "date"),
+    "max": ("number", "integer", "date"),
+    "min_length": ("text", "email"),
+    "max_length": ("text", "email"),
+    "pattern": ("text",),
+}
+
+
+def check_content(inv: Inventory, data: Any, source: SourceMap) -> Iterator[Diagnostic]:
+    yield from _patterns(inv, source)
+    yield from _durations(inv, source)
+    yield from _commands(inv, source)
+    yield from _button_data(inv, source)
+    yield from _buttons(inv, source)
+    yield from _duplicates(inv, source)
+    for ask in inv.asks:
+        yield from _ask(ask, source)
+    yield from _variables(inv, data, source)
+
+
+def _patterns(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
+    for pattern in inv.patterns:
+        try:
+            re.compile(pattern.name)
+        except (re.error, OverflowError, RecursionError, ValueError) as exc:
+            detail = exc.msg if isinstance(exc, re.error) else "a repetition count is too large"
+            yield error(
+                source.of(pattern.path),
+                "invalid-regex",
+                f"the pattern {describe_path(pattern.path)} is not a valid regular expression: {detail}.",
+            )
+
+
+def _durations(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
+    for duration in inv.durations:
+        if isinstance(duration.name, bool):
+            continue  # wrong type: the schema check says so
+        try:
+            parse_duration(duration.name)
+        except DurationError as exc:
+            yield error(
+                source.of(duration.path),
+                "invalid-duration",
+                f"{exc} ({describe_path(duration.path)})",
+            )
+
+
+def _commands(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
+    for command in inv.commands:
+        name = command.name
+        if _COMMAND.match(name):
+            continue
+        fixed = re.sub(r"[^a-z0-9_]", "_", name.lstrip("/").lower())[:32] or "help"
+        reason = (
+            "leave out the slash"
+            if name.startswith("/")
+            else "Telegram allows 1-32 characters of a-z, 0-9 and _"
+        )
+        position = (
+            source.key_of(command.path)
+            if command.path[0] == "commands"
+            else source.of(command.path)
+        )
+        yield error(
+            position,
+            "invalid-command-name",
+            f"'{name}' is not a valid command name: {reason}. Write '{fixed}'.",
+        )
+
+
+def _button_data(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
+    for name, facts in inv.states.items():
+        if not facts.inline_buttons:
+            continue
+        ref = callback_data.ButtonRef(name, facts.inline_buttons - 1)
+        size = len(callback_data.encode(ref).encode())
+        if size > callback_data.MAX_BYTES:
+            room = callback_data.longest_state_name(facts.inline_buttons - 1)
+            yield error(
+                source.key_of(facts.path),
+                "button-data-too-long",
+                f"the buttons of state '{name}' would carry {size} bytes of data; Telegram allows "
+                f"{callback_data.MAX_BYTES}. Shorten the state's name to at most {room} characters.",
+            )
+
+
+def _buttons(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
+    for button in inv.buttons:
+        where = describe_path(button.path)
+        actions = [k for k in _BUTTON_ACTIONS if k in button.data]
+        url = button.data.get("url")
+        if isinstance(url, str):
+            if not _URL.match(url) and "{{" not in url:
+                yield error(
+                    source.of((*button.path, "url")),
+                    "invalid-url",
+                    f"the link '{url}' {where} must start with https://, http:// or tg://.",
+                )
+            if actions:
+                yield error(
+                    source.of(button.path),
+                    "url-button-action",
+                    f"the button {where} opens a link, so its `{actions[0]}` never runs; make two buttons.",
+                )
+        elif not actions and "text" in button.data:
+            yield error(
+                source.of(button.path),
+                "button-does-nothing",
+                f"the button {where} does nothing: add `goto`, `set`, `say` or `call`, or a `url`.",
+            )
+
+
+def _duplicates(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
+    for keyboard in inv.keyboards:
+        seen: dict[str, int] = {}
+        for label in keyboard.labels:
+            key = label.name.strip().casefold()
+            if key in seen:
+                code = "duplicate-choice" if keyboard.kind == "choices" else "duplicate-button"
+                what = {"inline": "button", "reply": "key", "choices": "choice"}[keyboard.kind]
+                yield error(
+                    source.of(label.path),
+                    code,
+                    f"the {what} '{label.name}' appears twice {describe_path(label.path)}; "
+                    "the user could not tell them apart. Give each a different text.",
+                )
+            seen.setdefault(key, 0)
+
+
+def _ask(ask: Ask, source: SourceMap) -> Iterator[Diagnostic]:
+    data, path = ask.data, ask.path
+    choices = data.get("choices")
+    declared = data.get("type")
+    kind = declared or ("choice" if choices else "text")
+    if choices and declared not in (None, "choice"):
+        numeric = all(isinstance(c, int | float) and not isinstance(c, bool) for c in choices)
+        if not (
+            declared in ("number", "integer")
+            and numeric
+            and (declared == "number" or all(isinstance(c, int) for c in choices))
+        ):
+            yield error(
+                source.of((*path, "type")),
+                "choices-type",
+                f"`choices` cannot be used with `type: {declared}` {describe_path(path)}: remove `type` "
+                "(a question with choices accepts one of them) or remove `choices`.",
+            )
+    for option, types in _OPTION_TYPES.items():
+        if option in data and kind not in types:
+            yield warning(
+                source.key_of((*path, option)),
+                "ask-option-unused",
+                f"`{option}` has no effect for `type: {kind}` {describe_path(path)}; it applies to "
+                f"{' and '.join(types)} answers.",
+            )
+    low, high = data.get("min"), data.get("max")
+    if isinstance(low, int | float) and isinstance(high, int | float) and low > high:
+        yield error(
+            source.of((*path, "min")),
+            "ask-range",
+            f"`min` ({low}) is larger than `max` ({high}) {describe_path(path)}: no answer could pass.",
+        )
+    low, high = data.get("min_length"), data.get("max_length")
+    if isinstance(low, int) and isinstance(high, int) and low > high:
+        yield error(
+            source.of((*path, "min_length")),
+            "ask-range",
+            f"`min_length` ({low}) is larger than `max_length` ({high}) {describe_path(path)}: no answer could pass.",
+        )
+    if "skip_text" in data and data.get("optional") is not True:
+        yield warning(
+            source.key_of((*path, "skip_text")),
+            "ask-option-unused",
+            f"`skip_text` has no effect {describe_path(path)} unless `optional: true`.",
+        )
+    if "on_fail" in data and "max_attempts" not in data:
+        yield warning(
+            source.key_of((*path, "on_fail")),
+            "ask-option-unused",
+            f"`on_fail` is never used {describe_path(path)}: add `max_attempts` to say after how many invalid answers.",
+        )
+
+
+def _variables(inv: Inventory, data: Any, source: SourceMap) -> Iterator[Diagnostic]:
+    for name, path in inv.defined_vars.items():
+        if name in CONTEXT_NAMES:
+            yield error(
+                source.key_of(path) if path[0] == "vars" else source.of(path),
+                "reserved-name",
+                f"'{name}' is a built-in name in templates; call the variable something else, like my_{name}.",
+            )
+    for cleared in inv.cleared_vars:
+        if cleared.name not in inv.defined_vars:
+            hint = did_you_mean(cleared.name, inv.defined_vars) or " Declare it under `vars:`."
+            yield error(
+                source.of(cleared.path),
+                "unknown-variable",
+                f"there is no variable '{cleared.name}' to clear.{hint}",
+                "reference",
+            )
+    sensitive = data.get("sensitive") if isinstance(data, dict) else None
+    if isinstance(sensitive, list):
+        yield from _unknown_or_repeated(
+            sensitive, ("sensitive",), inv.defined_vars, source, "variable"
+        )
+    bot = data.get("bot") if isinstance(data, dict) else None
+    languages = bot.get("languages") if isinstance(bot, dict) else None
+    if isinstance(languages, list):
+        yield from _unknown_or_repeated(languages, ("bot", "languages"), None, source, "language")
+
+
+def _unknown_or_repeated(
+    items: list[Any],
+    path: tuple[str, ...],
+    known: dict[str, Any] | None,
+    source: SourceMap,
+    what: str,
+) -> Iterator[Diagnostic]:
+    seen: set[Any] = set()
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            continue
+        if item in seen:
+            yield error(
+                source.of((*path, i)),
+                "duplicate-item",
+                f"the {what} '{item}' is listed twice {describe_path(path)}; remove one.",
+            )
+        seen.add(item)
+        if known is not None and item not in known:
+            hint = did_you_mean(item, known) or " Declare it under `vars:`."
+            yield error(
+                source.of((*path, i)),
+                "unknown-variable",
+                f"there is no variable '{item}' to mark as sensitive.{hint}",
+                "reference",
+            )

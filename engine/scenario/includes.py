@@ -1,0 +1,162 @@
+"""Assembling a scenario from its main file and the files it includes."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from engine.scenario.diagnostics import Diagnostic, error
+from engine.scenario.yaml_loader import (
+    DEFAULT_LIMITS,
+    LoaderLimits,
+    Path,
+    SourceMap,
+    YamlDocument,
+    load_yaml_file,
+)
+
+# What an included file may add to the scenario that includes it.
+INCLUDABLE_SECTIONS = ("states", "vars", "commands")
+_SINGULAR = {"states": "state", "vars": "variable", "commands": "command"}
+
+
+@dataclass(frozen=True)
+class ScenarioSource:
+    """The merged data of a scenario and where each part of it was written."""
+
+    files: tuple[str, ...]
+    data: dict[str, Any]
+    source: SourceMap
+
+
+def include_paths(document: YamlDocument) -> list[tuple[str, Path]]:
+    """The files `document` includes, resolved relative to it, with the path of each entry."""
+    data = document.data
+    entries = data.get("include") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return []
+    base = os.path.dirname(document.file)
+    return [
+        (os.path.normpath(os.path.join(base, entry)), ("include", i))
+        for i, entry in enumerate(entries)
+        if isinstance(entry, str) and entry
+    ]
+
+
+def assemble(
+    path: str, limits: LoaderLimits = DEFAULT_LIMITS
+) -> tuple[ScenarioSource | None, list[Diagnostic]]:
+    """Load `path` and everything it includes (recursively), merging states, vars and commands."""
+    main, problems = load_yaml_file(path, limits)
+    if main is None:
+        return None, problems
+    if not isinstance(main.data, dict):
+        problems.append(
+            error(
+                main.source.of(()),
+                "not-a-mapping",
+                "a scenario must be a mapping with `bot:` and `states:` at the top, "
+                "not a list or a single value.",
+                "schema",
+            )
+        )
+        return None, problems
+    data = dict(main.data)
+    values = dict(main.source.values)
+    keys = dict(main.source.keys)
+    files = [path]
+    seen = {os.path.realpath(path)}
+
+    def merge(document: YamlDocument, chain: tuple[str, ...]) -> None:
+        for target, entry_path in include_paths(document):
+            where = document.source.of(entry_path)
+            real = os.path.realpath(target)
+            if real in chain:
+                problems.append(
+                    error(
+                        where,
+                        "include-cycle",
+                        f"'{target}' includes itself (through {' → '.join(chain)}); remove this entry.",
+                        "reference",
+                    )
+                )
+                continue
+            if real in seen:
+                continue  # included twice (a diamond): its content is already here
+            seen.add(real)
+            included, more = load_yaml_file(target, limits)
+            if included is None and more and more[0].code == "file-not-found":
+                problems.append(
+                    error(
+                        where,
+                        "include-not-found",
+                        f"the included file '{target}' does not exist; check the name and that the path is relative to this file.",
+                        "reference",
+                    )
+                )
+                continue
+            problems.extend(more)
+            if included is None:
+                continue
+            files.append(target)
+            _merge_document(included, data, values, keys, problems)
+            merge(included, (*chain, real))
+
+    merge(main, (os.path.realpath(path),))
+    return ScenarioSource(tuple(files), data, SourceMap(path, values, keys)), problems
+
+
+def _merge_document(
+    included: YamlDocument,
+    data: dict[str, Any],
+    values: dict[Path, Any],
+    keys: dict[Path, Any],
+    problems: list[Diagnostic],
+) -> None:
+    content = included.data
+    if not isinstance(content, dict):
+        problems.append(
+            error(
+                included.source.of(()),
+                "not-a-mapping",
+                "an included file must be a mapping with `states:` (and optionally `vars:` and `commands:`).",
+                "schema",
+            )
+        )
+        return
+    accepted: set[Path] = set()
+    for section, section_data in content.items():
+        if section == "include":
+            continue
+        if section not in INCLUDABLE_SECTIONS:
+            problems.append(
+                error(
+                    included.source.key_of((section,)),
+                    "include-key",
+                    f"an included file may hold only {', '.join(INCLUDABLE_SECTIONS)} and include; move `{section}:` to the main scenario file.",
+                    "schema",
+                )
+            )
+            continue
+        if not isinstance(section_data, dict):
+            continue  # the schema check of the main file reports wrong shapes of its own sections
+        merged = data.setdefault(section, {})
+        if not isinstance(merged, dict):
+            continue
+        for name, value in section_data.items():
+            if name in merged:
+                first = SourceMap("", values, keys).key_of((section, name))
+                problems.append(
+                    error(
+                        included.source.key_of((section, name)),
+                        f"duplicate-{_SINGULAR[section]}",
+                        f"the {_SINGULAR[section]} '{name}' is already defined at {first}; names must be unique across included files. Rename one of them.",
+                        "reference",
+                    )
+                )
+                continue
+            merged[name] = value
+            accepted.add((section, name))
+    for positions, target in ((included.source.values, values), (included.source.keys, keys)):
+        target.update((p, pos) for p, pos in positions.items() if p[:2] in accepted)

@@ -1,0 +1,236 @@
+"""The JSON Schema check, with each schema error turned into a sentence an author understands."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+from pathlib import Path as FilePath
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from engine.scenario.diagnostics import Diagnostic, error
+from engine.scenario.suggestions import did_you_mean
+from engine.scenario.yaml_loader import Path, SourceMap
+
+SCHEMA_PATH = FilePath(__file__).resolve().parents[2] / "schemas" / "scenario.schema.json"
+
+_TYPE_WORDS = {
+    "string": "a text",
+    "object": "a mapping (name: value lines)",
+    "array": "a list",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "an empty value",
+}
+_STATE_KEYS = ("say", "ask", "goto", "buttons", "on", "end")
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    with open(SCHEMA_PATH, encoding="utf-8") as handle:
+        loaded: dict[str, Any] = json.load(handle)
+    return loaded
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(schema())
+
+
+def check_schema(data: Any, source: SourceMap) -> list[Diagnostic]:
+    """Every schema error in `data`, explained, with the position of the node it is about."""
+    found: list[Diagnostic] = []
+    for problem in _validator().iter_errors(data):
+        found.extend(_explain(problem, source))
+    return found
+
+
+def describe_path(path: Sequence[str | int]) -> str:
+    """Where something is, in the author's terms: "in state 'welcome' at `buttons[0]`"."""
+
+    def tail(parts: Sequence[str | int]) -> str:
+        text = ""
+        for part in parts:
+            text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        return text
+
+    if not path:
+        return "at the top level"
+    if len(path) == 1:
+        return f"under `{path[0]}`"
+    if path[0] == "states":
+        rest = f" at `{tail(path[2:])}`" if len(path) > 2 else ""
+        return f"in state '{path[1]}'{rest}"
+    if path[0] == "commands":
+        rest = f" at `{tail(path[2:])}`" if len(path) > 2 else ""
+        return f"in command /{path[1]}{rest}"
+    return f"at `{tail(path)}`"
+
+
+def _type_word(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if value is None:
+        return "an empty value"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text '{value[:40]}'"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping"
+
+
+def _fails_on_type(problem: ValidationError) -> bool:
+    """Whether this error means 'the value is of another kind altogether'."""
+    if problem.relative_path:
+        return False
+    if problem.validator == "type":
+        return True
+    if problem.validator in ("anyOf", "oneOf") and problem.context:
+        return all(_fails_on_type(p) for p in _branches(problem).get(0, [])) and all(
+            any(_fails_on_type(p) for p in errs) for errs in _branches(problem).values()
+        )
+    return False
+
+
+def _branches(problem: ValidationError) -> dict[Any, list[ValidationError]]:
+    grouped: dict[Any, list[ValidationError]] = defaultdict(list)
+    for sub in problem.context or []:
+        grouped[sub.relative_schema_path[0]].append(sub)
+    return grouped
+
+
+def _expected_types(problem: ValidationError) -> list[str]:
+    if problem.validator == "type":
+        value: Any = problem.validator_value
+        return list(value) if isinstance(value, list) else [value]
+    found: list[str] = []
+    for sub in problem.context or []:
+        if not sub.relative_path:
+            found.extend(t for t in _expected_types(sub) if t not in found)
+    return found
+
+
+def _explain(problem: ValidationError, source: SourceMap) -> Iterator[Diagnostic]:
+    path: Path = tuple(problem.absolute_path)
+    where = describe_path(path)
+    kind: Any = problem.validator
+    value: Any = problem.validator_value
+    instance: Any = problem.instance
+    subschema: dict[str, Any] = dict(problem.schema) if isinstance(problem.schema, dict) else {}
+    position = source.of(path)
+
+    if kind in ("anyOf", "oneOf") and problem.context:
+        candidates = [
+            errs for errs in _branches(problem).values() if not any(_fails_on_type(e) for e in errs)
+        ]
+        if candidates:
+            for sub in min(candidates, key=len):
+                yield from _explain(sub, source)
+            return
+        words = " or ".join(_TYPE_WORDS.get(t, str(t)) for t in _expected_types(problem))
+        yield _wrong_type(position, where, words, instance)
+    elif kind == "type":
+        types = value if isinstance(value, list) else [value]
+        yield _wrong_type(
+            position, where, " or ".join(_TYPE_WORDS.get(t, str(t)) for t in types), instance
+        )
+    elif kind == "additionalProperties" and isinstance(instance, dict):
+        allowed = list(subschema.get("properties", {}))
+        for key in instance:
+            if key in allowed:
+                continue
+            hint = did_you_mean(key, allowed) or f" Allowed here: {', '.join(allowed)}."
+            if (
+                not path
+                and isinstance(instance[key], dict)
+                and any(k in instance[key] for k in _STATE_KEYS)
+            ):
+                hint = f" '{key}' looks like a state: put it under `states:`."
+            yield error(
+                source.key_of((*path, key)),
+                "unknown-key",
+                f"unknown key '{key}' {where}.{hint}",
+                "schema",
+            )
+    elif kind == "required" and isinstance(instance, dict):
+        properties = subschema.get("properties", {})
+        for key in value:
+            if key not in instance:
+                about = properties.get(key, {}).get("description", "")
+                yield error(
+                    position,
+                    "missing-key",
+                    f"`{key}` is missing {where}. {about}".rstrip(),
+                    "schema",
+                )
+    elif kind == "enum":
+        options = [str(v) for v in value]
+        hint = did_you_mean(str(instance), options)
+        yield error(
+            position,
+            "invalid-value",
+            f"{_type_word(instance)} is not allowed {where}; write one of: {', '.join(options)}.{hint}",
+            "schema",
+        )
+    elif kind == "pattern":
+        hint = subschema.get("x-hint", f"It must match {value}.")
+        if "propertyNames" in problem.absolute_schema_path:
+            yield error(
+                source.key_of((*path, instance)),
+                "invalid-name",
+                f"'{instance}' is not a valid name {where}. {hint}",
+                "schema",
+            )
+        else:
+            yield error(
+                position, "invalid-value", f"'{instance}' is not valid {where}. {hint}", "schema"
+            )
+    elif kind in ("minLength", "minProperties") and value == 1:
+        yield error(position, "empty-value", f"this must not be empty {where}.", "schema")
+    elif kind in ("maxLength", "minLength"):
+        word = "at most" if kind == "maxLength" else "at least"
+        yield error(
+            position,
+            "wrong-length",
+            f"{where}: {word} {value} characters are allowed here (this has {len(instance)}).",
+            "schema",
+        )
+    elif kind in ("maxItems", "maxProperties", "minItems"):
+        word = "at least" if kind == "minItems" else "at most"
+        yield error(
+            position,
+            "wrong-count",
+            f"{where}: {word} {value} entries are allowed here (this has {len(instance)}).",
+            "schema",
+        )
+    elif kind in ("minimum", "maximum"):
+        word = "at least" if kind == "minimum" else "at most"
+        yield error(
+            position,
+            "out-of-range",
+            f"{instance} is out of range {where}: it must be {word} {value}.",
+            "schema",
+        )
+    else:
+        yield error(position, "schema", f"{where}: {problem.message}.", "schema")
+
+
+def _wrong_type(position: Any, where: str, expected: str, instance: Any) -> Diagnostic:
+    hint = ""
+    if "a text" in expected and isinstance(instance, dict | list):
+        hint = " If this is a text that starts with '{' or '[', put the whole text in quotes."
+    elif "a text" in expected and isinstance(instance, bool):
+        hint = " Write true or false only for switches; put other texts in quotes."
+    return error(
+        position,
+        "wrong-type",
+        f"expected {expected} {where}, found {_type_word(instance)}.{hint}",
+        "schema",
+    )

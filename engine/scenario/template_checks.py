@@ -1,0 +1,138 @@
+"""Checks of templates and conditions: Jinja2 syntax, filters, undefined names, static length."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from jinja2 import TemplateSyntaxError, meta, nodes
+
+from engine.core.templating import environment, known_names
+from engine.scenario.diagnostics import Diagnostic, Position, error
+from engine.scenario.inventory import Inventory, Text
+from engine.scenario.schema_check import describe_path
+from engine.scenario.suggestions import did_you_mean
+from engine.scenario.yaml_loader import SourceMap
+
+_MARKERS = ("{{", "{%", "{#")
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    problem: str | None = None  # a syntax error, or None
+    line: int = 1
+    undeclared: frozenset[str] = frozenset()
+    bad_filters: tuple[str, ...] = ()
+    bad_tests: tuple[str, ...] = ()
+    static_length: int = 0
+    outputs: int = 0
+
+
+def has_template_syntax(text: str) -> bool:
+    return any(marker in text for marker in _MARKERS)
+
+
+def check_templates(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
+    known = known_names() | frozenset(inv.defined_vars)
+    cache: dict[str, _Parsed] = {}
+    for text in inv.templates:
+        if not has_template_syntax(text.text):
+            if text.limit is not None and len(text.text) > text.limit:
+                yield _too_long(text, len(text.text), source)
+            continue
+        parsed = cache.get(text.text) or cache.setdefault(text.text, _parse(text.text))
+        yield from _report(text, parsed, known, source, "template")
+        if parsed.problem is None and text.limit is not None and parsed.static_length > text.limit:
+            yield _too_long(text, parsed.static_length, source)
+    for condition in inv.conditions:
+        position = source.of(condition.path)
+        if has_template_syntax(condition.text):
+            bare = condition.text.replace("{{", "").replace("}}", "").strip()
+            yield error(
+                position,
+                "condition-braces",
+                f"conditions are written without {{{{ }}}}: write `if: {bare}` {describe_path(condition.path)}.",
+            )
+            continue
+        key = "\0if" + condition.text
+        parsed = cache.get(key) or cache.setdefault(key, _parse("{{ " + condition.text + " }}"))
+        if parsed.problem is None and parsed.outputs != 1:
+            parsed = _Parsed(problem='a condition is one expression, like `size == "Large"`')
+        yield from _report(condition, parsed, known, source, "condition")
+
+
+def _parse(text: str) -> _Parsed:
+    env = environment()
+    try:
+        ast = env.parse(text)
+    except TemplateSyntaxError as exc:
+        return _Parsed(problem=_hint(exc.message or "invalid syntax"), line=exc.lineno or 1)
+    filters = tuple(sorted({n.name for n in ast.find_all(nodes.Filter)} - set(env.filters)))
+    tests = tuple(sorted({n.name for n in ast.find_all(nodes.Test)} - set(env.tests)))
+    outputs = sum(len(n.nodes) for n in ast.find_all(nodes.Output))
+    static = sum(len(n.data) for n in ast.find_all(nodes.TemplateData))
+    return _Parsed(
+        undeclared=frozenset(meta.find_undeclared_variables(ast)),
+        bad_filters=filters,
+        bad_tests=tests,
+        static_length=static,
+        outputs=outputs,
+    )
+
+
+def _hint(message: str) -> str:
+    if "got '='" in message:
+        return message + ". To compare two values, write '=='"
+    if "unexpected '}'" in message:
+        return message + ". Every '{{' needs a matching '}}'"
+    return message
+
+
+def _report(
+    text: Text, parsed: _Parsed, known: frozenset[str], source: SourceMap, what: str
+) -> Iterator[Diagnostic]:
+    position = source.of(text.path)
+    where = describe_path(text.path)
+    if parsed.problem is not None:
+        if parsed.line > 1:
+            position = Position(position.file, position.line + parsed.line - 1, 1)
+        yield error(
+            position, "template-syntax", f"this {what} {where} is not valid: {parsed.problem}."
+        )
+        return
+    env = environment()
+    for name in sorted(parsed.undeclared - known):
+        hint = (
+            did_you_mean(name, known)
+            or " Declare it under `vars:`, or store it with `ask`, `set` or `save_as`."
+        )
+        yield error(
+            position,
+            "undefined-variable",
+            f"the {what} {where} uses '{name}', which is not defined.{hint}",
+            "reference",
+        )
+    for name in parsed.bad_filters:
+        hint = did_you_mean(name, env.filters) or " See docs/scenario-language.md for the filters."
+        yield error(
+            position,
+            "unknown-filter",
+            f"the {what} {where} uses the filter '{name}', which does not exist.{hint}",
+        )
+    for name in parsed.bad_tests:
+        hint = did_you_mean(name, env.tests)
+        yield error(
+            position,
+            "unknown-filter",
+            f"the {what} {where} uses the test '{name}', which does not exist.{hint}",
+        )
+
+
+def _too_long(text: Text, length: int, source: SourceMap) -> Diagnostic:
+    kind = "captions" if text.limit == 1024 else "messages"
+    return error(
+        source.of(text.path),
+        "text-too-long",
+        f"this text {describe_path(text.path)} has {length} characters; Telegram allows {text.limit} in "
+        f"{kind}. Split it into several messages (a list under `say`).",
+    )
