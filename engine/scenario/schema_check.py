@@ -39,7 +39,32 @@ def schema() -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(schema())
+    published = schema()
+    return Draft202012Validator(
+        {**_inline_refs(published, published["$defs"], ()), "$defs": published["$defs"]}
+    )
+
+
+def _inline_refs(node: Any, defs: dict[str, Any], expanding: tuple[str, ...]) -> Any:
+    """The schema with each `$ref` replaced by its definition, except where a definition
+    contains itself (kept as a `$ref`). Same meaning; resolving references was most of the
+    validation time."""
+    if isinstance(node, list):
+        return [_inline_refs(item, defs, expanding) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        name = ref.removeprefix("#/$defs/")
+        if name not in expanding:
+            siblings = {k: v for k, v in node.items() if k != "$ref"}
+            target = _inline_refs(defs[name], defs, (*expanding, name))
+            return (
+                {**target, **siblings}
+                if not set(siblings) & set(target) - {"description", "examples"}
+                else node
+            )
+    return {k: (v if k == "$defs" else _inline_refs(v, defs, expanding)) for k, v in node.items()}
 
 
 def check_schema(data: Any, source: SourceMap) -> list[Diagnostic]:
@@ -136,6 +161,18 @@ def _explain(problem: ValidationError, source: SourceMap) -> Iterator[Diagnostic
             return
         words = " or ".join(_TYPE_WORDS.get(t, str(t)) for t in _expected_types(problem))
         yield _wrong_type(position, where, words, instance)
+    elif (
+        kind == "type"
+        and path
+        and path[-1] in ("delay", "timeout")
+        and isinstance(instance, int | float)
+    ):
+        yield error(
+            position,
+            "wrong-type",
+            f"{instance} has no unit {where}: write it like {instance}s, {instance}m or {instance}h.",
+            "schema",
+        )
     elif kind == "type":
         types = value if isinstance(value, list) else [value]
         yield _wrong_type(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from jinja2 import TemplateSyntaxError, meta, nodes
+from jinja2 import TemplateSyntaxError, nodes
 
 from engine.core.templating import environment, known_names
 from engine.scenario.diagnostics import Diagnostic, Position, error
@@ -71,8 +71,11 @@ def _parse(text: str) -> _Parsed:
     tests = tuple(sorted({n.name for n in ast.find_all(nodes.Test)} - set(env.tests)))
     outputs = sum(len(n.nodes) for n in ast.find_all(nodes.Output))
     static = sum(len(n.data) for n in ast.find_all(nodes.TemplateData))
+    loaded = {n.name for n in ast.find_all(nodes.Name) if n.ctx == "load"}
+    stored = {n.name for n in ast.find_all(nodes.Name) if n.ctx != "load"}
+    stored.update(n.name for n in ast.find_all(nodes.Macro))
     return _Parsed(
-        undeclared=frozenset(meta.find_undeclared_variables(ast)),
+        undeclared=frozenset(loaded - stored),  # like jinja2.meta, at a fraction of the cost
         bad_filters=filters,
         bad_tests=tests,
         static_length=static,
