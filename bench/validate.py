@@ -35,7 +35,9 @@ def generate(states: int) -> str:
         nxt, back = (i + 1) % states, max(i - 1, 0)
         kind = i % 4
         lines.append(f"  s{i}:")
-        lines.append(f"    say: 'Step {i} for {{{{ user.first_name }}}}: you have {{{{ count }}}} points.'")
+        lines.append(
+            f"    say: 'Step {i} for {{{{ user.first_name }}}}: you have {{{{ count }}}} points.'"
+        )
         if kind == 0:
             lines += [
                 "    set: {count: '{{ count + 1 }}'}",
@@ -47,13 +49,15 @@ def generate(states: int) -> str:
             lines += [
                 "    ask: {var: size, choices: [Small, Medium, Large], retry: Please tap a key.}",
                 "    goto:",
-                f"      - {{if: size == \"Large\", to: s{nxt}}}",
+                f'      - {{if: size == "Large", to: s{nxt}}}',
                 f"      - {{to: s{back}}}",
             ]
         elif kind == 2:
             lines += [
                 "    on:",
-                "      - {match: '^(\\d+)$', set: {count: '{{ match[1] | int }}'}, goto: s%d}" % nxt,
+                "      - {match: '^(\\d+)$', set: {count: '{{ match[1] | int }}'}, goto: s"
+                + str(nxt)
+                + "}",
                 "      - {type: photo, say: Nice photo!}",
                 f"    after: {{delay: 10m, goto: s{nxt}}}",
             ]
@@ -96,8 +100,12 @@ def main() -> None:
             )
             whole.append(time.perf_counter() - started)
     print(f"scenario: {args.states} states, {size:,} bytes")
-    print(f"validate in process (warm): best {min(in_process):.3f} s, median {sorted(in_process)[len(in_process) // 2]:.3f} s")
-    print(f"python run.py --validate (whole command): best {min(whole):.3f} s, median {sorted(whole)[len(whole) // 2]:.3f} s")
+    print(
+        f"validate in process (warm): best {min(in_process):.3f} s, median {sorted(in_process)[len(in_process) // 2]:.3f} s"
+    )
+    print(
+        f"python run.py --validate (whole command): best {min(whole):.3f} s, median {sorted(whole)[len(whole) // 2]:.3f} s"
+    )
     print(f"goal: under 1 s for 1,000 states: {'met' if min(whole) < 1.0 else 'NOT met'}")
 
 
