@@ -27,7 +27,9 @@ def _objects(node: Any, where: str = "#") -> Iterator[tuple[str, dict[str, Any]]
 
 
 PROPERTIES = [
-    (f"{where}/{name}", sub) for where, obj in _objects(SCHEMA) for name, sub in obj["properties"].items()
+    (f"{where}/{name}", sub)
+    for where, obj in _objects(SCHEMA)
+    for name, sub in obj["properties"].items()
 ]
 
 
@@ -38,8 +40,25 @@ def test_schema_is_valid_2020_12() -> None:
 
 def test_the_schema_has_the_keys_of_the_language_brief() -> None:
     state_keys = set(SCHEMA["$defs"]["state"]["properties"])
-    assert {"say", "buttons", "keyboard", "ask", "on", "goto", "set", "clear", "do", "call", "return", "after", "only", "end"} <= state_keys
-    assert {"bot", "vars", "commands", "fallback", "migrations", "include", "states"} <= set(SCHEMA["properties"])
+    assert {
+        "say",
+        "buttons",
+        "keyboard",
+        "ask",
+        "on",
+        "goto",
+        "set",
+        "clear",
+        "do",
+        "call",
+        "return",
+        "after",
+        "only",
+        "end",
+    } <= state_keys
+    assert {"bot", "vars", "commands", "fallback", "migrations", "include", "states"} <= set(
+        SCHEMA["properties"]
+    )
 
 
 @pytest.mark.parametrize(("where", "sub"), PROPERTIES, ids=[w for w, _ in PROPERTIES])
@@ -52,7 +71,9 @@ def test_every_key_has_a_description_and_a_valid_example(where: str, sub: dict[s
         assert not problems, f"the example {example!r} of {where} is invalid: {problems}"
 
 
-@pytest.mark.parametrize(("where", "obj"), list(_objects(SCHEMA)), ids=[w for w, _ in _objects(SCHEMA)])
+@pytest.mark.parametrize(
+    ("where", "obj"), list(_objects(SCHEMA)), ids=[w for w, _ in _objects(SCHEMA)]
+)
 def test_unknown_keys_are_rejected_everywhere(where: str, obj: dict[str, Any]) -> None:
     assert obj.get("additionalProperties") is False, f"{where} accepts unknown keys"
 
