@@ -1,5 +1,8 @@
-"""The data an inline button carries: compact, versioned, and stable across scenario reloads
-(it names the state, not a position in a list, so an old message still finds its state)."""
+"""The data an inline button carries: compact, versioned, and stable across scenario reloads.
+
+`b1:<state>:<index>:<epoch>` names the state (not a position in a list, so an old message
+still finds its state after a reload), the button's place in that state, and which visit
+of the state drew it (a button of an earlier visit has expired)."""
 
 from __future__ import annotations
 
@@ -7,25 +10,41 @@ from dataclasses import dataclass
 
 FORMAT_VERSION = "b1"
 MAX_BYTES = 64  # Telegram's limit for callback_data
+EPOCHS = 36 * 36  # the visit counter is kept to two base-36 digits
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 @dataclass(frozen=True)
 class ButtonRef:
     state: str
-    index: int  # position of the button in the state's keyboard, counted row by row
+    index: int  # the button's place among the state's inline buttons, in file order
+    epoch: int = 0  # the session's visit counter when the button was drawn
+
+    @property
+    def short_epoch(self) -> str:
+        value = self.epoch % EPOCHS
+        return _DIGITS[value // 36] + _DIGITS[value % 36]
 
 
 def encode(ref: ButtonRef) -> str:
-    return f"{FORMAT_VERSION}:{ref.state}:{ref.index}"
+    return f"{FORMAT_VERSION}:{ref.state}:{ref.index}:{ref.short_epoch}"
 
 
 def decode(data: str) -> ButtonRef | None:
     """The button a press refers to, or None for data this engine did not write."""
-    version, _, rest = data.partition(":")
-    state, _, index = rest.rpartition(":")
-    if version != FORMAT_VERSION or not state or not index.isdigit():
+    parts = data.split(":")
+    if len(parts) != 4 or parts[0] != FORMAT_VERSION or not parts[1] or not parts[2].isdigit():
         return None
-    return ButtonRef(state, int(index))
+    epoch = parts[3]
+    if len(epoch) != 2 or any(c not in _DIGITS for c in epoch):
+        return None
+    return ButtonRef(
+        parts[1], int(parts[2]), _DIGITS.index(epoch[0]) * 36 + _DIGITS.index(epoch[1])
+    )
+
+
+def same_visit(ref: ButtonRef, epoch: int) -> bool:
+    return ref.epoch == epoch % EPOCHS
 
 
 def longest_state_name(max_index: int) -> int:

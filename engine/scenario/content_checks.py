@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import regex
+
 from engine.core import callback_data
 from engine.core.durations import DurationError, parse_duration
 from engine.core.templating import CONTEXT_NAMES
@@ -42,9 +44,9 @@ def check_content(inv: Inventory, data: Any, source: SourceMap) -> Iterator[Diag
 def _patterns(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
     for pattern in inv.patterns:
         try:
-            re.compile(pattern.name)
-        except (re.error, OverflowError, RecursionError, ValueError) as exc:
-            detail = exc.msg if isinstance(exc, re.error) else "a repetition count is too large"
+            regex.compile(pattern.name)
+        except (regex.error, OverflowError, RecursionError, ValueError) as exc:
+            detail = getattr(exc, "msg", None) or "a repetition count is too large"
             yield error(
                 source.of(pattern.path),
                 "invalid-regex",
@@ -93,7 +95,7 @@ def _button_data(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
     for name, facts in inv.states.items():
         if not facts.inline_buttons:
             continue
-        ref = callback_data.ButtonRef(name, facts.inline_buttons - 1)
+        ref = callback_data.ButtonRef(name, facts.inline_buttons - 1, callback_data.EPOCHS - 1)
         size = len(callback_data.encode(ref).encode())
         if size > callback_data.MAX_BYTES:
             room = callback_data.longest_state_name(facts.inline_buttons - 1)

@@ -175,7 +175,8 @@ def _too_large(file: str, size: int, limits: LoaderLimits) -> Diagnostic:
 
 def _byte_position(file: str, raw: bytes, offset: int) -> Position:
     line_start = raw.rfind(b"\n", 0, offset) + 1
-    return Position(file, raw.count(b"\n", 0, offset) + 1, offset - line_start + 1)
+    column = len(raw[line_start:offset].decode("utf-8", "replace")) + 1  # characters, not bytes
+    return Position(file, raw.count(b"\n", 0, offset) + 1, column)
 
 
 def _scan_events(file: str, text: str, limits: LoaderLimits) -> None:
@@ -215,20 +216,31 @@ def _compose(file: str, text: str) -> Node | None:
         composer.dispose()
 
 
-def _yaml_error_diagnostic(file: str, exc: yaml.YAMLError) -> Diagnostic:
+def _yaml_error_diagnostic(file: str, exc: yaml.YAMLError, text: str = "") -> Diagnostic:
     if isinstance(exc, yaml.MarkedYAMLError):
         parts = [p for p in (exc.context, exc.problem) if p]
         message = "; ".join(parts) if parts else "this is not valid YAML"
         mark = exc.problem_mark or exc.context_mark
-        hint = _syntax_hint(message)
+        hint = _syntax_hint(message, _char_at(text, mark))
         return error(_pos(file, mark), "yaml-syntax", f"invalid YAML: {message}{hint}", "yaml")
     return error(Position(file, 1, 1), "yaml-syntax", f"invalid YAML: {exc}", "yaml")
 
 
-def _syntax_hint(message: str) -> str:
+def _char_at(text: str, mark: Any) -> str:
+    """The character an error mark points at ('' if unknown)."""
+    if mark is None:
+        return ""
+    lines = text.splitlines()
+    line = lines[mark.line] if 0 <= mark.line < len(lines) else ""
+    return line[mark.column] if 0 <= mark.column < len(line) else ""
+
+
+def _syntax_hint(message: str, found: str = "") -> str:
     if "mapping values are not allowed" in message:
         return ". If a text contains ': ', put the whole text in quotes."
-    if "found character '\\t'" in message:
+    # the Python scanner names the tab; libyaml says "found character that cannot start any
+    # token" or "found a tab character that violates indentation"
+    if "found character '\\t'" in message or "tab character" in message or found == "\t":
         return ". Indent with spaces, not tabs."
     if "found undefined alias" in message:
         return ". Define the anchor (&name) before using it (*name)."
@@ -240,29 +252,30 @@ def _syntax_hint(message: str) -> str:
 class _Builder:
     """Turns composed nodes into plain data, recording positions and refusing unsafe content."""
 
-    def __init__(self, file: str, limits: LoaderLimits) -> None:
+    def __init__(self, file: str, limits: LoaderLimits, text: str = "") -> None:
         self.file = file
         self.limits = limits
+        self.lines = text.splitlines()
         self.source = SourceMap(file)
         self.problems: list[Diagnostic] = []
 
     def check_size(self, root: Node) -> None:
-        """Count nodes as if aliases were expanded, in linear time (an alias bomb is small)."""
-        sizes: dict[int, int] = {}
+        """Count nodes and nesting as if aliases were expanded, in linear time (an alias bomb is
+        small, and so is a chain of aliases that nests deeper than the parse events show)."""
+        sizes: dict[int, tuple[int, int]] = {}  # finished: (values, nesting) once expanded
+        ancestors: set[int] = set()  # nodes whose children are being counted
         stack: list[tuple[Node, bool]] = [(root, False)]
         while stack:
             node, children_done = stack.pop()
-            if id(node) in sizes and not children_done:
+            if id(node) in sizes or (id(node) in ancestors and not children_done):
                 continue
             children: list[Node] = []
             if isinstance(node, SequenceNode):
                 children = list(node.value)
             elif isinstance(node, MappingNode):
                 children = [n for pair in node.value for n in pair]
-            if (
-                isinstance(node, SequenceNode | MappingNode)
-                and len(node.value) > self.limits.max_items
-            ):
+            collection = isinstance(node, SequenceNode | MappingNode)
+            if collection and len(node.value) > self.limits.max_items:
                 raise _fatal(
                     _pos(self.file, node.start_mark),
                     "too-many-items",
@@ -270,8 +283,10 @@ class _Builder:
                     f"{self.limits.max_items:,} are allowed.",
                 )
             if children_done:
-                total = 1 + sum(sizes[id(c)] for c in children)
-                sizes[id(node)] = total
+                ancestors.discard(id(node))
+                total = 1 + sum(sizes[id(c)][0] for c in children)
+                depth = 1 + max((sizes[id(c)][1] for c in children), default=0) if collection else 0
+                sizes[id(node)] = (total, depth)
                 if total > self.limits.max_nodes:
                     raise _fatal(
                         _pos(self.file, node.start_mark),
@@ -279,13 +294,29 @@ class _Builder:
                         f"this file expands to more than {self.limits.max_nodes:,} values "
                         "(anchors and aliases repeat content); write the content out plainly.",
                     )
+                if depth > self.limits.max_depth:
+                    raise _fatal(
+                        _pos(self.file, node.start_mark),
+                        "too-deep",
+                        f"with its aliases (*name) repeated, the structure is nested more than "
+                        f"{self.limits.max_depth} levels deep; write the content out plainly.",
+                    )
                 continue
-            sizes.setdefault(id(node), 0)  # marks "in progress"; a cycle is not possible in YAML
+            ancestors.add(id(node))
             stack.append((node, True))
-            stack.extend((c, False) for c in children if id(c) not in sizes)
+            for child in children:
+                if id(child) in ancestors:  # the composer allows `&a [*a]`: it never ends
+                    raise _fatal(
+                        _pos(self.file, node.start_mark),
+                        "too-deep",
+                        "an alias (*name) here repeats a list or mapping that contains it, so it "
+                        "would nest forever; remove the alias.",
+                    )
+                if id(child) not in sizes:
+                    stack.append((child, False))
 
     def build(self, node: Node, path: Path) -> Any:
-        self.source.values[path] = _pos(self.file, node.start_mark)
+        self.source.values[path] = self._start(node)
         if isinstance(node, ScalarNode):
             return self._scalar(node)
         if isinstance(node, SequenceNode):
@@ -294,6 +325,16 @@ class _Builder:
         assert isinstance(node, MappingNode)
         self._check_tag(node, _MAP)
         return self._mapping(node, path)
+
+    def _start(self, node: Node) -> Position:
+        """Where a node's content begins. A block text (`|` or `>`) begins on the line after its
+        indicator, so that line n of the text (in a template error) is n lines further on."""
+        if not (isinstance(node, ScalarNode) and node.style in ("|", ">") and node.value):
+            return _pos(self.file, node.start_mark)
+        index = node.start_mark.line + 1
+        first = self.lines[index] if index < len(self.lines) else ""
+        indent = len(first) - len(first.lstrip(" "))
+        return Position(self.file, index + 1, indent + 1 if first.strip() else 1)
 
     def _check_tag(self, node: Node, expected: str) -> bool:
         if node.tag == expected:
@@ -347,12 +388,15 @@ class _Builder:
                     error(
                         key_position,
                         "complex-key",
-                        "a key must be a plain name, not a list or mapping.",
+                        "a key must be a plain name, not a list or mapping. If this is a text "
+                        "that starts with '{{' or '[', put the whole text in quotes.",
                         "yaml",
                     )
                 )
                 continue
             key = key_node.value
+            if key_node.tag not in (_STR, _INT, _FLOAT, _BOOL, _NULL):
+                self._check_tag(key_node, _STR)  # `!!python/... name:` is refused on keys too
             if key == "<<" and not key_node.style:  # plain, not quoted
                 merges.append(value_node)
                 continue
@@ -394,6 +438,7 @@ def load_yaml_text(
     file: str, raw: bytes, limits: LoaderLimits = DEFAULT_LIMITS
 ) -> tuple[YamlDocument | None, list[Diagnostic]]:
     """Parse one scenario file's bytes. Returns the document (None if unusable) and problems."""
+    text = ""
     try:
         text = decode(file, raw, limits)
         if not text.strip() or all(
@@ -408,14 +453,14 @@ def load_yaml_text(
         root = _compose(file, text)
         if root is None:
             raise _fatal(Position(file, 1, 1), "empty-file", "the file holds no YAML content.")
-        builder = _Builder(file, limits)
+        builder = _Builder(file, limits, text)
         builder.check_size(root)
         data = builder.build(root, ())
         return YamlDocument(file, data, builder.source), builder.problems
     except _FatalLoad as exc:
         return None, [exc.diagnostic]
     except yaml.YAMLError as exc:
-        return None, [_yaml_error_diagnostic(file, exc)]
+        return None, [_yaml_error_diagnostic(file, exc, text)]
 
 
 def load_yaml_file(

@@ -1,0 +1,25 @@
+"""Texts the engine itself says (in the bot's source language; translated like scenario texts)."""
+
+from __future__ import annotations
+
+BUTTON_EXPIRED = "This button has expired."
+DID_NOT_UNDERSTAND = "Sorry, I did not understand that."
+SOMETHING_WENT_WRONG = "Sorry, something went wrong. Please try again."
+YES, NO = "Yes", "No"
+SHARE_CONTACT = "📱 Share my phone number"
+SHARE_LOCATION = "📍 Share my location"
+
+RETRY = {
+    "text": "Please send your answer as a text message.",
+    "number": "Please send a number.",
+    "integer": "Please send a whole number.",
+    "email": "Please send an email address, like name@example.com.",
+    "phone": "Please send a phone number, like +49 30 1234567.",
+    "date": "Please send a date, like 2025-12-24.",
+    "yes_no": "Please answer yes or no.",
+    "choice": "Please choose one of the options.",
+    "contact": "Please tap the button to share your phone number.",
+    "location": "Please tap the button to share your location.",
+    "photo": "Please send a photo.",
+    "document": "Please send a file.",
+}

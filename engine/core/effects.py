@@ -1,0 +1,134 @@
+"""What the core asks the world to do, as plain values; adapters turn them into Bot API calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class InlineButton:
+    text: str
+    data: str | None = None  # callback data (1-64 bytes), or
+    url: str | None = None  # a link to open
+
+
+@dataclass(frozen=True)
+class ReplyKey:
+    text: str
+    request_contact: bool = False
+    request_location: bool = False
+
+
+@dataclass(frozen=True)
+class Markup:
+    """A message's keyboard: inline buttons, a reply keyboard, or the removal of one."""
+
+    inline: tuple[tuple[InlineButton, ...], ...] = ()
+    keyboard: tuple[tuple[ReplyKey, ...], ...] = ()
+    remove_keyboard: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.inline or self.keyboard or self.remove_keyboard)
+
+
+NO_MARKUP = Markup()
+
+
+@dataclass(frozen=True)
+class Effect:
+    pass
+
+
+@dataclass(frozen=True)
+class SendText(Effect):
+    chat_id: int
+    text: str  # 1-4096 characters
+    parse_mode: str | None = "HTML"
+    markup: Markup = NO_MARKUP
+
+
+@dataclass(frozen=True)
+class SendMedia(Effect):
+    chat_id: int
+    kind: str  # photo, document, video, audio, voice, animation, sticker
+    media: str  # URL, file_id or a path relative to the scenario
+    caption: str = ""  # 0-1024 characters
+    parse_mode: str | None = "HTML"
+    markup: Markup = NO_MARKUP
+
+
+@dataclass(frozen=True)
+class SendLocation(Effect):
+    chat_id: int
+    latitude: float
+    longitude: float
+    markup: Markup = NO_MARKUP
+
+
+@dataclass(frozen=True)
+class EditText(Effect):
+    """Replace the text and buttons of a message in place (menus reached by a button)."""
+
+    chat_id: int
+    message_id: int
+    text: str
+    parse_mode: str | None = "HTML"
+    markup: Markup = NO_MARKUP
+
+
+@dataclass(frozen=True)
+class AnswerButton(Effect):
+    """Every button press is answered, so the user's client stops its spinner."""
+
+    callback_id: str
+    text: str = ""
+    alert: bool = False
+
+
+@dataclass(frozen=True)
+class StartTimer(Effect):
+    chat_id: int
+    user_id: int
+    state: str
+    index: int
+    epoch: int
+    due: dt.datetime
+
+
+@dataclass(frozen=True)
+class CancelTimers(Effect):
+    """Timers of a state the user left; they would be ignored anyway (the epoch moved on)."""
+
+    chat_id: int
+    user_id: int
+    state: str
+
+
+@dataclass(frozen=True)
+class NotifyChat(Effect):
+    to: str | int  # "admins" or a chat id
+    text: str
+    parse_mode: str | None = "HTML"
+
+
+@dataclass(frozen=True)
+class HttpRequest(Effect):
+    """A call whose answer nothing waits for (no `save_as`, no `on_error`): sent by the outbox."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    json: Any = None
+    form: tuple[tuple[str, str], ...] = ()
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class ReportProblem(Effect):
+    """Something in the scenario failed at run time; operators see it in the log."""
+
+    state: str | None
+    message: str
+    details: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,104 @@
+"""What happens to a conversation, as plain values: the core never sees a Telegram type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    first_name: str = ""
+    last_name: str = ""
+    username: str = ""
+    language: str = ""  # Telegram's language_code, e.g. "pt-br"
+
+
+@dataclass(frozen=True)
+class Chat:
+    id: int
+    type: str = "private"
+    title: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    user: User
+    chat: Chat
+    seed: int = 0  # picks `random:` variants deterministically (adapters pass the update id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextMessage(Event):
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandMessage(Event):
+    """`/name args`; for /start the args are the deep-link payload."""
+
+    command: str
+    args: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ButtonPress(Event):
+    data: str
+    callback_id: str
+    message_id: int | None = None  # the message whose button was pressed (edited in place)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactShared(Event):
+    phone_number: str
+    first_name: str = ""
+    last_name: str = ""
+    contact_user_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocationShared(Event):
+    latitude: float
+    longitude: float
+
+
+MEDIA_KINDS = ("photo", "document", "voice", "sticker", "video", "audio", "animation")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MediaMessage(Event):
+    kind: str  # one of MEDIA_KINDS
+    file_id: str
+    caption: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimerFired(Event):
+    state: str
+    index: int
+    epoch: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class OtherMessage(Event):
+    """A message of a kind scenarios cannot react to (a poll, a dice, an edit): it gets the fallback."""
+
+    kind: str = "other"
+    details: dict[str, str] = field(default_factory=dict)
+
+
+def message_type(event: Event) -> str:
+    """The `type` an `on` handler matches and `message.type` shows."""
+    if isinstance(event, TextMessage | CommandMessage):
+        return "text"
+    if isinstance(event, ContactShared):
+        return "contact"
+    if isinstance(event, LocationShared):
+        return "location"
+    if isinstance(event, MediaMessage):
+        return event.kind
+    if isinstance(event, ButtonPress):
+        return "button"
+    if isinstance(event, TimerFired):
+        return "timer"
+    return "other"

@@ -1,0 +1,217 @@
+"""The compiled scenario: frozen values with templates and patterns compiled once at load."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text as the author wrote it (the msgid) and its compiled template (None when plain)."""
+
+    source: str
+    mode: str  # the escaping: HTML, MarkdownV2, none, or data
+    template: jinja2.Template | None = None
+
+
+@dataclass(frozen=True)
+class Expression:
+    source: str
+    compiled: Any  # jinja2 TemplateExpression
+
+
+# A `set` value: a Text (rendered to a string), an Expression (a whole "{{ expr }}", which
+# keeps its type: numbers stay numbers) or a plain value.
+Value = Text | Expression | Any
+
+
+@dataclass(frozen=True)
+class Branch:
+    target: str
+    condition: Expression | None = None
+
+
+@dataclass(frozen=True)
+class Goto:
+    branches: tuple[Branch, ...]
+
+
+@dataclass(frozen=True)
+class Http:
+    method: str
+    url: Text
+    headers: tuple[tuple[str, Value], ...] = ()
+    json: Any = None  # nested values with Text/Expression leaves
+    form: tuple[tuple[str, Value], ...] = ()
+    timeout: float = 10.0
+    save_as: str | None = None
+    on_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Notify:
+    to: tuple[str | int, ...]
+    say: tuple[Message, ...]
+
+
+@dataclass(frozen=True)
+class Assign:
+    values: tuple[tuple[str, Value], ...]
+
+
+@dataclass(frozen=True)
+class Plugin:
+    name: str
+    arguments: Any = None
+    save_as: str | None = None
+
+
+@dataclass(frozen=True)
+class SetLanguage:
+    language: Text
+
+
+Action = Http | Notify | Assign | Plugin | SetLanguage
+
+
+@dataclass(frozen=True)
+class Button:
+    text: Text
+    index: int  # place among the state's inline buttons (callback data)
+    url: Text | None = None
+    condition: Expression | None = None
+    actions: Actions | None = None
+
+
+@dataclass(frozen=True)
+class Key:
+    text: Text
+    request_contact: bool = False
+    request_location: bool = False
+
+
+@dataclass(frozen=True)
+class Message:
+    text: Text | None = None
+    media_kind: str | None = None
+    media: Text | None = None
+    caption: Text | None = None
+    location: tuple[float, float] | None = None
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    keyboard: tuple[tuple[Key, ...], ...] = ()
+    remove_keyboard: bool = False
+    condition: Expression | None = None
+    variants: tuple[Message, ...] = ()  # `random:`
+    parse_mode: str = "HTML"
+
+
+@dataclass(frozen=True)
+class Actions:
+    """What a state (on entry), command, handler, button or timer does, in the brief's order."""
+
+    assign: tuple[tuple[str, Value], ...] = ()
+    clear: tuple[str, ...] = ()
+    do: tuple[Action, ...] = ()
+    say: tuple[Message, ...] = ()
+    goto: Goto | None = None
+    call: str | None = None
+    returns: bool = False
+
+
+@dataclass(frozen=True)
+class Choice:
+    text: Text
+    value: Any
+    match: str  # casefolded label the answer is compared with
+
+
+@dataclass(frozen=True)
+class Ask:
+    var: str
+    type: str
+    choices: tuple[Choice, ...] = ()
+    minimum: Any = None
+    maximum: Any = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: Any = None  # compiled regex
+    retry: tuple[tuple[Message, ...], ...] = ()  # the ladder: one entry per failed attempt
+    max_attempts: int | None = None
+    on_fail: str | None = None
+    optional: bool = False
+    skip_text: Text | None = None
+
+
+@dataclass(frozen=True)
+class Handler:
+    actions: Actions
+    command: str | None = None
+    texts: frozenset[str] = frozenset()  # casefolded
+    pattern: Any = None
+    button: str | None = None
+    type: str | None = None
+    condition: Expression | None = None
+
+
+@dataclass(frozen=True)
+class Timer:
+    index: int
+    delay: float  # seconds
+    actions: Actions
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    enter: Actions
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    keyboard: tuple[tuple[Key, ...], ...] = ()
+    remove_keyboard: bool = False
+    ask: Ask | None = None
+    handlers: tuple[Handler, ...] = ()
+    timers: tuple[Timer, ...] = ()
+    only: frozenset[str] = frozenset()
+    end: bool = False
+    edit: bool = True
+    all_buttons: tuple[Button, ...] = ()  # every inline button of the state, by index
+
+    @property
+    def awaits_input(self) -> bool:
+        return bool(self.ask or self.handlers or self.buttons)
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    description: Text | None
+    actions: Actions
+    hidden: bool = False
+    only: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Fallback:
+    say: tuple[Message, ...] = ()
+    repeat: bool = False
+    goto: Goto | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    start: str
+    states: Mapping[str, State]
+    language: str = "en"
+    languages: tuple[str, ...] = ()
+    parse_mode: str = "HTML"
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    sensitive: frozenset[str] = frozenset()
+    commands: Mapping[str, Command] = field(default_factory=dict)
+    fallback: Fallback = Fallback()
+    migrations: Mapping[str, str] = field(default_factory=dict)
+    version: str = ""
+    base_dir: str = "."

@@ -1,0 +1,244 @@
+"""Building outgoing messages: rendering `say`, picking `random:` variants, attaching keyboards
+to the last message, splitting long texts, and editing a menu in place."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from engine.core import builtin_texts
+from engine.core.callback_data import ButtonRef, encode
+from engine.core.effects import (
+    NO_MARKUP,
+    EditText,
+    Effect,
+    InlineButton,
+    Markup,
+    ReplyKey,
+    SendLocation,
+    SendMedia,
+    SendText,
+)
+from engine.core.model import Ask, Button, Expression, Key, Message, State, Text
+from engine.core.rendering import CAPTION_LIMIT, RenderError, render, split_text
+
+
+@dataclass
+class Outgoing:
+    """One message about to be sent; its markup may still change before it becomes an effect."""
+
+    text: str = ""
+    media_kind: str | None = None
+    media: str = ""
+    location: tuple[float, float] | None = None
+    parse_mode: str | None = "HTML"
+    markup: Markup = NO_MARKUP
+
+
+def parse_mode(mode: str) -> str | None:
+    return None if mode == "none" else mode
+
+
+class MessageBuilder:
+    """Renders messages for one step; problems are reported, never raised."""
+
+    def __init__(
+        self,
+        context: Callable[[], Mapping[str, Any]],
+        report: Callable[[str], None],
+        seed: int,
+        translate: Callable[[Text], Text] = lambda text: text,
+    ) -> None:
+        self.context = context
+        self.report = report
+        self.seed = seed
+        self.translate = translate
+
+    def text(self, text: Text) -> str | None:
+        try:
+            return render(self.translate(text), self.context())
+        except RenderError as exc:
+            self.report(f"cannot render `{text.source[:80]}`: {exc}")
+            return None
+
+    def holds(self, condition: Expression | None) -> bool:
+        if condition is None:
+            return True
+        try:
+            return bool(condition.compiled(**self.context()))
+        except Exception as exc:  # a condition over missing data is false, and reported
+            self.report(f"cannot evaluate `{condition.source}`: {type(exc).__name__}: {exc}")
+            return False
+
+    def messages(self, say: tuple[Message, ...], state: str, epoch: int) -> list[Outgoing]:
+        out: list[Outgoing] = []
+        for position, message in enumerate(say):
+            chosen = self._variant(message, f"{state}:{position}")
+            if chosen is None or not self.holds(chosen.condition):
+                continue
+            built = self._one(chosen, state, epoch)
+            if built is not None:
+                out.append(built)
+        return out
+
+    def _variant(self, message: Message, salt: str) -> Message | None:
+        if not message.variants:
+            return message
+        if not self.holds(message.condition):
+            return None
+        pick = zlib.crc32(f"{self.seed}:{salt}".encode()) % len(message.variants)
+        return message.variants[pick]
+
+    def _one(self, message: Message, state: str, epoch: int) -> Outgoing | None:
+        mode = parse_mode(message.parse_mode)
+        markup = Markup(
+            inline=self.inline(message.buttons, state, epoch),
+            keyboard=self.keys(message.keyboard),
+            remove_keyboard=message.remove_keyboard,
+        )
+        if message.media_kind and message.media is not None:
+            media = self.text(message.media)
+            caption = self.text(message.caption) if message.caption else ""
+            if media is None or caption is None:
+                return None
+            return Outgoing(caption, message.media_kind, media, None, mode, markup)
+        if message.location is not None:
+            return Outgoing(location=message.location, parse_mode=mode, markup=markup)
+        text = self.text(message.text) if message.text is not None else None
+        if not text or not text.strip():
+            return None  # Telegram refuses empty messages; an `if`-like template may render ""
+        return Outgoing(text, parse_mode=mode, markup=markup)
+
+    def inline(
+        self, rows: tuple[tuple[Button, ...], ...], state: str, epoch: int
+    ) -> tuple[tuple[InlineButton, ...], ...]:
+        built: list[tuple[InlineButton, ...]] = []
+        for row in rows:
+            items: list[InlineButton] = []
+            for button in row:
+                if not self.holds(button.condition):
+                    continue
+                label = self.text(button.text)
+                if not label:
+                    continue
+                if button.url is not None:
+                    url = self.text(button.url)
+                    if url:
+                        items.append(InlineButton(label, url=url))
+                else:
+                    items.append(
+                        InlineButton(label, data=encode(ButtonRef(state, button.index, epoch)))
+                    )
+            if items:
+                built.append(tuple(items))
+        return tuple(built)
+
+    def keys(self, rows: tuple[tuple[Key, ...], ...]) -> tuple[tuple[ReplyKey, ...], ...]:
+        built = []
+        for row in rows:
+            items = tuple(
+                ReplyKey(label, key.request_contact, key.request_location)
+                for key in row
+                if (label := self.text(key.text))
+            )
+            if items:
+                built.append(items)
+        return tuple(built)
+
+    def ask_keys(self, ask: Ask) -> tuple[tuple[ReplyKey, ...], ...]:
+        """The reply keyboard a question shows when its state has none of its own."""
+        rows: list[tuple[ReplyKey, ...]] = []
+        if ask.type == "choice" or ask.choices:
+            labels = [label for c in ask.choices if (label := self.text(c.text))]
+            rows.extend(
+                tuple(ReplyKey(t) for t in labels[i : i + 3]) for i in range(0, len(labels), 3)
+            )
+        elif ask.type == "yes_no":
+            rows.append((ReplyKey(builtin_texts.YES), ReplyKey(builtin_texts.NO)))
+        elif ask.type in ("contact", "phone"):
+            rows.append((ReplyKey(builtin_texts.SHARE_CONTACT, request_contact=True),))
+        elif ask.type == "location":
+            rows.append((ReplyKey(builtin_texts.SHARE_LOCATION, request_location=True),))
+        if ask.optional and ask.skip_text is not None and (skip := self.text(ask.skip_text)):
+            rows.append((ReplyKey(skip),))
+        return tuple(rows)
+
+    def state_markup(self, state: State, epoch: int) -> Markup:
+        keyboard = self.keys(state.keyboard)
+        if not keyboard and state.ask is not None:
+            keyboard = self.ask_keys(state.ask)
+        return Markup(
+            inline=self.inline(state.buttons, state.name, epoch),
+            keyboard=keyboard,
+            remove_keyboard=state.remove_keyboard,
+        )
+
+
+def attach(messages: list[Outgoing], markup: Markup) -> None:
+    """Put a state's keyboard on its last message (inline buttons and a reply keyboard cannot
+    share one message: the reply keyboard then rides on the message before, or alone)."""
+    if not markup or not messages:
+        return
+    last = messages[-1]
+    if markup.inline and (markup.keyboard or markup.remove_keyboard):
+        reply = Markup(keyboard=markup.keyboard, remove_keyboard=markup.remove_keyboard)
+        if len(messages) > 1 and not messages[-2].markup:
+            messages[-2].markup = reply
+        markup = Markup(inline=markup.inline)
+    last.markup = _merge(last.markup, markup)
+
+
+def _merge(own: Markup, extra: Markup) -> Markup:
+    return Markup(
+        inline=own.inline + extra.inline,
+        keyboard=own.keyboard or extra.keyboard,
+        remove_keyboard=(own.remove_keyboard or extra.remove_keyboard)
+        and not (own.keyboard or extra.keyboard),
+    )
+
+
+def to_effects(messages: list[Outgoing], chat_id: int, edit_message_id: int | None) -> list[Effect]:
+    """Effects within Telegram's limits; the first text may replace the pressed menu in place."""
+    effects: list[Effect] = []
+    for message in messages:
+        if message.location is not None:
+            effects.append(SendLocation(chat_id, *message.location, markup=message.markup))
+        elif message.media_kind is not None:
+            caption = message.text if len(message.text) <= CAPTION_LIMIT else ""
+            effects.append(
+                SendMedia(
+                    chat_id,
+                    message.media_kind,
+                    message.media,
+                    caption,
+                    message.parse_mode,
+                    message.markup,
+                )
+            )
+            if len(message.text) > CAPTION_LIMIT:
+                effects.extend(
+                    SendText(chat_id, piece, message.parse_mode)
+                    for piece in split_text(message.text)
+                )
+        else:
+            pieces = split_text(message.text)
+            for i, piece in enumerate(pieces):
+                markup = message.markup if i == len(pieces) - 1 else Markup()
+                effects.append(SendText(chat_id, piece, message.parse_mode, markup))
+    if edit_message_id is not None and effects:
+        first = effects[0]
+        if (
+            isinstance(first, SendText)
+            and not first.markup.keyboard
+            and not first.markup.remove_keyboard
+        ):
+            effects[0] = EditText(
+                chat_id, edit_message_id, first.text, first.parse_mode, first.markup
+            )
+    return effects
+
+
+def with_markup(message: Outgoing, markup: Markup) -> Outgoing:
+    return replace(message, markup=markup)

@@ -1,0 +1,326 @@
+"""Compiling validated scenario data into the core's frozen model, templates compiled once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import regex
+
+from engine.core.durations import parse_duration
+from engine.core.model import (
+    Action,
+    Actions,
+    Ask,
+    Assign,
+    Branch,
+    Button,
+    Choice,
+    Command,
+    Expression,
+    Fallback,
+    Goto,
+    Handler,
+    Http,
+    Key,
+    Message,
+    Notify,
+    Plugin,
+    Scenario,
+    SetLanguage,
+    State,
+    Text,
+    Timer,
+    Value,
+)
+from engine.core.templating import environment
+from engine.scenario.includes import ScenarioSource
+from engine.scenario.inventory import MEDIA_KEYS
+from engine.scenario.template_checks import has_template_syntax
+
+_WHOLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
+
+
+class ScenarioCompiler:
+    """Builds a Scenario from data that passed validation (so shapes can be trusted)."""
+
+    def __init__(self, data: dict[str, Any], base_dir: str = ".") -> None:
+        self.data = data
+        self.base_dir = base_dir
+        bot = data.get("bot", {})
+        self.parse_mode: str = bot.get("parse_mode", "HTML")
+
+    # -- leaves ----------------------------------------------------------------------------
+    def text(self, source: str, mode: str | None = None) -> Text:
+        mode = mode or self.parse_mode
+        if not has_template_syntax(source):
+            return Text(source, mode)
+        return Text(source, mode, environment(mode).from_string(source))
+
+    def condition(self, source: str | None) -> Expression | None:
+        if source is None:
+            return None
+        return Expression(source, environment("data").compile_expression(source))
+
+    def value(self, raw: Any) -> Value:
+        """A `set`/http value: whole "{{ expr }}" keeps its type; other templates give text."""
+        if isinstance(raw, str):
+            whole = _WHOLE_EXPRESSION.match(raw)
+            if whole and not has_template_syntax(whole.group("expr")):
+                return Expression(raw, environment("data").compile_expression(whole.group("expr")))
+            return self.text(raw, "data") if has_template_syntax(raw) else raw
+        if isinstance(raw, list):
+            return tuple(self.value(item) for item in raw)
+        if isinstance(raw, dict):
+            return {key: self.value(item) for key, item in raw.items()}
+        return raw
+
+    def goto(self, raw: Any) -> Goto | None:
+        if raw is None:
+            return None
+        if isinstance(raw, str):
+            return Goto((Branch(raw),))
+        return Goto(tuple(Branch(b["to"], self.condition(b.get("if"))) for b in raw))
+
+    # -- messages --------------------------------------------------------------------------
+    def say(self, raw: Any, counter: list[int] | None = None) -> tuple[Message, ...]:
+        if raw is None:
+            return ()
+        items = raw if isinstance(raw, list) else [raw]
+        return tuple(self.message(item, counter) for item in items)
+
+    def message(self, raw: Any, counter: list[int] | None) -> Message:
+        if isinstance(raw, str):
+            return Message(text=self.text(raw), parse_mode=self.parse_mode)
+        mode = raw.get("parse_mode", self.parse_mode)
+        media_kind = next((k for k in MEDIA_KEYS if k in raw), None)
+        location = raw.get("location")
+        return Message(
+            text=self.text(raw["text"], mode) if "text" in raw else None,
+            media_kind=media_kind,
+            media=self.text(raw[media_kind], "data") if media_kind else None,
+            caption=self.text(raw["caption"], mode) if "caption" in raw else None,
+            location=(location["latitude"], location["longitude"]) if location else None,
+            buttons=self.buttons(raw.get("buttons"), counter),
+            keyboard=self.keyboard(raw.get("keyboard")),
+            remove_keyboard=raw.get("remove_keyboard", False),
+            condition=self.condition(raw.get("if")),
+            variants=tuple(self.message(v, counter) for v in raw.get("random", ())),
+            parse_mode=mode,
+        )
+
+    def buttons(self, raw: Any, counter: list[int] | None) -> tuple[tuple[Button, ...], ...]:
+        if not raw:
+            return ()
+        counter = counter if counter is not None else [0]
+        rows: list[tuple[Button, ...]] = []
+        for row in raw:
+            items = row if isinstance(row, list) else [row]
+            built = []
+            for item in items:
+                built.append(self.button(item, counter[0]))
+                if "url" not in item:
+                    counter[0] += 1
+            rows.append(tuple(built))
+        return tuple(rows)
+
+    def button(self, raw: dict[str, Any], index: int) -> Button:
+        return Button(
+            text=self.text(raw["text"], "none"),
+            index=index if "url" not in raw else -1,
+            url=self.text(raw["url"], "data") if "url" in raw else None,
+            condition=self.condition(raw.get("if")),
+            actions=None if "url" in raw else self.actions(raw),
+        )
+
+    def keyboard(self, raw: Any) -> tuple[tuple[Key, ...], ...]:
+        if not raw:
+            return ()
+        rows = []
+        for row in raw:
+            items = row if isinstance(row, list) else [row]
+            rows.append(
+                tuple(
+                    Key(self.text(k, "none"))
+                    if isinstance(k, str)
+                    else Key(
+                        self.text(k["text"], "none"),
+                        k.get("request_contact", False),
+                        k.get("request_location", False),
+                    )
+                    for k in items
+                )
+            )
+        return tuple(rows)
+
+    # -- behaviour -------------------------------------------------------------------------
+    def actions(self, raw: Mapping[str, Any], counter: list[int] | None = None) -> Actions:
+        clear = raw.get("clear", ())
+        return Actions(
+            assign=self.assignments(raw.get("set")),
+            clear=(clear,) if isinstance(clear, str) else tuple(clear),
+            do=tuple(self.action(a) for a in raw.get("do", ())),
+            say=self.say(raw.get("say"), counter),
+            goto=self.goto(raw.get("goto")),
+            call=raw.get("call") if isinstance(raw.get("call"), str) else None,
+            returns=raw.get("return", False) is True,
+        )
+
+    def assignments(self, raw: Any) -> tuple[tuple[str, Value], ...]:
+        return tuple((name, self.value(v)) for name, v in (raw or {}).items())
+
+    def action(self, raw: dict[str, Any]) -> Action:
+        if "http" in raw:
+            http = raw["http"]
+            body = http.get("json")
+            return Http(
+                method=http.get("method", "POST" if body is not None or "form" in http else "GET"),
+                url=self.text(http["url"], "data"),
+                headers=self.assignments(http.get("headers")),
+                json=self.value(body),
+                form=self.assignments(http.get("form")),
+                timeout=parse_duration(http["timeout"]) if "timeout" in http else 10.0,
+                save_as=http.get("save_as"),
+                on_error=http.get("on_error"),
+            )
+        if "notify" in raw:
+            to = raw["notify"]["to"]
+            return Notify(
+                tuple(to) if isinstance(to, list) else (to,), self.say(raw["notify"]["say"])
+            )
+        if "call" in raw:
+            return Plugin(raw["call"], self.value(raw.get("with")), raw.get("save_as"))
+        if "set_language" in raw:
+            return SetLanguage(self.text(raw["set_language"], "data"))
+        return Assign(self.assignments(raw.get("set")))
+
+    def ask(self, raw: dict[str, Any]) -> Ask:
+        choices = tuple(
+            Choice(self.text(str(c), "none"), c, str(c).casefold())
+            if not isinstance(c, dict)
+            else Choice(
+                self.text(c["text"], "none"), c.get("value", c["text"]), c["text"].casefold()
+            )
+            for c in raw.get("choices", ())
+        )
+        retry = raw.get("retry")
+        ladder = retry if isinstance(retry, list) else ([retry] if retry is not None else [])
+        return Ask(
+            var=raw["var"],
+            type=raw.get("type") or ("choice" if choices else "text"),
+            choices=choices,
+            minimum=raw.get("min"),
+            maximum=raw.get("max"),
+            min_length=raw.get("min_length"),
+            max_length=raw.get("max_length"),
+            pattern=regex.compile(raw["pattern"]) if "pattern" in raw else None,
+            retry=tuple(self.say(step) for step in ladder),
+            max_attempts=raw.get("max_attempts"),
+            on_fail=raw.get("on_fail"),
+            optional=raw.get("optional", False),
+            skip_text=self.text(raw["skip_text"], "none") if "skip_text" in raw else None,
+        )
+
+    def handler(self, raw: dict[str, Any]) -> Handler:
+        texts = raw.get("text", ())
+        return Handler(
+            actions=self.actions(raw),
+            command=raw.get("command"),
+            texts=frozenset(t.casefold() for t in ([texts] if isinstance(texts, str) else texts)),
+            pattern=regex.compile(raw["match"]) if "match" in raw else None,
+            button=raw.get("button"),
+            type=raw.get("type"),
+            condition=self.condition(raw.get("if")),
+        )
+
+    def state(self, name: str, raw: dict[str, Any]) -> State:
+        counter = [0]
+        enter = self.actions(raw, counter)
+        buttons = self.buttons(raw.get("buttons"), counter)
+        after = raw.get("after")
+        timers = after if isinstance(after, list) else ([after] if after else [])
+        only = raw.get("only", ())
+        state = State(
+            name=name,
+            enter=enter,
+            buttons=buttons,
+            keyboard=self.keyboard(raw.get("keyboard")),
+            remove_keyboard=raw.get("remove_keyboard", False),
+            ask=self.ask(raw["ask"]) if "ask" in raw else None,
+            handlers=tuple(self.handler(h) for h in raw.get("on", ())),
+            timers=tuple(
+                Timer(i, parse_duration(t["delay"]), self.actions(t)) for i, t in enumerate(timers)
+            ),
+            only=frozenset([only] if isinstance(only, str) else only),
+            end=raw.get("end", False) is True,
+            edit=raw.get("edit", True),
+        )
+        return _with_button_index(state)
+
+    def scenario(self) -> Scenario:
+        data = self.data
+        bot = data["bot"]
+        commands = {
+            name: Command(
+                name=name,
+                description=self.text(c["description"], "none") if "description" in c else None,
+                actions=self.actions(c),
+                hidden=c.get("hidden", False),
+                only=frozenset(
+                    [c["only"]] if isinstance(c.get("only"), str) else c.get("only", ())
+                ),
+            )
+            for name, c in data.get("commands", {}).items()
+        }
+        fallback = data.get("fallback")
+        if isinstance(fallback, str):
+            fallback = {"say": fallback}
+        fallback = fallback or {}
+        return Scenario(
+            name=bot["name"],
+            start=bot["start"],
+            states={name: self.state(name, raw) for name, raw in data["states"].items()},
+            language=bot.get("language", "en"),
+            languages=tuple(bot.get("languages", ())),
+            parse_mode=self.parse_mode,
+            defaults=dict(data.get("vars", {})),
+            sensitive=frozenset(data.get("sensitive", ())),
+            commands=commands,
+            fallback=Fallback(
+                self.say(fallback.get("say")),
+                fallback.get("repeat", False),
+                self.goto(fallback.get("goto")),
+            ),
+            migrations=dict(data.get("migrations", {})),
+            version=hashlib.sha256(
+                json.dumps(data, sort_keys=True, default=str).encode()
+            ).hexdigest()[:12],
+            base_dir=self.base_dir,
+        )
+
+
+def _with_button_index(state: State) -> State:
+    """Every inline button of the state, by the index its callback data carries."""
+    found: list[Button] = []
+
+    def collect(messages: tuple[Message, ...]) -> None:
+        for message in messages:
+            for row in message.buttons:
+                found.extend(b for b in row if b.index >= 0)
+            collect(message.variants)
+
+    collect(state.enter.say)
+    for row in state.buttons:
+        found.extend(b for b in row if b.index >= 0)
+    by_index = tuple(sorted(found, key=lambda b: b.index))
+    return State(**{**state.__dict__, "all_buttons": by_index})
+
+
+def compile_scenario(source: ScenarioSource) -> Scenario:
+    return ScenarioCompiler(
+        source.data, os.path.dirname(os.path.abspath(source.files[0]))
+    ).scenario()
