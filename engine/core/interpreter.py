@@ -61,6 +61,7 @@ _TEXT_ASKS = ("text", "number", "integer", "email", "date", "yes_no", "choice")
 class StepResult:
     session: Session
     effects: tuple[Effect, ...]
+    trace: tuple[tuple[str | None, str], ...] = ()  # states entered, (from, to), in order
 
 
 def step(
@@ -107,6 +108,7 @@ class _Step:
         self.language = session.language
         self.ended = session.ended
         self.effects: list[Effect] = []
+        self.trace: list[tuple[str | None, str]] = []
         self.moves = 0
         self.match: list[str | None] = []
         self.edit_message_id = event.message_id if isinstance(event, ButtonPress) else None
@@ -126,7 +128,7 @@ class _Step:
             ended=self.ended,
             scenario_version=self.scenario.version,
         )
-        return StepResult(session, tuple(self.effects))
+        return StepResult(session, tuple(self.effects), tuple(self.trace))
 
     def report(self, message: str) -> None:
         self.effects.append(ReportProblem(self.state, message))
@@ -458,6 +460,7 @@ class _Step:
             self.fallback()
             return
         leaving = self.current()
+        self.trace.append((self.state, name))
         if leaving is not None and leaving.timers:
             self.effects.append(CancelTimers(self.event.chat.id, self.event.user.id, leaving.name))
         self.state, self.attempts = name, 0
