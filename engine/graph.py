@@ -5,7 +5,7 @@ from a `start` pseudo-node marks the first state. Commands, the fallback and any
 that works in every state are drawn from one "any state" pseudo-node so the picture stays
 readable. Calls and returns are dashed; each `return` (on a state or in an `on` handler) leads
 back to the states that call its sub-flow (the states reached from the called state without
-another `call`). States nothing leads to are dashed grey and listed in a trailing comment.
+another `call`). States the start cannot reach are dashed grey and listed in a trailing comment.
 
 Migrations are drawn, dotted, from an "old: name" pseudo-node to their new state: a renamed
 state stays visible and cannot be mistaken for a live one. They never make a state reachable.
@@ -51,7 +51,7 @@ def render_graph(data: dict[str, Any], fmt: str = "mermaid") -> str:
     ids = {name: f"s_{i}" for i, name in enumerate(inv.states)}
     reachable = _reachable(inv)
     states = [
-        _Node(ids[name], name, "end" if facts.end else "state", name not in reachable)
+        _Node(ids[name], str(name), "end" if facts.end else "state", name not in reachable)
         for name, facts in inv.states.items()
     ]
     pseudo: dict[str, _Node] = {}  # start, any state, old names and missing targets, by id
@@ -128,12 +128,12 @@ def _returns(data: dict[str, Any], inv: Inventory) -> list[tuple[str, str | None
             within.setdefault(edge.source, []).append(edge.target)
     found: list[tuple[str, str | None, tuple[int, ...]]] = []
     for call in (e for e in inv.edges if e.kind == "call"):
-        seen: list[str] = []
+        seen: dict[str, None] = {}  # ordered, for a deterministic output
         todo = [call.target]
         while todo:
             name = todo.pop(0)
             if name in inv.states and name not in seen:
-                seen.append(name)
+                seen[name] = None
                 if not inv.states[name].returns:  # a returning state leaves the sub-flow
                     todo.extend(within.get(name, []))
         found.extend((n, call.source, _position(data, points[n])) for n in seen if n in points)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
-from babel import dates, numbers
+from babel import Locale, UnknownLocaleError, dates, numbers
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
@@ -14,9 +15,18 @@ LOCALE_VARIABLE = "_locale"  # set by the renderer from the user's language
 DEFAULT_LOCALE = "en"
 
 
-def _locale(context: Context) -> str:
+def _locale(context: Context) -> Locale:
     value = context.get(LOCALE_VARIABLE)
-    return value if isinstance(value, str) and value else DEFAULT_LOCALE
+    return _parsed(value if isinstance(value, str) and value else DEFAULT_LOCALE)
+
+
+@lru_cache(maxsize=256)
+def _parsed(identifier: str) -> Locale:
+    """Babel parses a locale name on every call; users' languages repeat, so parse once."""
+    try:
+        return Locale.parse(identifier.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return Locale.parse(DEFAULT_LOCALE)
 
 
 def _as_datetime(value: Any) -> dt.datetime:

@@ -6,7 +6,6 @@ within the step (HTTP with `save_as`, plugin actions) go through the `services` 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +49,7 @@ from engine.core.model import (
 )
 from engine.core.output import MessageBuilder, Outgoing, attach, to_effects
 from engine.core.ports import HttpCall, OfflineServices, Services
-from engine.core.rendering import RenderError, _plain, render, resolve
+from engine.core.rendering import RenderError, Scope, _plain, render, resolve
 from engine.core.session import Frame, Session
 
 MAX_MOVES = 50  # state entries in one step; more means a loop the validator could not see
@@ -113,46 +112,54 @@ class _Step:
         self.match: list[str | None] = []
         self.edit_message_id = event.message_id if isinstance(event, ButtonPress) else None
         self.remove_keyboard = False
-        self._context: dict[str, Any] | None = None
+        self._context: Scope | None = None
+        self._fixed: dict[str, Any] | None = None  # the names that do not change within a step
         self.builder = MessageBuilder(self.context, self.report, event.seed)
 
     # -- plumbing --------------------------------------------------------------------------
     def result(self) -> StepResult:
-        session = self.session.evolve(
-            state=self.state,
-            vars=self.vars,
-            stack=tuple(self.stack),
-            attempts=self.attempts,
-            epoch=self.epoch,
-            language=self.language,
-            ended=self.ended,
-            scenario_version=self.scenario.version,
+        old = self.session
+        session = Session(
+            old.chat_id,
+            old.user_id,
+            self.state,
+            self.vars,
+            tuple(self.stack),
+            self.attempts,
+            self.epoch,
+            self.language,
+            old.roles,
+            self.ended,
+            self.scenario.version,
         )
         return StepResult(session, tuple(self.effects), tuple(self.trace))
 
     def report(self, message: str) -> None:
         self.effects.append(ReportProblem(self.state, message))
 
-    def context(self) -> Mapping[str, Any]:
+    def context(self) -> Scope:
         if self._context is None:
-            event = self.event
-            user = event.user
-            self._context = {
-                **self.vars,
-                "user": {
-                    "id": user.id,
-                    "first_name": user.first_name,
-                    "last_name": user.last_name,
-                    "username": user.username,
-                    "language": self.language or self.scenario.language,
-                },
-                "chat": {"id": event.chat.id, "type": event.chat.type, "title": event.chat.title},
-                "message": _message_view(event),
-                "match": self.match,
-                "now": self.now,
-                "config": self.services.config,
-                "_locale": self.language or self.scenario.language,
-            }
+            if self._fixed is None:
+                event, user = self.event, self.event.user
+                self._fixed = {
+                    "user": {
+                        "id": user.id,
+                        "first_name": user.first_name,
+                        "last_name": user.last_name,
+                        "username": user.username,
+                        "language": self.language or self.scenario.language,
+                    },
+                    "chat": {
+                        "id": event.chat.id,
+                        "type": event.chat.type,
+                        "title": event.chat.title,
+                    },
+                    "message": _message_view(event),
+                    "now": self.now,
+                    "config": self.services.config,
+                    "_locale": self.language or self.scenario.language,
+                }
+            self._context = Scope({**self.vars, **self._fixed, "match": self.match})
         return self._context
 
     def changed(self) -> None:
@@ -325,7 +332,7 @@ class _Step:
         assert state.ask is not None
         self.set_var(state.ask.var, value)
         self.attempts = 0
-        self.remove_keyboard = bool(self.builder.state_markup(state, self.epoch).keyboard)
+        self.remove_keyboard = state.shows_reply_keyboard
         self.leave_by(state.enter, state.name)
         return True
 
@@ -392,6 +399,7 @@ class _Step:
                 offered = {self.scenario.language, *self.scenario.languages}
                 if language in offered:
                     self.language = language
+                    self._fixed = None
                     self.changed()
                 else:
                     self.report(f"set_language: '{language}' is not one of the bot's languages")
@@ -433,7 +441,7 @@ class _Step:
     def plugin(self, action: Plugin) -> None:
         try:
             arguments = resolve(action.arguments, self.context())
-            value = self.services.plugin(action.name, arguments, self.context())
+            value = self.services.plugin(action.name, arguments, self.context().values)
         except Exception as exc:  # plugin code is the operator's Python: report, carry on
             self.report(f"plugin action '{action.name}' failed: {type(exc).__name__}: {exc}")
             value = None

@@ -183,6 +183,15 @@ class State:
     def awaits_input(self) -> bool:
         return bool(self.ask or self.handlers or self.buttons)
 
+    @property
+    def shows_reply_keyboard(self) -> bool:
+        """Whether entering the state shows reply keys (its own, or its question's)."""
+        ask = self.ask
+        if self.keyboard or ask is None:
+            return bool(self.keyboard)
+        keyed = ask.choices or ask.type in ("choice", "yes_no", "contact", "phone", "location")
+        return bool(keyed or (ask.optional and ask.skip_text is not None))
+
 
 @dataclass(frozen=True)
 class Command:

@@ -4,9 +4,8 @@ to the last message, splitting long texts, and editing a menu in place."""
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
 from engine.core import builtin_texts
 from engine.core.callback_data import ButtonRef, encode
@@ -22,7 +21,7 @@ from engine.core.effects import (
     SendText,
 )
 from engine.core.model import Ask, Button, Expression, Key, Message, State, Text
-from engine.core.rendering import CAPTION_LIMIT, RenderError, render, split_text
+from engine.core.rendering import CAPTION_LIMIT, RenderError, Scope, evaluate, render, split_text
 
 
 @dataclass
@@ -46,7 +45,7 @@ class MessageBuilder:
 
     def __init__(
         self,
-        context: Callable[[], Mapping[str, Any]],
+        context: Callable[[], Scope],
         report: Callable[[str], None],
         seed: int,
         translate: Callable[[Text], Text] = lambda text: text,
@@ -67,9 +66,9 @@ class MessageBuilder:
         if condition is None:
             return True
         try:
-            return bool(condition.compiled(**self.context()))
-        except Exception as exc:  # a condition over missing data is false, and reported
-            self.report(f"cannot evaluate `{condition.source}`: {type(exc).__name__}: {exc}")
+            return bool(evaluate(condition, self.context()))
+        except RenderError as exc:  # a condition over missing data is false, and reported
+            self.report(f"cannot evaluate: {exc}")
             return False
 
     def messages(self, say: tuple[Message, ...], state: str, epoch: int) -> list[Outgoing]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from jinja2 import Template, Undefined
 from jinja2.exceptions import SecurityError, TemplateError
 
 from engine.core.model import Expression, Text, Value
@@ -13,46 +14,59 @@ from engine.core.templating import iter_chunks, reset_work_budget
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
-MAX_RENDERED = 8 * TEXT_LIMIT  # a text may become at most 8 messages
+MAX_RENDERED = 64 * TEXT_LIMIT  # a text may become at most 64 messages; output bombs stop here
 
 
 class RenderError(Exception):
     """A template failed at run time: an undefined value, a type error, or a cap reached."""
 
 
-def render(text: Text, context: Mapping[str, Any]) -> str:
-    if text.template is None:
+_FAILURES = (TemplateError, SecurityError, ArithmeticError, TypeError, ValueError, LookupError)
+
+
+class Scope:
+    """The names templates see during one step. Jinja copies its globals and the variables
+    into a new dict for every render; a Scope builds that dict once per environment."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.values = values
+        self._full: dict[int, dict[str, Any]] = {}
+
+    def full(self, template: Template) -> dict[str, Any]:
+        key = id(template.environment)
+        found = self._full.get(key)
+        if found is None:
+            found = self._full[key] = {**template.environment.globals, **self.values}
+        return found
+
+
+def render(text: Text, scope: Scope) -> str:
+    template = text.template
+    if template is None:
         return text.source
     reset_work_budget()
     try:
-        return "".join(iter_chunks(text.template.generate(context), MAX_RENDERED))
-    except (
-        TemplateError,
-        SecurityError,
-        ArithmeticError,
-        TypeError,
-        ValueError,
-        LookupError,
-    ) as exc:
+        context = template.new_context(scope.full(template), shared=True)
+        return "".join(iter_chunks(template.root_render_func(context), MAX_RENDERED))
+    except _FAILURES as exc:
         raise RenderError(f"{type(exc).__name__}: {exc}") from None
 
 
-def evaluate(expression: Expression, context: Mapping[str, Any]) -> Any:
+def evaluate(expression: Expression, scope: Scope) -> Any:
+    """Like jinja2's TemplateExpression.__call__, without copying the scope each time."""
     reset_work_budget()
+    template: Template = expression.compiled._template
     try:
-        return expression.compiled(**context)
-    except (
-        TemplateError,
-        SecurityError,
-        ArithmeticError,
-        TypeError,
-        ValueError,
-        LookupError,
-    ) as exc:
+        context = template.new_context(scope.full(template), shared=True)
+        for _ in template.root_render_func(context):
+            pass
+        value = context.vars["result"]
+    except _FAILURES as exc:
         raise RenderError(f"{type(exc).__name__} in `{expression.source}`: {exc}") from None
+    return None if isinstance(value, Undefined) else value
 
 
-def resolve(value: Value, context: Mapping[str, Any]) -> Any:
+def resolve(value: Value, context: Scope) -> Any:
     """A `set`, http or plugin value, with templates evaluated (nested lists and mappings too)."""
     if isinstance(value, Text):
         return render(value, context)
