@@ -201,12 +201,16 @@ class _Step:
             self.migrate()
         if isinstance(event, ButtonPress):
             self.press(event)
+            if self.state is None:  # a new user pressed a button of a forgotten conversation
+                self.enter(self.scenario.start)
             return
         if self.state is None or self.ended:
-            self.ended = False
             self.stack.clear()
-            if not (isinstance(event, CommandMessage) and self.command(event)):
-                self.enter(self.scenario.start)
+            if (
+                not (isinstance(event, CommandMessage) and self.command(event))
+                or self.state is None
+            ):
+                self.enter(self.scenario.start)  # a new conversation always has a state
             return
         if isinstance(event, CommandMessage) and self.command(event):
             return
@@ -471,7 +475,7 @@ class _Step:
         self.trace.append((self.state, name))
         if leaving is not None and leaving.timers:
             self.effects.append(CancelTimers(self.event.chat.id, self.event.user.id, leaving.name))
-        self.state, self.attempts = name, 0
+        self.state, self.attempts, self.ended = name, 0, False
         self.epoch += 1
         self.match = []
         self.changed()
