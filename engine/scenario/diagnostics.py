@@ -77,12 +77,17 @@ class Diagnostic:
         }
 
 
+# Messages quote what the author wrote, which may hold line breaks (a `|` text, a "\n"); each
+# problem must stay on one line of output, so they are shown escaped.
+_LINE_BREAKS = str.maketrans({c: repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
+
+
 def error(position: Position, code: str, message: str, group: str = "content") -> Diagnostic:
-    return Diagnostic(position, Severity.ERROR, code, message, group)
+    return Diagnostic(position, Severity.ERROR, code, message.translate(_LINE_BREAKS), group)
 
 
 def warning(position: Position, code: str, message: str, group: str = "style") -> Diagnostic:
-    return Diagnostic(position, Severity.WARNING, code, message, group)
+    return Diagnostic(position, Severity.WARNING, code, message.translate(_LINE_BREAKS), group)
 
 
 def ordered(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:

@@ -37,8 +37,9 @@ def check_templates(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
     cache: dict[str, _Parsed] = {}
     for text in inv.templates:
         if not has_template_syntax(text.text):
-            if text.limit is not None and len(text.text) > text.limit:
-                yield _too_long(text, len(text.text), source)
+            sent = text.text.strip()  # what is sent: surrounding blank lines are dropped
+            if text.limit is not None and len(sent) > text.limit:
+                yield _too_long(text, len(sent), source)
             continue
         parsed = cache.get(text.text) or cache.setdefault(text.text, _parse(text.text))
         yield from _report(text, parsed, known, source, "template")

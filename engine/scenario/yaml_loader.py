@@ -165,7 +165,7 @@ def decode(file: str, raw: bytes, limits: LoaderLimits = DEFAULT_LIMITS) -> str:
 
 def _too_large(file: str, size: int, limits: LoaderLimits) -> Diagnostic:
     return error(
-        Position(file),
+        Position(file, 1, 1),
         "file-too-large",
         f"the file is {size:,} bytes; scenario files may be at most {limits.max_bytes:,} bytes. "
         "Split it into several files with `include:`.",
@@ -221,9 +221,22 @@ def _yaml_error_diagnostic(file: str, exc: yaml.YAMLError, text: str = "") -> Di
         parts = [p for p in (exc.context, exc.problem) if p]
         message = "; ".join(parts) if parts else "this is not valid YAML"
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and "end of stream" in (exc.problem or ""):
+            mark = exc.context_mark  # an unclosed quote: point at it, not at the end of the file
         hint = _syntax_hint(message, _char_at(text, mark))
         return error(_pos(file, mark), "yaml-syntax", f"invalid YAML: {message}{hint}", "yaml")
-    return error(Position(file, 1, 1), "yaml-syntax", f"invalid YAML: {exc}", "yaml")
+    if isinstance(exc, yaml.reader.ReaderError) and isinstance(exc.character, int):
+        encoded = text.encode("utf-8")  # libyaml counts bytes, the Python reader characters
+        offset = exc.position if yaml.__with_libyaml__ else len(text[: exc.position].encode())
+        return error(
+            _byte_position(file, encoded, min(max(offset, 0), len(encoded))),
+            "yaml-syntax",
+            f"invalid YAML: the character U+{exc.character:04X} is not allowed here "
+            f"({exc.reason}); delete it, most editors do not show it.",
+            "yaml",
+        )
+    detail = " ".join(str(exc).split())  # one line, whatever the library wrote
+    return error(Position(file, 1, 1), "yaml-syntax", f"invalid YAML: {detail}", "yaml")
 
 
 def _char_at(text: str, mark: Any) -> str:
@@ -242,6 +255,8 @@ def _syntax_hint(message: str, found: str = "") -> str:
     # token" or "found a tab character that violates indentation"
     if "found character '\\t'" in message or "tab character" in message or found == "\t":
         return ". Indent with spaces, not tabs."
+    if "scanning a quoted scalar" in message and "end of stream" in message:
+        return ". The quote that starts here is never closed; add the closing quote."
     if "found undefined alias" in message:
         return ". Define the anchor (&name) before using it (*name)."
     if "could not find expected ':'" in message:
@@ -380,7 +395,7 @@ class _Builder:
     def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
         result: dict[str, Any] = {}
         first_seen: dict[str, Position] = {}
-        merges: list[Node] = []
+        merges: list[tuple[Position, Node]] = []
         for key_node, value_node in node.value:
             key_position = _pos(self.file, key_node.start_mark)
             if not isinstance(key_node, ScalarNode):
@@ -398,7 +413,7 @@ class _Builder:
             if key_node.tag not in (_STR, _INT, _FLOAT, _BOOL, _NULL):
                 self._check_tag(key_node, _STR)  # `!!python/... name:` is refused on keys too
             if key == "<<" and not key_node.style:  # plain, not quoted
-                merges.append(value_node)
+                merges.append((key_position, value_node))
                 continue
             if key in first_seen:
                 first = first_seen[key]
@@ -416,13 +431,13 @@ class _Builder:
             child = (*path, key)
             self.source.keys[child] = key_position
             result[key] = self.build(value_node, child)
-        for merge in merges:  # `<<: *defaults` fills in keys not written here
+        for merge_position, merge in merges:  # `<<: *defaults` fills in keys not written here
             sources = merge.value if isinstance(merge, SequenceNode) else [merge]
             for source in sources:
                 if not isinstance(source, MappingNode):
                     self.problems.append(
                         error(
-                            _pos(self.file, merge.start_mark),
+                            merge_position,  # the alias leads to where its anchor is
                             "yaml-merge",
                             "'<<' must be followed by an alias of a mapping, like '<<: *defaults'.",
                             "yaml",

@@ -1,0 +1,51 @@
+"""Shared fixtures: scenario files written to a temporary folder, and the CLI run in-process."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from engine.cli import run
+
+WriteFile = Callable[..., Path]
+
+
+@pytest.fixture
+def write_file(tmp_path: Path) -> WriteFile:
+    """`write_file(content, name="main.yaml")`: the path of a new file in tmp_path. Text is
+    written as UTF-8 bytes exactly as given (no newline translation); bytes as they are."""
+
+    def write(content: str | bytes, name: str = "main.yaml") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        return path
+
+    return write
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def lines(self) -> list[str]:
+        return self.out.splitlines()
+
+
+@pytest.fixture
+def cli() -> Callable[..., CliResult]:
+    """`cli("--validate", path, ...)`: engine.cli.run in-process, with its output captured."""
+
+    def call(*argv: str | Path) -> CliResult:
+        out, err = io.StringIO(), io.StringIO()
+        code = run([str(a) for a in argv], out, err)
+        return CliResult(code, out.getvalue(), err.getvalue())
+
+    return call

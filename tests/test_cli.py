@@ -1,0 +1,200 @@
+"""`run.py --validate`: exit codes, text and JSON output, and which files it checks by default."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+WriteFile = Callable[..., Path]  # fixtures of conftest.py
+Cli = Callable[..., Any]
+
+CLEAN = "bot: {name: T, start: a}\nstates:\n  a:\n    say: Hi\n    end: true\n"
+BROKEN = "bot: {name: T, start: a}\nstates:\n  a:\n    say: Hi\n    goto: nowhere\n"
+WARNS = CLEAN + "  lonely:\n    say: Nobody comes here\n    end: true\n"  # unreachable-state
+LINE = re.compile(r"^(.+):(\d+):(\d+): (error|warning): (.+) \[([a-z-]+)\]$")
+
+
+def test_a_clean_scenario_exits_0(write_file: WriteFile, cli: Cli) -> None:
+    result = cli("--validate", write_file(CLEAN))
+    assert (result.code, result.err) == (0, "")
+    assert result.lines == ["checked 1 scenario (1 file): no problems found"]
+
+
+def test_errors_exit_1_with_one_line_each(write_file: WriteFile, cli: Cli) -> None:
+    path = write_file(BROKEN)
+    result = cli("--validate", path)
+    assert (result.code, result.err) == (1, "")
+    *problems, summary = result.lines
+    assert len(problems) == 1
+    match = LINE.match(problems[0])
+    assert match, problems[0]
+    assert match.groups()[:4] == (str(path), "5", "11", "error")
+    assert match[6] == "unknown-state"
+    assert summary == "checked 1 scenario (1 file): 1 error, 0 warnings"
+
+
+def test_warnings_exit_0_but_1_with_strict(write_file: WriteFile, cli: Cli) -> None:
+    path = write_file(WARNS)
+    relaxed = cli("--validate", path)
+    assert relaxed.code == 0
+    assert "warning:" in relaxed.out and "[unreachable-state]" in relaxed.out
+    assert relaxed.lines[-1] == "checked 1 scenario (1 file): 0 errors, 1 warning"
+    strict = cli("--validate", "--strict", path)
+    assert strict.code == 1
+    assert strict.out == relaxed.out
+
+
+def test_several_files_are_checked_together(write_file: WriteFile, cli: Cli) -> None:
+    clean, broken = write_file(CLEAN, "clean.yaml"), write_file(BROKEN, "broken.yaml")
+    result = cli("--validate", clean, broken)
+    assert result.code == 1
+    assert result.lines[-1] == "checked 2 scenarios (2 files): 1 error, 0 warnings"
+    assert result.lines[0].startswith(f"{broken}:5:11: error:")
+
+
+def test_an_unknown_option_exits_2(cli: Cli) -> None:
+    result = cli("--validate", "--colour")
+    assert result.code == 2
+    assert result.out == ""
+    assert "unrecognized arguments: --colour" in result.err
+    assert result.err.startswith("usage:")
+
+
+def test_a_missing_file_exits_2(tmp_path: Path, cli: Cli) -> None:
+    missing = tmp_path / "nope.yaml"
+    result = cli("--validate", missing)
+    assert result.code == 2
+    assert result.out == ""
+    assert f"no such file: {missing}" in result.err
+
+
+def test_an_unknown_format_exits_2(write_file: WriteFile, cli: Cli) -> None:
+    result = cli("--validate", "--format", "xml", write_file(CLEAN))
+    assert result.code == 2
+    assert result.out == ""
+    assert "xml" in result.err
+
+
+def test_json_output(write_file: WriteFile, cli: Cli) -> None:
+    broken, warns = write_file(BROKEN, "broken.yaml"), write_file(WARNS, "warns.yaml")
+    result = cli("--validate", "--format", "json", warns, broken)
+    assert result.code == 1
+    document = json.loads(result.out)
+    assert document["files"] == [str(warns), str(broken)]
+    assert (document["errors"], document["warnings"]) == (1, 1)
+    first, second = document["diagnostics"]
+    assert first == {
+        "file": str(broken),
+        "line": 5,
+        "column": 11,
+        "severity": "error",
+        "code": "unknown-state",
+        "message": first["message"],
+    }
+    assert "there is no state 'nowhere'" in first["message"]
+    assert set(second) == {"file", "line", "column", "severity", "code", "message"}
+    assert (second["severity"], second["code"], second["line"]) == (
+        "warning",
+        "unreachable-state",
+        6,
+    )
+
+
+def test_json_output_of_a_clean_file(write_file: WriteFile, cli: Cli) -> None:
+    path = write_file(CLEAN)
+    result = cli("--validate", "--format", "json", path)
+    assert result.code == 0
+    assert json.loads(result.out) == {
+        "files": [str(path)],
+        "errors": 0,
+        "warnings": 0,
+        "diagnostics": [],
+    }
+
+
+def test_json_with_strict_exits_1_on_warnings(write_file: WriteFile, cli: Cli) -> None:
+    result = cli("--validate", "--format", "json", "--strict", write_file(WARNS))
+    assert result.code == 1
+    assert json.loads(result.out)["warnings"] == 1
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A bot folder: scenarios/main.yaml includes part.yaml; main.tests.yaml holds tests."""
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    (folder / "main.yaml").write_text(
+        "bot: {name: T, start: a}\ninclude: [part.yaml]\n"
+        "states:\n  a: {say: Hi, buttons: [{text: Help, goto: help}]}\n",
+        encoding="utf-8",
+    )
+    # Checked on its own, the part would fail (no `bot:`; `a` is in main.yaml).
+    (folder / "part.yaml").write_text("states:\n  help: {say: Ask us, goto: a}\n", encoding="utf-8")
+    # Conversation tests are a list: checked as a scenario they would fail.
+    (folder / "main.tests.yaml").write_text(
+        "- name: greets\n  steps:\n    - send: /start\n      expect: Hi\n", encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    return folder
+
+
+def test_without_paths_the_scenarios_folder_is_checked(project: Path, cli: Cli) -> None:
+    result = cli("--validate")
+    assert (result.code, result.err) == (0, "")
+    assert result.lines == ["checked 1 scenario (2 files): no problems found"]
+    as_json = json.loads(cli("--validate", "--format", "json").out)
+    assert as_json["files"] == [
+        str(Path("scenarios") / "main.yaml"),
+        str(Path("scenarios") / "part.yaml"),
+    ]
+
+
+def test_without_paths_a_mistake_in_an_included_file_is_found(project: Path, cli: Cli) -> None:
+    (project / "part.yaml").write_text("states:\n  help: {say: Ask us, goto: b}\n")
+    result = cli("--validate")
+    assert result.code == 1
+    assert result.lines[0].startswith(str(Path("scenarios") / "part.yaml") + ":2:")
+    assert result.lines[0].endswith("[unknown-state]")
+
+
+def test_without_paths_and_without_a_scenarios_folder_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Cli
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = cli("--validate")
+    assert result.code == 2
+    assert result.out == ""
+    assert "no scenarios/ folder here" in result.err
+
+
+def test_without_paths_and_an_empty_scenarios_folder_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Cli
+) -> None:
+    (tmp_path / "scenarios").mkdir()
+    monkeypatch.chdir(tmp_path)
+    result = cli("--validate")
+    assert result.code == 2
+    assert "no scenario files" in result.err
+
+
+def test_run_py_validates_the_bundled_scenarios() -> None:
+    """The real command, in a real process, from the repository root."""
+    completed = subprocess.run(
+        [sys.executable, "run.py", "--validate"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert completed.stderr == ""
+    assert completed.stdout.strip().endswith("no problems found")
