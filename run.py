@@ -1,8 +1,6 @@
 """Entry point: `python run.py --help`. All logic lives in engine.cli."""
 
-import sys
-
-from engine.cli import run
+from engine.cli import main
 
 if __name__ == "__main__":
-    sys.exit(run(sys.argv[1:], sys.stdout, sys.stderr))
+    main()

@@ -303,3 +303,62 @@ def test_a_long_text_is_split_at_paragraphs(tmp_path: Path) -> None:
     pieces = texts(Conversation(scenario).send("x"))
     assert len(pieces) == 3 and all(0 < len(p) <= 4096 for p in pieces)
     assert all(p.startswith("word") and p.endswith("word") for p in pieces)
+
+
+EDGES = """
+bot: {name: T, start: phone}
+vars: {p: null, stock: null, photo: null}
+fallback: Hm?
+states:
+  phone:
+    remove_keyboard: true
+    say: Type it.
+    ask: {var: p, type: contact, max_attempts: 2, on_fail: broken}
+    goto: broken
+  broken:
+    say: "Only {{ stock.left }} left."
+    buttons: [{text: Both, goto: both}]
+  both:
+    say: Pick one.
+    keyboard: [[A, B]]
+    buttons: [{text: Again, goto: tell}]
+  tell:
+    do: [{notify: {to: admins, say: {photo: "{{ photo }}", caption: New photo}}}]
+    say: Sent.
+    end: true
+"""
+
+
+def test_a_removed_keyboard_stays_removed_on_a_question(tmp_path: Path) -> None:
+    effects = Conversation(compile_yaml(EDGES, tmp_path)).send("hi")
+    message = next(e for e in effects if isinstance(e, SendText))
+    assert message.markup.remove_keyboard and not message.markup.keyboard
+
+
+def test_unknown_commands_in_a_question_get_the_fallback_not_an_attempt(tmp_path: Path) -> None:
+    chat = Conversation(compile_yaml(EDGES, tmp_path))
+    chat.send("hi")
+    assert texts(chat.send("/foo")) == ["Hm?"]
+    assert texts(chat.send("/bar")) == ["Hm?"]
+    assert chat.session.state == "phone" and chat.session.attempts == 0
+
+
+def test_a_failed_text_keeps_the_states_buttons_and_keys_are_not_dropped(tmp_path: Path) -> None:
+    chat = Conversation(compile_yaml(EDGES, tmp_path))
+    chat.send("hi")
+    effects = chat.contact("+4930123")
+    assert any(isinstance(e, ReportProblem) for e in effects)
+    assert texts(effects) == ["👇"] and "Both" in chat.buttons
+    effects = chat.press("Both")
+    sent = [e for e in effects if isinstance(e, SendText | EditText)]
+    assert [k.text for k in sent[0].markup.keyboard[0]] == ["A", "B"]
+    assert sent[1].text == "Pick one." and sent[1].markup.inline
+
+
+def test_notify_carries_media(tmp_path: Path) -> None:
+    chat = Conversation(compile_yaml(EDGES.replace("photo: null", "photo: PHOTO_ID"), tmp_path))
+    chat.send("hi")
+    chat.contact("+4930123")
+    chat.press("Both")
+    effects = chat.press("Again")
+    assert NotifyChat("admins", "New photo", "HTML", "photo", "PHOTO_ID") in effects

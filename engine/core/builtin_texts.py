@@ -23,3 +23,4 @@ RETRY = {
     "photo": "Please send a photo.",
     "document": "Please send a file.",
 }
+KEYBOARD_CARRIER = "👇"  # a message only to carry a keyboard Telegram cannot attach elsewhere

@@ -109,8 +109,10 @@ class CancelTimers(Effect):
 @dataclass(frozen=True)
 class NotifyChat(Effect):
     to: str | int  # "admins" or a chat id
-    text: str
+    text: str  # the text, or the caption of `media`
     parse_mode: str | None = "HTML"
+    media_kind: str | None = None
+    media: str = ""
 
 
 @dataclass(frozen=True)

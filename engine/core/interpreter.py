@@ -310,8 +310,10 @@ class _Step:
             skip = self.builder.text(ask.skip_text)
             if skip is not None and text.casefold() == skip.strip().casefold():
                 return self.accept(state, None)
-        if ask.type in _TEXT_ASKS and not isinstance(event, TextMessage):
-            return False  # a sticker where a text is expected: the fallback answers
+        if isinstance(event, CommandMessage) or (
+            ask.type in _TEXT_ASKS and not isinstance(event, TextMessage)
+        ):
+            return False  # an unknown command, or a sticker where a text is expected: the fallback
         result = check_answer(ask, event, self.now.date())
         if result.valid:
             return self.accept(state, result.value)
@@ -390,9 +392,16 @@ class _Step:
                     return False
             elif isinstance(action, Notify):
                 for message in self.builder.messages(action.say, self.state or "", self.epoch):
-                    if message.text:
+                    if message.text or message.media_kind:
                         self.effects.extend(
-                            NotifyChat(to, message.text, message.parse_mode) for to in action.to
+                            NotifyChat(
+                                to,
+                                message.text,
+                                message.parse_mode,
+                                message.media_kind,
+                                message.media,
+                            )
+                            for to in action.to
                         )
             elif isinstance(action, Assign):
                 self.assign(action.values, ())

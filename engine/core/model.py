@@ -187,7 +187,7 @@ class State:
     def shows_reply_keyboard(self) -> bool:
         """Whether entering the state shows reply keys (its own, or its question's)."""
         ask = self.ask
-        if self.keyboard or ask is None:
+        if self.keyboard or ask is None or self.remove_keyboard:
             return bool(self.keyboard)
         keyed = ask.choices or ask.type in ("choice", "yes_no", "contact", "phone", "location")
         return bool(keyed or (ask.optional and ask.skip_text is not None))

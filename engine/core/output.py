@@ -166,7 +166,7 @@ class MessageBuilder:
 
     def state_markup(self, state: State, epoch: int) -> Markup:
         keyboard = self.keys(state.keyboard)
-        if not keyboard and state.ask is not None:
+        if not keyboard and state.ask is not None and not state.remove_keyboard:
             keyboard = self.ask_keys(state.ask)
         return Markup(
             inline=self.inline(state.buttons, state.name, epoch),
@@ -178,13 +178,20 @@ class MessageBuilder:
 def attach(messages: list[Outgoing], markup: Markup) -> None:
     """Put a state's keyboard on its last message (inline buttons and a reply keyboard cannot
     share one message: the reply keyboard then rides on the message before, or alone)."""
-    if not markup or not messages:
+    if not markup:
         return
+    if not messages:  # the text failed to render (reported): keep the way out visible
+        messages.append(Outgoing(builtin_texts.KEYBOARD_CARRIER, parse_mode=None))
     last = messages[-1]
     if markup.inline and (markup.keyboard or markup.remove_keyboard):
         reply = Markup(keyboard=markup.keyboard, remove_keyboard=markup.remove_keyboard)
         if len(messages) > 1 and not messages[-2].markup:
             messages[-2].markup = reply
+        else:
+            messages.insert(
+                len(messages) - 1,
+                Outgoing(builtin_texts.KEYBOARD_CARRIER, parse_mode=None, markup=reply),
+            )
         markup = Markup(inline=markup.inline)
     last.markup = _merge(last.markup, markup)
 

@@ -1,0 +1,66 @@
+"""`python run.py --chat` and `--graph`, driven through run() with text streams."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from builders import ROOT
+
+from engine.cli import run
+
+DEMO = str(ROOT / "scenarios" / "demo.yaml")
+
+
+def chat(lines: list[str], *extra: str) -> str:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(
+        ["--chat", DEMO, *extra], out, err, io.StringIO("".join(f"{line}\n" for line in lines))
+    )
+    assert code == 0, err.getvalue()
+    return out.getvalue()
+
+
+def test_buttons_are_numbered_and_a_number_presses_one() -> None:
+    output = chat(["1", "/debug"])
+    assert "[1] 🍕 Order a pizza  [2] ℹ️ About us" in output
+    assert "bot: Which size would you like?" in output
+    assert "keys: Small | Medium | Large" in output
+    assert "state: size" in output
+
+
+def test_reset_starts_over_and_wait_fires_timers() -> None:
+    output = chat(["1", "/reset", "/debug", "/start", "/wait 2h"])
+    assert "(conversation reset)" in output
+    assert "state: None" in output
+
+
+def test_markup_is_shown_as_the_user_sees_it() -> None:
+    output = chat(["2"])
+    assert "Pizza Planet 🪐 wood-fired pizza since 1999." in output  # <b> removed
+    assert "<b>" not in output
+
+
+def test_a_broken_scenario_is_refused_with_positions(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "bot: {name: X, start: nowhere}\nstates:\n  a: {say: hi, end: true}\n", encoding="utf-8"
+    )
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["--chat", str(broken)], out, err, io.StringIO("")) == 1
+    assert f"{broken}:1:23: error: there is no state 'nowhere'" in err.getvalue()
+
+
+def test_graph_prints_mermaid_and_dot() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["--graph", DEMO], out, err) == 0
+    assert out.getvalue().startswith("flowchart TD")
+    out = io.StringIO()
+    assert run(["--graph", DEMO, "--format", "dot"], out, err) == 0
+    assert out.getvalue().startswith("digraph")
+
+
+def test_format_must_fit_the_mode() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["--graph", DEMO, "--format", "json"], out, err) == 2
+    assert "does not apply" in err.getvalue()
