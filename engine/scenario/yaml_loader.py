@@ -182,9 +182,20 @@ def _byte_position(file: str, raw: bytes, offset: int) -> Position:
 def _scan_events(file: str, text: str, limits: LoaderLimits) -> None:
     """Check nesting depth and the number of documents from the event stream, before composing
     (composing recurses; 50,000 nested brackets would crash it)."""
+    try:
+        _scan(file, _events(text), limits)
+    except yaml.YAMLError as exc:
+        if "nesting depth" not in str(exc):
+            raise
+        # Newer libyaml refuses deep nesting itself, while scanning ahead, without saying where
+        # our limit was passed: the pure-Python parser (iterative, stops at our limit) does.
+        _scan(file, yaml.parse(text, Loader=yaml.SafeLoader), limits)
+
+
+def _scan(file: str, events: Any, limits: LoaderLimits) -> None:
     depth = 0
     documents = 0
-    for event in _events(text):
+    for event in events:
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > limits.max_depth:
