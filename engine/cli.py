@@ -58,6 +58,28 @@ def _parser() -> _Parser:
         action="store_true",
         help="print a scenario's state diagram (default scenarios/demo.yaml)",
     )
+    mode.add_argument(
+        "--extract", action="store_true", help="write locales/NAME.pot from the scenarios' texts"
+    )
+    mode.add_argument("--init", metavar="LANG", help="start a catalog for a new language")
+    mode.add_argument(
+        "--update", action="store_true", help="bring every catalog up to date with the scenario"
+    )
+    mode.add_argument("--compile", action="store_true", help="compile catalogs to .mo files")
+    mode.add_argument(
+        "--migrate",
+        action="store_true",
+        help="create or upgrade the database schema (DATABASE_URL)",
+    )
+    mode.add_argument(
+        "--export-user", type=int, metavar="ID", help="print everything stored about a user as JSON"
+    )
+    mode.add_argument(
+        "--delete-user", type=int, metavar="ID", help="delete everything stored about a user"
+    )
+    mode.add_argument(
+        "--prune", action="store_true", help="delete logs older than BOT_LOG_RETENTION_DAYS (30)"
+    )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="scenario (or test) files")
     parser.add_argument(
         "--format", help="validate: text (default) or json; graph: mermaid (default) or dot"
@@ -80,6 +102,15 @@ def run(argv: list[str], stdout: TextIO, stderr: TextIO, stdin: TextIO | None = 
             raise UsageError(
                 f"--format {args.format} does not apply here; use one of: {', '.join(allowed) or 'none'}"
             )
+        if (
+            args.migrate
+            or args.export_user is not None
+            or args.delete_user is not None
+            or args.prune
+        ):
+            return _store_command(args, stdout, stderr)
+        if args.extract or args.init or args.update or args.compile:
+            return _catalogs(args, stdout, stderr)
         if mode == "test":
             from engine.testing import discover_test_files, run_test_files
 
@@ -104,6 +135,48 @@ def run(argv: list[str], stdout: TextIO, stderr: TextIO, stdin: TextIO | None = 
         parser.print_usage(stderr)
         stderr.write(f"run.py: error: {exc}\n")
         return EXIT_USAGE
+
+
+def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from engine.store import admin
+    from engine.store.crypto import EncryptionKeyError
+    from engine.store.database import DatabaseURLError
+    from engine.store.migrations import SchemaError
+
+    try:
+        if args.migrate:
+            return admin.run_migrate(stdout)
+        if args.export_user is not None:
+            return admin.run_export(args.export_user, stdout)
+        if args.delete_user is not None:
+            return admin.run_delete(args.delete_user, stdout)
+        return admin.run_prune(stdout)
+    except (SchemaError, DatabaseURLError, EncryptionKeyError) as exc:
+        stderr.write(f"run.py: {exc}\n")
+        return EXIT_PROBLEMS
+
+
+def _catalogs(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from engine import i18n
+
+    paths = args.paths or discover(DEFAULT_SCENARIO_DIR)
+    _require_files(paths)
+    try:
+        for path in paths:
+            if args.extract:
+                lines = [i18n.extract(path)]
+            elif args.init:
+                lines = [i18n.init(path, args.init)]
+            elif args.update:
+                lines = i18n.update(path)
+            else:
+                lines = i18n.compile_catalogs(path)
+            for line in lines:
+                stdout.write(line + "\n")
+    except i18n.CatalogError as exc:
+        stderr.write(f"run.py: {exc}\n")
+        return EXIT_PROBLEMS
+    return EXIT_OK
 
 
 def _require_files(paths: list[str], folders: bool = False) -> None:
@@ -149,10 +222,16 @@ def _validate(paths: list[str], output: str, strict: bool, stdout: TextIO) -> in
         if not paths:
             raise UsageError(f"no scenario files (*.yaml) under {DEFAULT_SCENARIO_DIR}/")
     _require_files(paths)
+    from engine.i18n import check_catalogs
+
     reports = [validate_file(p) for p in paths]
-    diagnostics = ordered(d for r in reports for d in r.diagnostics)
-    errors = sum(r.errors for r in reports)
-    warnings = sum(r.warnings for r in reports)
+    found = [d for r in reports for d in r.diagnostics]
+    for report in reports:
+        if report.scenario is not None and not report.errors:
+            found.extend(check_catalogs(report.path, report.scenario))
+    diagnostics = ordered(found)
+    errors = sum(1 for d in diagnostics if d.is_error)
+    warnings = len(diagnostics) - errors
     if output == "json":
         files = [f for r in reports for f in r.files]
         stdout.write(as_json_document(files, diagnostics) + "\n")

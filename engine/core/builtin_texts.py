@@ -24,3 +24,13 @@ RETRY = {
     "document": "Please send a file.",
 }
 KEYBOARD_CARRIER = "👇"  # a message only to carry a keyboard Telegram cannot attach elsewhere
+
+# Privacy commands (enabled by `privacy:` in a scenario).
+MYDATA_DESCRIPTION = "Get the data this bot stores about you"
+FORGETME_DESCRIPTION = "Delete everything this bot stores about you"
+MYDATA_SENT = "Here is everything this bot stores about you."
+FORGET_CONFIRM = "Delete everything this bot stores about you? This cannot be undone."
+FORGET_YES = "🗑 Yes, delete everything"
+FORGET_NO = "Cancel"
+FORGOTTEN = "Done: everything this bot stored about you is deleted. Send /start to begin again."
+FORGET_CANCELLED = "Nothing was deleted."

@@ -134,3 +134,30 @@ class ReportProblem(Effect):
     state: str | None
     message: str
     details: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendFile(Effect):
+    """A document made by the engine (e.g. a user's data export), sent as a file."""
+
+    chat_id: int
+    filename: str
+    content: str
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class ExportUserData(Effect):
+    """/mydata: the store answers with a SendFile of everything it holds about the user."""
+
+    chat_id: int
+    user_id: int
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class ForgetUser(Effect):
+    """/forgetme, confirmed: the store deletes everything about the user (and audits it)."""
+
+    chat_id: int
+    user_id: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -102,3 +103,29 @@ def message_type(event: Event) -> str:
     if isinstance(event, TimerFired):
         return "timer"
     return "other"
+
+
+def message_view(event: Event) -> dict[str, Any]:
+    """`message` in templates: the current input as data (never as a template)."""
+    view: dict[str, Any] = {"type": message_type(event), "text": ""}
+    if isinstance(event, TextMessage):
+        view["text"] = event.text
+    elif isinstance(event, CommandMessage):
+        view.update(
+            text=f"/{event.command} {event.args}".strip(),
+            command=event.command,
+            args=event.args,
+            payload=event.args,
+        )
+    elif isinstance(event, MediaMessage):
+        view.update(file_id=event.file_id, caption=event.caption, text=event.caption)
+    elif isinstance(event, ContactShared):
+        view["contact"] = {
+            "phone_number": event.phone_number,
+            "first_name": event.first_name,
+            "last_name": event.last_name,
+            "user_id": event.contact_user_id,
+        }
+    elif isinstance(event, LocationShared):
+        view["location"] = {"latitude": event.latitude, "longitude": event.longitude}
+    return view

@@ -6,18 +6,18 @@ within the step (HTTP with `save_as`, plugin actions) go through the `services` 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from engine.core import builtin_texts, callback_data
-from engine.core.answers import PATTERN_TIMEOUT, check_answer
+from engine.core.answers import PATTERN_TIMEOUT, Answer, check_answer
+from engine.core.callback_data import ButtonRef, encode
 from engine.core.effects import (
     AnswerButton,
     CancelTimers,
-    Effect,
-    HttpRequest,
+    ExportUserData,
+    ForgetUser,
+    InlineButton,
     Markup,
-    NotifyChat,
     ReportProblem,
     SendText,
     StartTimer,
@@ -25,42 +25,27 @@ from engine.core.effects import (
 from engine.core.events import (
     ButtonPress,
     CommandMessage,
-    ContactShared,
     Event,
-    LocationShared,
-    MediaMessage,
     TextMessage,
     TimerFired,
     message_type,
 )
 from engine.core.model import (
-    Action,
     Actions,
-    Assign,
-    Goto,
     Handler,
-    Http,
-    Notify,
-    Plugin,
     Scenario,
-    SetLanguage,
     State,
-    Value,
 )
-from engine.core.output import MessageBuilder, Outgoing, attach, to_effects
-from engine.core.ports import HttpCall, OfflineServices, Services
-from engine.core.rendering import RenderError, Scope, _plain, render, resolve
+from engine.core.output import Outgoing
+from engine.core.ports import OfflineServices, Services
 from engine.core.session import Frame, Session
+from engine.core.side_effects import SideEffects
+from engine.core.step_context import MAX_MOVES, StepResult
 
-MAX_MOVES = 50  # state entries in one step; more means a loop the validator could not see
+__all__ = ["MAX_MOVES", "StepResult", "step"]
+
+FORGET = "~forget"  # the buttons of the /forgetme question (no state can have this name)
 _TEXT_ASKS = ("text", "number", "integer", "email", "date", "yes_no", "choice")
-
-
-@dataclass(frozen=True)
-class StepResult:
-    session: Session
-    effects: tuple[Effect, ...]
-    trace: tuple[tuple[str | None, str], ...] = ()  # states entered, (from, to), in order
 
 
 def step(
@@ -85,113 +70,7 @@ def step(
     return run.result()
 
 
-class _Step:
-    def __init__(
-        self,
-        scenario: Scenario,
-        session: Session,
-        event: Event,
-        now: dt.datetime,
-        services: Services,
-    ) -> None:
-        self.scenario = scenario
-        self.session = session
-        self.event = event
-        self.now = now
-        self.services = services
-        self.state = session.state
-        self.vars: dict[str, Any] = {**scenario.defaults, **session.vars}
-        self.stack = list(session.stack)
-        self.attempts = session.attempts
-        self.epoch = session.epoch
-        self.language = session.language
-        self.ended = session.ended
-        self.effects: list[Effect] = []
-        self.trace: list[tuple[str | None, str]] = []
-        self.moves = 0
-        self.match: list[str | None] = []
-        self.edit_message_id = event.message_id if isinstance(event, ButtonPress) else None
-        self.remove_keyboard = False
-        self._context: Scope | None = None
-        self._fixed: dict[str, Any] | None = None  # the names that do not change within a step
-        self.builder = MessageBuilder(self.context, self.report, event.seed)
-
-    # -- plumbing --------------------------------------------------------------------------
-    def result(self) -> StepResult:
-        old = self.session
-        session = Session(
-            old.chat_id,
-            old.user_id,
-            self.state,
-            self.vars,
-            tuple(self.stack),
-            self.attempts,
-            self.epoch,
-            self.language,
-            old.roles,
-            self.ended,
-            self.scenario.version,
-        )
-        return StepResult(session, tuple(self.effects), tuple(self.trace))
-
-    def report(self, message: str) -> None:
-        self.effects.append(ReportProblem(self.state, message))
-
-    def context(self) -> Scope:
-        if self._context is None:
-            if self._fixed is None:
-                event, user = self.event, self.event.user
-                self._fixed = {
-                    "user": {
-                        "id": user.id,
-                        "first_name": user.first_name,
-                        "last_name": user.last_name,
-                        "username": user.username,
-                        "language": self.language or self.scenario.language,
-                    },
-                    "chat": {
-                        "id": event.chat.id,
-                        "type": event.chat.type,
-                        "title": event.chat.title,
-                    },
-                    "message": _message_view(event),
-                    "now": self.now,
-                    "config": self.services.config,
-                    "_locale": self.language or self.scenario.language,
-                }
-            self._context = Scope({**self.vars, **self._fixed, "match": self.match})
-        return self._context
-
-    def changed(self) -> None:
-        self._context = None
-
-    def set_var(self, name: str, value: Any) -> None:
-        self.vars[name] = value
-        self.changed()
-
-    def current(self) -> State | None:
-        return self.scenario.states.get(self.state) if self.state is not None else None
-
-    def emit(
-        self, messages: list[Outgoing], markup: Markup | None = None, edit: bool = False
-    ) -> None:
-        if markup is not None:
-            attach(messages, markup)
-        if self.remove_keyboard:
-            for message in messages:
-                if not message.markup:
-                    message.markup = Markup(remove_keyboard=True)
-                    self.remove_keyboard = False
-                    break
-        edit_id = self.edit_message_id if edit else None
-        if edit_id is not None and messages:
-            self.edit_message_id = None
-        self.effects.extend(to_effects(messages, self.event.chat.id, edit_id))
-
-    def say(self, say: tuple[Any, ...]) -> None:
-        self.emit(self.builder.messages(say, self.state or "", self.epoch))
-
-    # -- the order of matching -------------------------------------------------------------
+class _Step(SideEffects):
     def handle(self) -> None:
         event = self.event
         if isinstance(event, TimerFired):
@@ -232,6 +111,9 @@ class _Step:
         self.epoch += 1
 
     def command(self, event: CommandMessage) -> bool:
+        if event.command in self.scenario.privacy:
+            self.privacy_command(event.command)
+            return True
         state = self.current()
         if state is not None:
             for handler in state.handlers:
@@ -253,9 +135,13 @@ class _Step:
         if handler.command is None and isinstance(event, CommandMessage):
             return False
         text = event.text if isinstance(event, TextMessage) else None
-        if handler.texts and (text is None or text.strip().casefold() not in handler.texts):
+        if handler.texts and (
+            text is None or not any(self.says(text, option) for option in handler.texts)
+        ):
             return False
-        if handler.button is not None and (text is None or text.strip() != handler.button):
+        if handler.button is not None and (
+            text is None or not self.says(text, handler.button, exact=True)
+        ):
             return False
         if (
             handler.type is not None
@@ -276,8 +162,34 @@ class _Step:
             self.changed()
         return self.builder.holds(handler.condition)
 
+    def privacy_command(self, command: str) -> None:
+        """Built-in /mydata and /forgetme; the store carries out what they ask for."""
+        chat, user = self.event.chat.id, self.event.user.id
+        if command == "mydata":
+            self.effects.append(ExportUserData(chat, user, self.builtin(builtin_texts.MYDATA_SENT)))
+            return
+        buttons = tuple(
+            (InlineButton(self.builtin(label), encode(ButtonRef(FORGET, index, self.epoch))),)
+            for index, label in enumerate((builtin_texts.FORGET_YES, builtin_texts.FORGET_NO))
+        )
+        confirm = Outgoing(self.builtin(builtin_texts.FORGET_CONFIRM), parse_mode=None)
+        self.emit([confirm], Markup(inline=buttons))
+
+    def forget(self, event: ButtonPress, confirmed: bool) -> None:
+        self.effects.append(AnswerButton(event.callback_id))
+        if not confirmed:
+            self.emit([Outgoing(self.builtin(builtin_texts.FORGET_CANCELLED), parse_mode=None)])
+            return
+        self.effects.append(ForgetUser(event.chat.id, event.user.id))
+        self.emit([Outgoing(self.builtin(builtin_texts.FORGOTTEN), parse_mode=None)])
+        self.state, self.vars, self.stack, self.ended = None, {}, [], False  # a stranger again
+
     def press(self, event: ButtonPress) -> None:
         ref = callback_data.decode(event.data)
+        forget = ref is not None and ref.state == FORGET and "forgetme" in self.scenario.privacy
+        if forget and ref is not None and callback_data.same_visit(ref, self.epoch):
+            self.forget(event, confirmed=ref.index == 0)
+            return
         state = self.current()
         button = None
         if (
@@ -289,7 +201,9 @@ class _Step:
         ):
             button = state.all_buttons[ref.index]
         if button is None or button.actions is None or not self.builder.holds(button.condition):
-            self.effects.append(AnswerButton(event.callback_id, builtin_texts.BUTTON_EXPIRED))
+            self.effects.append(
+                AnswerButton(event.callback_id, self.builtin(builtin_texts.BUTTON_EXPIRED))
+            )
             return
         self.effects.append(AnswerButton(event.callback_id))
         self.run(button.actions, state)
@@ -315,6 +229,11 @@ class _Step:
         ):
             return False  # an unknown command, or a sticker where a text is expected: the fallback
         result = check_answer(ask, event, self.now.date())
+        if not result.valid and ask.type == "choice" and text is not None:
+            result = next(
+                (Answer(True, c.value) for c in ask.choices if self.says(text, c.text.source)),
+                result,
+            )
         if result.valid:
             return self.accept(state, result.value)
         self.attempts += 1
@@ -325,12 +244,8 @@ class _Step:
             retry = ask.retry[min(self.attempts, len(ask.retry)) - 1]
             messages = self.builder.messages(retry, state.name, self.epoch)
         else:
-            messages = [
-                Outgoing(
-                    builtin_texts.RETRY.get(ask.type, builtin_texts.DID_NOT_UNDERSTAND),
-                    parse_mode=None,
-                )
-            ]
+            retry_text = builtin_texts.RETRY.get(ask.type, builtin_texts.DID_NOT_UNDERSTAND)
+            messages = [Outgoing(self.builtin(retry_text), parse_mode=None)]
         self.emit(messages, self.builder.state_markup(state, self.epoch))
         return True
 
@@ -347,7 +262,7 @@ class _Step:
         if fallback.say:
             self.say(fallback.say)
         else:
-            self.emit([Outgoing(builtin_texts.DID_NOT_UNDERSTAND, parse_mode=None)])
+            self.emit([Outgoing(self.builtin(builtin_texts.DID_NOT_UNDERSTAND), parse_mode=None)])
         if fallback.goto is not None:
             target = self.choose(fallback.goto)
             if target is not None:
@@ -358,6 +273,7 @@ class _Step:
             self.show(state)
 
     # -- doing things ----------------------------------------------------------------------
+
     def run(self, actions: Actions, origin: State | None) -> None:
         """A command's, handler's, button's or timer's actions; `call` comes back to `origin`."""
         self.assign(actions.assign, actions.clear)
@@ -375,99 +291,6 @@ class _Step:
             if target is not None:
                 self.enter(target, via_button=isinstance(self.event, ButtonPress))
 
-    def assign(self, values: tuple[tuple[str, Value], ...], clear: tuple[str, ...]) -> None:
-        for name, value in values:
-            try:
-                self.set_var(name, resolve(value, self.context()))
-            except RenderError as exc:
-                self.report(f"cannot set `{name}`: {exc}")
-        for name in clear:
-            self.set_var(name, _plain(self.scenario.defaults.get(name)))
-
-    def do(self, actions: tuple[Action, ...]) -> bool:
-        """Run side effects in order; False when an http `on_error` moved the user elsewhere."""
-        for action in actions:
-            if isinstance(action, Http):
-                if not self.http(action):
-                    return False
-            elif isinstance(action, Notify):
-                for message in self.builder.messages(action.say, self.state or "", self.epoch):
-                    if message.text or message.media_kind:
-                        self.effects.extend(
-                            NotifyChat(
-                                to,
-                                message.text,
-                                message.parse_mode,
-                                message.media_kind,
-                                message.media,
-                            )
-                            for to in action.to
-                        )
-            elif isinstance(action, Assign):
-                self.assign(action.values, ())
-            elif isinstance(action, Plugin):
-                self.plugin(action)
-            elif isinstance(action, SetLanguage):
-                language = self.builder.text(action.language)
-                offered = {self.scenario.language, *self.scenario.languages}
-                if language in offered:
-                    self.language = language
-                    self._fixed = None
-                    self.changed()
-                else:
-                    self.report(f"set_language: '{language}' is not one of the bot's languages")
-        return True
-
-    def http(self, action: Http) -> bool:
-        context = self.context()
-        try:
-            call = HttpCall(
-                action.method,
-                render(action.url, context),
-                tuple((k, str(resolve(v, context))) for k, v in action.headers),
-                resolve(action.json, context),
-                tuple((k, str(resolve(v, context))) for k, v in action.form),
-                action.timeout,
-            )
-        except RenderError as exc:
-            self.report(f"http: {exc}")
-            call = None
-        if call is not None and action.save_as is None and action.on_error is None:
-            self.effects.append(
-                HttpRequest(call.method, call.url, call.headers, call.json, call.form, call.timeout)
-            )
-            return True
-        body, ok = None, False
-        if call is not None:
-            try:
-                response = self.services.http(call)
-                body, ok = response.body, response.ok
-            except Exception as exc:  # network errors, timeouts, a fake's refusal
-                self.report(f"http {call.method} {call.url} failed: {exc}")
-        if action.save_as is not None:
-            self.set_var(action.save_as, _plain(body) if ok else None)
-        if not ok and action.on_error is not None:
-            self.enter(action.on_error)
-            return False
-        return True
-
-    def plugin(self, action: Plugin) -> None:
-        try:
-            arguments = resolve(action.arguments, self.context())
-            value = self.services.plugin(action.name, arguments, self.context().values)
-        except Exception as exc:  # plugin code is the operator's Python: report, carry on
-            self.report(f"plugin action '{action.name}' failed: {type(exc).__name__}: {exc}")
-            value = None
-        if action.save_as is not None:
-            self.set_var(action.save_as, _plain(value))
-
-    def choose(self, goto: Goto) -> str | None:
-        for branch in goto.branches:
-            if self.builder.holds(branch.condition):
-                return branch.target
-        return None
-
-    # -- moving between states -------------------------------------------------------------
     def enter(self, name: str, via_button: bool = False) -> None:
         self.moves += 1
         target = self.scenario.states.get(name)
@@ -539,29 +362,3 @@ class _Step:
             else:
                 self.state = caller.name
                 self.epoch += 1
-
-
-def _message_view(event: Event) -> dict[str, Any]:
-    """`message` in templates: the current input as data (never as a template)."""
-    view: dict[str, Any] = {"type": message_type(event), "text": ""}
-    if isinstance(event, TextMessage):
-        view["text"] = event.text
-    elif isinstance(event, CommandMessage):
-        view.update(
-            text=f"/{event.command} {event.args}".strip(),
-            command=event.command,
-            args=event.args,
-            payload=event.args,
-        )
-    elif isinstance(event, MediaMessage):
-        view.update(file_id=event.file_id, caption=event.caption, text=event.caption)
-    elif isinstance(event, ContactShared):
-        view["contact"] = {
-            "phone_number": event.phone_number,
-            "first_name": event.first_name,
-            "last_name": event.last_name,
-            "user_id": event.contact_user_id,
-        }
-    elif isinstance(event, LocationShared):
-        view["location"] = {"latitude": event.latitude, "longitude": event.longitude}
-    return view

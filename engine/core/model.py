@@ -150,7 +150,7 @@ class Ask:
 class Handler:
     actions: Actions
     command: str | None = None
-    texts: frozenset[str] = frozenset()  # casefolded
+    texts: tuple[str, ...] = ()  # as written (translated before comparing, case ignored)
     pattern: Any = None
     button: str | None = None
     type: str | None = None
@@ -224,3 +224,9 @@ class Scenario:
     migrations: Mapping[str, str] = field(default_factory=dict)
     version: str = ""
     base_dir: str = "."
+    translator: Any = None  # a Translator (engine.core.translation); None: no catalogs
+    privacy: frozenset[str] = frozenset()  # built-in commands enabled: mydata, forgetme
+
+    @property
+    def offered_languages(self) -> tuple[str, ...]:
+        return (self.language, *(code for code in self.languages if code != self.language))

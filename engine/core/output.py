@@ -62,6 +62,10 @@ class MessageBuilder:
             self.report(f"cannot render `{text.source[:80]}`: {exc}")
             return None
 
+    def builtin(self, message: str) -> str:
+        """One of the engine's own texts, in the user's language."""
+        return self.text(Text(message, "none")) or message
+
     def holds(self, condition: Expression | None) -> bool:
         if condition is None:
             return True
@@ -155,11 +159,20 @@ class MessageBuilder:
                 tuple(ReplyKey(t) for t in labels[i : i + 3]) for i in range(0, len(labels), 3)
             )
         elif ask.type == "yes_no":
-            rows.append((ReplyKey(builtin_texts.YES), ReplyKey(builtin_texts.NO)))
+            rows.append(
+                (
+                    ReplyKey(self.builtin(builtin_texts.YES)),
+                    ReplyKey(self.builtin(builtin_texts.NO)),
+                )
+            )
         elif ask.type in ("contact", "phone"):
-            rows.append((ReplyKey(builtin_texts.SHARE_CONTACT, request_contact=True),))
+            rows.append(
+                (ReplyKey(self.builtin(builtin_texts.SHARE_CONTACT), request_contact=True),)
+            )
         elif ask.type == "location":
-            rows.append((ReplyKey(builtin_texts.SHARE_LOCATION, request_location=True),))
+            rows.append(
+                (ReplyKey(self.builtin(builtin_texts.SHARE_LOCATION), request_location=True),)
+            )
         if ask.optional and ask.skip_text is not None and (skip := self.text(ask.skip_text)):
             rows.append((ReplyKey(skip),))
         return tuple(rows)

@@ -7,9 +7,11 @@ import json
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import regex
+from babel import Locale, UnknownLocaleError
 
 from engine.core.durations import parse_duration
 from engine.core.model import (
@@ -230,7 +232,7 @@ class ScenarioCompiler:
         return Handler(
             actions=self.actions(raw),
             command=raw.get("command"),
-            texts=frozenset(t.casefold() for t in ([texts] if isinstance(texts, str) else texts)),
+            texts=tuple([texts] if isinstance(texts, str) else texts),
             pattern=regex.compile(raw["match"]) if "match" in raw else None,
             button=raw.get("button"),
             type=raw.get("type"),
@@ -240,7 +242,10 @@ class ScenarioCompiler:
     def state(self, name: str, raw: dict[str, Any]) -> State:
         counter = [0]
         enter = self.actions(raw, counter)
-        buttons = self.buttons(raw.get("buttons"), counter)
+        if raw.get("buttons") == "languages":
+            buttons = self.language_buttons(name, raw, counter)
+        else:
+            buttons = self.buttons(raw.get("buttons"), counter)
         after = raw.get("after")
         timers = after if isinstance(after, list) else ([after] if after else [])
         only = raw.get("only", ())
@@ -260,6 +265,21 @@ class ScenarioCompiler:
             edit=raw.get("edit", True),
         )
         return _with_button_index(state)
+
+    def language_buttons(
+        self, state: str, raw: dict[str, Any], counter: list[int]
+    ) -> tuple[tuple[Button, ...], ...]:
+        """`buttons: languages`: each button names its language in that language."""
+        bot = self.data["bot"]
+        source = bot.get("language", "en")
+        codes = [source, *(c for c in bot.get("languages", ()) if c != source)]
+        after = self.goto(raw.get("goto")) or Goto((Branch(state),))
+        rows = []
+        for code in codes:
+            actions = Actions(do=(SetLanguage(Text(code, "data")),), goto=after)
+            rows.append((Button(Text(language_name(code), "none"), counter[0], actions=actions),))
+            counter[0] += 1
+        return tuple(rows)
 
     def scenario(self) -> Scenario:
         data = self.data
@@ -296,6 +316,7 @@ class ScenarioCompiler:
                 self.goto(fallback.get("goto")),
             ),
             migrations=dict(data.get("migrations", {})),
+            privacy=frozenset(k for k, on in data.get("privacy", {}).items() if on),
             version=hashlib.sha256(
                 json.dumps(data, sort_keys=True, default=str).encode()
             ).hexdigest()[:12],
@@ -320,7 +341,20 @@ def _with_button_index(state: State) -> State:
     return State(**{**state.__dict__, "all_buttons": by_index})
 
 
+def language_name(code: str) -> str:
+    """A language's own name for itself: English, Русский, Deutsch."""
+    try:
+        name = Locale.parse(code.replace("-", "_")).get_display_name(code.replace("-", "_")) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name[:1].upper() + name[1:]
+
+
 def compile_scenario(source: ScenarioSource) -> Scenario:
-    return ScenarioCompiler(
-        source.data, os.path.dirname(os.path.abspath(source.files[0]))
-    ).scenario()
+    """The runnable scenario, with its translations (catalogs beside it) loaded once."""
+    from engine.i18n.catalogs import load_translator  # i18n builds on the scenario layer
+
+    path = source.files[0]
+    scenario = ScenarioCompiler(source.data, os.path.dirname(os.path.abspath(path))).scenario()
+    translator = load_translator(path, scenario.language, scenario.languages)
+    return replace(scenario, translator=translator)

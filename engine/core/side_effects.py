@@ -1,0 +1,109 @@
+"""The side effects of `do`: assignments, HTTP calls, notifications, plugin actions and
+switching the language. Calls that need an answer go through the services port."""
+
+from __future__ import annotations
+
+from engine.core.effects import (
+    HttpRequest,
+    NotifyChat,
+)
+from engine.core.model import (
+    Action,
+    Assign,
+    Http,
+    Notify,
+    Plugin,
+    SetLanguage,
+    Value,
+)
+from engine.core.ports import HttpCall
+from engine.core.rendering import RenderError, _plain, render, resolve
+from engine.core.step_context import StepBase
+
+
+class SideEffects(StepBase):
+    def assign(self, values: tuple[tuple[str, Value], ...], clear: tuple[str, ...]) -> None:
+        for name, value in values:
+            try:
+                self.set_var(name, resolve(value, self.context()))
+            except RenderError as exc:
+                self.report(f"cannot set `{name}`: {exc}")
+        for name in clear:
+            self.set_var(name, _plain(self.scenario.defaults.get(name)))
+
+    def do(self, actions: tuple[Action, ...]) -> bool:
+        """Run side effects in order; False when an http `on_error` moved the user elsewhere."""
+        for action in actions:
+            if isinstance(action, Http):
+                if not self.http(action):
+                    return False
+            elif isinstance(action, Notify):
+                for message in self.builder.messages(action.say, self.state or "", self.epoch):
+                    if message.text or message.media_kind:
+                        self.effects.extend(
+                            NotifyChat(
+                                to,
+                                message.text,
+                                message.parse_mode,
+                                message.media_kind,
+                                message.media,
+                            )
+                            for to in action.to
+                        )
+            elif isinstance(action, Assign):
+                self.assign(action.values, ())
+            elif isinstance(action, Plugin):
+                self.plugin(action)
+            elif isinstance(action, SetLanguage):
+                language = self.builder.text(action.language)
+                offered = {self.scenario.language, *self.scenario.languages}
+                if language in offered:
+                    self.language = language
+                    self._fixed = None
+                    self.changed()
+                else:
+                    self.report(f"set_language: '{language}' is not one of the bot's languages")
+        return True
+
+    def http(self, action: Http) -> bool:
+        context = self.context()
+        try:
+            call = HttpCall(
+                action.method,
+                render(action.url, context),
+                tuple((k, str(resolve(v, context))) for k, v in action.headers),
+                resolve(action.json, context),
+                tuple((k, str(resolve(v, context))) for k, v in action.form),
+                action.timeout,
+            )
+        except RenderError as exc:
+            self.report(f"http: {exc}")
+            call = None
+        if call is not None and action.save_as is None and action.on_error is None:
+            self.effects.append(
+                HttpRequest(call.method, call.url, call.headers, call.json, call.form, call.timeout)
+            )
+            return True
+        body, ok = None, False
+        if call is not None:
+            try:
+                response = self.services.http(call)
+                body, ok = response.body, response.ok
+            except Exception as exc:  # network errors, timeouts, a fake's refusal
+                self.report(f"http {call.method} {call.url} failed: {exc}")
+        if action.save_as is not None:
+            self.set_var(action.save_as, _plain(body) if ok else None)
+        if not ok and action.on_error is not None:
+            self.enter(action.on_error)
+            return False
+        return True
+
+    def plugin(self, action: Plugin) -> None:
+        try:
+            arguments = resolve(action.arguments, self.context())
+            value = self.services.plugin(action.name, arguments, self.context().values)
+        except Exception as exc:  # plugin code is the operator's Python: report, carry on
+            self.report(f"plugin action '{action.name}' failed: {type(exc).__name__}: {exc}")
+            value = None
+        if action.save_as is not None:
+            self.set_var(action.save_as, _plain(value))

@@ -1,0 +1,179 @@
+"""One step's working memory: the session being changed, the effects so far, the names
+templates see, and how messages are emitted. The interpreter and its side effects build on it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from engine.core.effects import (
+    Effect,
+    Markup,
+    ReportProblem,
+)
+from engine.core.events import (
+    ButtonPress,
+    Event,
+    message_view,
+)
+from engine.core.model import (
+    Goto,
+    Scenario,
+    State,
+)
+from engine.core.output import MessageBuilder, Outgoing, attach, to_effects
+from engine.core.ports import Services
+from engine.core.rendering import Scope
+from engine.core.session import Session
+from engine.core.translation import NoTranslation, Translator, negotiate
+
+MAX_MOVES = 50  # state entries in one step; more means a loop the validator could not see
+
+
+@dataclass(frozen=True)
+class StepResult:
+    session: Session
+    effects: tuple[Effect, ...]
+    trace: tuple[tuple[str | None, str], ...] = ()  # states entered, (from, to), in order
+
+
+class StepBase:
+    def __init__(
+        self,
+        scenario: Scenario,
+        session: Session,
+        event: Event,
+        now: dt.datetime,
+        services: Services,
+    ) -> None:
+        self.scenario = scenario
+        self.session = session
+        self.event = event
+        self.now = now
+        self.services = services
+        self.state = session.state
+        self.vars: dict[str, Any] = {**scenario.defaults, **session.vars}
+        self.stack = list(session.stack)
+        self.attempts = session.attempts
+        self.epoch = session.epoch
+        self.translator: Translator = scenario.translator or NoTranslation()
+        self.language = session.language or negotiate(
+            event.user.language, scenario.languages, scenario.language
+        )
+        self.ended = session.ended
+        self.effects: list[Effect] = []
+        self.trace: list[tuple[str | None, str]] = []
+        self.moves = 0
+        self.match: list[str | None] = []
+        self.edit_message_id = event.message_id if isinstance(event, ButtonPress) else None
+        self.remove_keyboard = False
+        self._context: Scope | None = None
+        self._fixed: dict[str, Any] | None = None  # the names that do not change within a step
+        self.builder = MessageBuilder(
+            self.context,
+            self.report,
+            event.seed,
+            lambda text: self.translator.text(text, self.language),
+        )
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def result(self) -> StepResult:
+        old = self.session
+        session = Session(
+            old.chat_id,
+            old.user_id,
+            self.state,
+            self.vars,
+            tuple(self.stack),
+            self.attempts,
+            self.epoch,
+            self.language,
+            old.roles,
+            self.ended,
+            self.scenario.version,
+        )
+        return StepResult(session, tuple(self.effects), tuple(self.trace))
+
+    def report(self, message: str) -> None:
+        self.effects.append(ReportProblem(self.state, message))
+
+    def context(self) -> Scope:
+        if self._context is None:
+            if self._fixed is None:
+                event, user = self.event, self.event.user
+                self._fixed = {
+                    "user": {
+                        "id": user.id,
+                        "first_name": user.first_name,
+                        "last_name": user.last_name,
+                        "username": user.username,
+                        "language": self.language,
+                    },
+                    "chat": {
+                        "id": event.chat.id,
+                        "type": event.chat.type,
+                        "title": event.chat.title,
+                    },
+                    "message": message_view(event),
+                    "now": self.now,
+                    "config": self.services.config,
+                    "_locale": self.language,
+                    **self.translator.template_globals(self.language),
+                }
+            self._context = Scope({**self.vars, **self._fixed, "match": self.match})
+        return self._context
+
+    def changed(self) -> None:
+        self._context = None
+
+    def set_var(self, name: str, value: Any) -> None:
+        self.vars[name] = value
+        self.changed()
+
+    def current(self) -> State | None:
+        return self.scenario.states.get(self.state) if self.state is not None else None
+
+    def emit(
+        self, messages: list[Outgoing], markup: Markup | None = None, edit: bool = False
+    ) -> None:
+        if markup is not None:
+            attach(messages, markup)
+        if self.remove_keyboard:
+            for message in messages:
+                if not message.markup:
+                    message.markup = Markup(remove_keyboard=True)
+                    self.remove_keyboard = False
+                    break
+        edit_id = self.edit_message_id if edit else None
+        if edit_id is not None and messages:
+            self.edit_message_id = None
+        self.effects.extend(to_effects(messages, self.event.chat.id, edit_id))
+
+    def say(self, say: tuple[Any, ...]) -> None:
+        self.emit(self.builder.messages(say, self.state or "", self.epoch))
+
+    # -- the order of matching -------------------------------------------------------------
+
+    def says(self, text: str, option: str, exact: bool = False) -> bool:
+        """Whether the user's text is `option` (as written, or in the user's language)."""
+        typed = text.strip()
+        candidates = (option, self.translator.gettext(self.language, option))
+        if exact:
+            return typed in candidates
+        return typed.casefold() in (c.casefold() for c in candidates)
+
+    def builtin(self, message: str) -> str:
+        return self.translator.gettext(self.language, message)
+
+    def choose(self, goto: Goto) -> str | None:
+        for branch in goto.branches:
+            if self.builder.holds(branch.condition):
+                return branch.target
+        return None
+
+    # -- moving between states -------------------------------------------------------------
+
+    def enter(self, name: str, via_button: bool = False) -> None:
+        raise NotImplementedError  # the interpreter moves between states

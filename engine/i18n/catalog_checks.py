@@ -1,0 +1,177 @@
+"""What `--validate` says about a scenario's catalogs: per language the share translated,
+missing and fuzzy texts (warnings); broken .po files, hostile plural rules, and translations
+that drop, rename or add a `{{ placeholder }}` or break template syntax (errors)."""
+
+from __future__ import annotations
+
+import gettext
+import os
+import re
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+from babel.messages.pofile import PoFileError, read_po
+
+from engine.core.templating import environment
+from engine.i18n.catalogs import domain_of, locales_dir, po_path, safe_translation
+from engine.i18n.extraction import scenario_messages
+from engine.scenario.diagnostics import Diagnostic, Position, error, warning
+from engine.scenario.includes import ScenarioSource
+from engine.scenario.template_checks import has_template_syntax
+
+_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}|%\((\w+)\)s", re.DOTALL)
+
+
+def _shown(placeholder: str) -> str:
+    return placeholder if placeholder.startswith("%(") else "{{ " + placeholder + " }}"
+
+
+def placeholders(text: str) -> Counter[str]:
+    return Counter(re.sub(r"\s+", "", a or f"%({b})s") for a, b in _PLACEHOLDER.findall(text))
+
+
+def check_catalogs(scenario_path: str, scenario: ScenarioSource) -> Iterator[Diagnostic]:
+    bot = scenario.data.get("bot") if isinstance(scenario.data, dict) else None
+    if not isinstance(bot, dict):
+        return
+    source = bot.get("language", "en")
+    languages = [
+        code for code in bot.get("languages", ()) if isinstance(code, str) and code != source
+    ]
+    if not languages:
+        return
+    locales = locales_dir(scenario_path)
+    domain = domain_of(scenario_path)
+    msgids = list(dict.fromkeys(m.msgid for m in scenario_messages(scenario.data, scenario.source)))
+    for language in languages:
+        path = po_path(locales, language, domain)
+        if not os.path.exists(path):
+            yield warning(
+                scenario.source.of(("bot", "languages")),
+                "catalog-missing",
+                f"there is no {language} catalog ({path}): users who speak {language} read {source}. "
+                f"Create it with: python run.py --init {language} {scenario_path}",
+            )
+            continue
+        yield from _check_language(path, language, source, msgids)
+
+
+_PO_LINE = re.compile(
+    r'^\s*(#.*|(msgctxt|msgid|msgid_plural|msgstr(\[\d+\])?)?\s*"(\\.|[^"\\])*"\s*)?$'
+)
+
+
+def _unterminated(path: str) -> Iterator[Diagnostic]:
+    """Babel reads an unclosed quote silently (and loses a letter); say where it is."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, 1):
+            if not _PO_LINE.match(line.rstrip("\n")):
+                yield error(
+                    Position(path, number, 1),
+                    "po-syntax",
+                    f"this line of the .po file is broken: {line.strip()[:60]!r}. Every text is "
+                    'in double quotes, and a quote inside a text is written \\".',
+                    "file",
+                )
+                return
+
+
+def _check_language(
+    path: str, language: str, source: str, msgids: list[Any]
+) -> Iterator[Diagnostic]:
+    broken = list(_unterminated(path))
+    if broken:
+        yield from broken
+        return
+    try:
+        with open(path, "rb") as handle:
+            catalog = read_po(handle, abort_invalid=True)
+    except PoFileError as exc:
+        line = getattr(exc, "lineno", 0) or 1
+        yield error(
+            Position(path, line, 1),
+            "po-syntax",
+            f"this .po file is broken here: {exc}. Open it in Poedit, which shows and repairs such lines.",
+            "file",
+        )
+        return
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        yield error(
+            Position(path, 1, 1), "po-syntax", f"this .po file cannot be read: {exc}.", "file"
+        )
+        return
+    try:
+        gettext.c2py(catalog.plural_expr)
+    except (ValueError, SyntaxError, RecursionError):
+        yield error(
+            Position(path, 1, 1),
+            "po-plural-forms",
+            f"the Plural-Forms header is not a valid rule: write the rule for {language}, e.g. from `python run.py --init {language}`.",
+            "file",
+        )
+    translated = fuzzy = 0
+    for msgid in msgids:
+        message = catalog.get(msgid)
+        strings = (
+            ()
+            if message is None
+            else (message.string if isinstance(message.string, tuple) else (message.string,))
+        )
+        if message is None or not strings or not all(strings):
+            continue
+        if message.fuzzy:
+            fuzzy += 1
+            continue
+        translated += 1
+        originals = msgid if isinstance(msgid, tuple) else (msgid,)
+        position = Position(path, message.lineno or 1, 1)
+        for string in strings:
+            if not isinstance(string, str):
+                continue
+            yield from _check_translation(
+                position, originals[-1] if len(strings) > 1 else originals[0], string
+            )
+    total = len(msgids)
+    missing = total - translated - fuzzy
+    if missing or fuzzy:
+        share = 100 * translated // total if total else 100
+        yield warning(
+            Position(path, 1, 1),
+            "translation-incomplete",
+            f"{language}: {translated} of {total} texts translated ({share}%), {missing} missing, {fuzzy} fuzzy; "
+            f"until they are done, users see the {source} text. Run `python run.py --update`, then translate them.",
+        )
+
+
+def _check_translation(position: Position, original: str, translation: str) -> Iterator[Diagnostic]:
+    expected, found = placeholders(original), placeholders(translation)
+    if expected != found:
+        dropped = sorted(_shown(p) for p in (expected - found).elements())
+        added = sorted(_shown(p) for p in (found - expected).elements())
+        parts = [
+            f"drops {', '.join(dropped)}" if dropped else "",
+            f"adds {', '.join(added)}" if added else "",
+        ]
+        yield error(
+            position,
+            "translation-placeholders",
+            f"the translation of '{original[:60]}' {' and '.join(p for p in parts if p)}; keep every "
+            "{{ placeholder }} exactly as in the original (the words around them may change).",
+        )
+    if has_template_syntax(translation):
+        try:
+            environment().parse(translation)
+        except Exception as exc:
+            yield error(
+                position,
+                "translation-syntax",
+                f"the translation of '{original[:60]}' breaks the template: {getattr(exc, 'message', exc)}.",
+            )
+            return
+    if not safe_translation(original, translation):
+        yield error(
+            position,
+            "translation-format",
+            f"the translation of '{original[:60]}' holds a %-sequence; write %% for a percent sign.",
+        )

@@ -1,0 +1,153 @@
+"""Loading gettext catalogs once, and translating texts with them at run time."""
+
+from __future__ import annotations
+
+import gettext
+import io
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from jinja2.ext import _make_new_gettext, _make_new_ngettext
+
+from engine.core.model import Text
+from engine.core.templating import environment
+from engine.scenario.template_checks import has_template_syntax
+
+ENGINE_LOCALES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "locales")
+ENGINE_DOMAIN = "engine"
+# The only %-conversion a translation may hold: named text, as {% trans %} writes it.
+_TAGS = re.compile(r"\{%.*?%\}", re.DOTALL)  # {% if %} blocks are template syntax, not %-format
+_FORMAT = re.compile(r"%(?!\(\w+\)s|%)")
+
+
+def locales_dir(scenario_path: str) -> str:
+    """Where a scenario's catalogs live: `BOT_LOCALES`, else `locales/` beside the scenario
+    file or beside its folder (the project layout: scenarios/ and locales/ side by side)."""
+    configured = os.environ.get("BOT_LOCALES")
+    if configured:
+        return configured
+    folder = os.path.dirname(os.path.abspath(scenario_path))
+    beside = os.path.join(folder, "locales")
+    above = os.path.join(os.path.dirname(folder), "locales")
+    found = beside
+    if not os.path.isdir(beside) and (
+        os.path.isdir(above) or os.path.basename(folder) == "scenarios"
+    ):
+        found = above
+    relative = os.path.relpath(found)
+    return found if relative.startswith("..") else relative
+
+
+def domain_of(scenario_path: str) -> str:
+    return os.path.splitext(os.path.basename(scenario_path))[0]
+
+
+def po_path(locales: str, language: str, domain: str) -> str:
+    return os.path.join(locales, language, "LC_MESSAGES", f"{domain}.po")
+
+
+def safe_translation(message_id: Any, translation: str) -> bool:
+    """A translation is used only if it cannot do harm when rendered or %-formatted."""
+    if _FORMAT.search(_TAGS.sub("", translation).replace("%%", "")):
+        return False
+    if has_template_syntax(translation):
+        try:
+            environment().parse(translation)
+        except Exception:
+            return False
+    return True
+
+
+def load_catalog(path: str) -> gettext.GNUTranslations | None:
+    """A .po file as gettext translations (compiled in memory, fuzzy and unsafe entries left
+    out); None when the file is missing or broken (`--validate` says why)."""
+    try:
+        with open(path, "rb") as handle:
+            catalog = read_po(handle)
+    except Exception:
+        return None
+    cleaned = Catalog(locale=catalog.locale, fuzzy=False)
+    for message in catalog:
+        if not message.id or message.fuzzy or not message.string:
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if all(isinstance(s, str) and s and safe_translation(message.id, s) for s in strings):
+            cleaned.add(message.id, message.string)
+    cleaned.mime_headers = catalog.mime_headers  # keeps the file's Plural-Forms
+    buffer = io.BytesIO()
+    write_mo(buffer, cleaned)
+    buffer.seek(0)
+    try:
+        return gettext.GNUTranslations(buffer)
+    except (ValueError, SyntaxError, OSError):  # e.g. a hostile Plural-Forms expression
+        return None
+
+
+class CatalogTranslator:
+    """Translations of one scenario (its domain) with the engine's own texts as fallback."""
+
+    def __init__(self, source: str, catalogs: Mapping[str, gettext.NullTranslations]) -> None:
+        self.source = source
+        self.catalogs = dict(catalogs)
+        self._texts: dict[tuple[str, str, str], Text] = {}
+        self._globals: dict[str, Mapping[str, Any]] = {}
+
+    def _catalog(self, language: str) -> gettext.NullTranslations | None:
+        return self.catalogs.get(language)
+
+    def gettext(self, language: str, message: str) -> str:
+        catalog = self._catalog(language)
+        return catalog.gettext(message) if catalog is not None else message
+
+    def text(self, text: Text, language: str) -> Text:
+        if text.mode == "data":
+            return text
+        key = (language, text.mode, text.source)
+        found = self._texts.get(key)
+        if found is None:
+            translated = self.gettext(language, text.source)
+            if translated == text.source:
+                found = text
+            else:
+                template = (
+                    environment(text.mode).from_string(translated)
+                    if has_template_syntax(translated)
+                    else None
+                )
+                found = Text(translated, text.mode, template)
+            self._texts[key] = found
+        return found
+
+    def template_globals(self, language: str) -> Mapping[str, Any]:
+        found = self._globals.get(language)
+        if found is None:
+            catalog = self._catalog(language) or gettext.NullTranslations()
+            found = self._globals[language] = {
+                "_": _make_new_gettext(catalog.gettext),
+                "gettext": _make_new_gettext(catalog.gettext),
+                "ngettext": _make_new_ngettext(catalog.ngettext),
+            }
+        return found
+
+
+def load_translator(
+    scenario_path: str, source: str, languages: tuple[str, ...]
+) -> CatalogTranslator:
+    """Every language's catalog, loaded once: the scenario's, falling back to the engine's."""
+    locales = locales_dir(scenario_path)
+    domain = domain_of(scenario_path)
+    catalogs: dict[str, gettext.NullTranslations] = {}
+    for language in {source, *languages}:
+        engine = load_catalog(po_path(ENGINE_LOCALES, language, ENGINE_DOMAIN))
+        own = load_catalog(po_path(locales, language, domain)) if language != source else None
+        chain: gettext.NullTranslations | None = own or engine
+        if own is not None and engine is not None:
+            own.add_fallback(engine)
+        if chain is not None:
+            catalogs[language] = chain
+    return CatalogTranslator(source, catalogs)

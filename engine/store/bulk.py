@@ -1,0 +1,93 @@
+"""Writing many rows with one prepared statement. Peewee builds SQL row by row, which took
+most of a batch's time; the statements here are built once per table and shape."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+import peewee
+
+from engine.store.database import is_postgres
+
+
+@lru_cache(maxsize=64)
+def _statement(
+    table: str,
+    columns: tuple[str, ...],
+    conflict: tuple[str, ...],
+    update: tuple[str, ...],
+    postgres: bool,
+) -> str:
+    names = ", ".join(f'"{c}"' for c in columns)
+    values = "%s" if postgres else "(" + ", ".join("?" for _ in columns) + ")"
+    sql = f'INSERT INTO "{table}" ({names}) VALUES {values}'
+    if conflict:
+        target = ", ".join(f'"{c}"' for c in conflict)
+        if update:
+            changes = ", ".join(f'"{c}" = excluded."{c}"' for c in update)
+            sql += f" ON CONFLICT ({target}) DO UPDATE SET {changes}"
+        else:
+            sql += f" ON CONFLICT ({target}) DO NOTHING"
+    return sql
+
+
+def _sqlite_value(value: Any) -> Any:
+    # the format peewee's DateTimeField writes and reads on SQLite
+    return value.isoformat(" ") if isinstance(value, dt.datetime) else value
+
+
+def insert_rows(
+    db: peewee.Database,
+    model: type[peewee.Model],
+    rows: Sequence[dict[str, Any]],
+    conflict: tuple[str, ...] = (),
+    update: tuple[str, ...] = (),
+) -> None:
+    """Insert rows (all with the same keys); on a conflict, update the `update` columns."""
+    if not rows:
+        return
+    defaults = {
+        f.column_name: f.default
+        for f in model._meta.sorted_fields
+        if f.name not in rows[0] and f.default is not None and not isinstance(f, peewee.AutoField)
+    }
+    if defaults:  # peewee fills these in Python, not as SQL defaults
+        filled = {k: (v() if callable(v) else v) for k, v in defaults.items()}
+        rows = [{**filled, **row} for row in rows]
+    columns = tuple(rows[0])
+    postgres = is_postgres(db)
+    sql = _statement(model._meta.table_name, columns, conflict, update, postgres)
+    cursor = db.cursor()
+    if postgres:
+        from psycopg2.extras import execute_values
+
+        execute_values(cursor, sql, [tuple(r[c] for c in columns) for r in rows], page_size=500)
+    else:
+        dates = {
+            f.column_name for f in model._meta.sorted_fields if isinstance(f, peewee.DateTimeField)
+        }
+        if dates & set(columns):
+            converted = {}
+            for column in dates & set(columns):
+                converted[column] = {id(r[column]): _sqlite_value(r[column]) for r in rows}
+            values = [
+                tuple(converted[c][id(r[c])] if c in converted else r[c] for c in columns)
+                for r in rows
+            ]
+        else:
+            values = [tuple(r[c] for c in columns) for r in rows]
+        cursor.executemany(sql, values)
+
+
+def select_in(db: peewee.Database, sql: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Rows of `sql`, whose single `IN ({})` is filled with `values` (in chunks)."""
+    found: list[tuple[Any, ...]] = []
+    mark = "%s" if is_postgres(db) else "?"
+    for start in range(0, len(values), 400):
+        part = list(values[start : start + 400])
+        cursor = db.execute_sql(sql.format(", ".join(mark for _ in part)), part)
+        found.extend(cursor.fetchall())
+    return found

@@ -1,0 +1,71 @@
+"""Versioned schema migrations: applied by `python run.py --migrate`, checked at start."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import peewee
+
+from engine.store.models import ALL_MODELS, SettingRow, database_proxy
+
+VERSION_KEY = "schema_version"
+
+
+def _create_v1(db: peewee.Database) -> None:
+    db.create_tables(ALL_MODELS, safe=True)
+
+
+# (version, what it does, how): append, never edit a released step.
+MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
+    (1, "create the tables", _create_v1),
+]
+LATEST = MIGRATIONS[-1][0]
+
+
+class SchemaError(Exception):
+    """The database's schema does not fit this version of the engine; the message says why."""
+
+
+def current_version(db: peewee.Database) -> int:
+    database_proxy.initialize(db)
+    if not db.table_exists(SettingRow._meta.table_name):
+        return 0
+    row = SettingRow.get_or_none(SettingRow.key == VERSION_KEY)
+    return int(row.value) if row is not None else 0
+
+
+def migrate(db: peewee.Database) -> list[str]:
+    """Apply every pending step in order, each in its own transaction."""
+    done = []
+    version = current_version(db)
+    if version > LATEST:
+        raise SchemaError(_too_new(version))
+    for number, description, step in MIGRATIONS:
+        if number <= version:
+            continue
+        with db.atomic():
+            step(db)
+            SettingRow.insert(key=VERSION_KEY, value=str(number)).on_conflict(
+                conflict_target=[SettingRow.key], update={SettingRow.value: str(number)}
+            ).execute()
+        done.append(f"schema {number}: {description}")
+    return done
+
+
+def check(db: peewee.Database) -> None:
+    """Refuse to run against a schema this engine does not know (or one not yet migrated)."""
+    version = current_version(db)
+    if version > LATEST:
+        raise SchemaError(_too_new(version))
+    if version < LATEST:
+        raise SchemaError(
+            f"the database schema is version {version}, this engine needs {LATEST}: "
+            "run `python run.py --migrate` first"
+        )
+
+
+def _too_new(version: int) -> str:
+    return (
+        f"the database schema is version {version}, newer than this engine knows ({LATEST}): "
+        "it was migrated by a newer version. Run that version, or restore a backup."
+    )

@@ -1,0 +1,140 @@
+"""The tables. Telegram ids are 64-bit; JSON is stored as text so SQLite and PostgreSQL agree."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import peewee
+
+database_proxy = peewee.DatabaseProxy()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class _Model(peewee.Model):
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+class UserRow(_Model):
+    id = peewee.BigIntegerField(primary_key=True)
+    first_name = peewee.TextField(default="")
+    last_name = peewee.TextField(default="")
+    username = peewee.TextField(default="")
+    language = peewee.TextField(null=True)
+    roles = peewee.TextField(default="[]")  # JSON list
+    first_seen = peewee.DateTimeField(default=_now)
+    last_seen = peewee.DateTimeField(default=_now)
+    blocked = peewee.BooleanField(default=False)  # Telegram said the user blocked the bot
+
+    class Meta:
+        table_name = "users"
+
+
+class SessionRow(_Model):
+    chat_id = peewee.BigIntegerField()
+    user_id = peewee.BigIntegerField()
+    scenario = peewee.TextField()
+    state = peewee.TextField(null=True)
+    vars = peewee.TextField(default="{}")  # JSON; sensitive values encrypted inside
+    stack = peewee.TextField(default="[]")  # JSON [[state, follow_goto], ...]
+    attempts = peewee.IntegerField(default=0)
+    epoch = peewee.IntegerField(default=0)
+    language = peewee.TextField(null=True)
+    ended = peewee.BooleanField(default=False)
+    scenario_version = peewee.TextField(default="")
+    updated = peewee.DateTimeField(default=_now)
+
+    class Meta:
+        table_name = "sessions"
+        primary_key = peewee.CompositeKey("chat_id", "user_id")
+
+
+class InboxRow(_Model):
+    update_id = peewee.BigIntegerField(unique=True)
+    chat_id = peewee.BigIntegerField(null=True, index=True)
+    body = peewee.TextField()  # the update as Telegram sent it (JSON)
+    status = peewee.TextField(default="pending", index=True)  # pending, done, failed
+    attempts = peewee.IntegerField(default=0)
+    error = peewee.TextField(null=True)
+    received = peewee.DateTimeField(default=_now, index=True)
+
+    class Meta:
+        table_name = "inbox"
+
+
+class OutboxRow(_Model):
+    chat_id = peewee.BigIntegerField(null=True)
+    kind = peewee.TextField()
+    payload = peewee.TextField()  # JSON of the effect
+    update_id = peewee.BigIntegerField(null=True)
+    status = peewee.TextField(default="pending")  # pending, sent, uncertain, failed
+    attempts = peewee.IntegerField(default=0)
+    not_before = peewee.DateTimeField(default=_now)
+    message_id = peewee.BigIntegerField(null=True)  # Telegram's id once sent
+    created = peewee.DateTimeField(default=_now)
+
+    class Meta:
+        table_name = "outbox"
+        indexes = ((("status", "not_before"), False),)
+
+
+class TimerRow(_Model):
+    chat_id = peewee.BigIntegerField()
+    user_id = peewee.BigIntegerField()
+    state = peewee.TextField()
+    position = peewee.IntegerField()  # which of the state's timers
+    epoch = peewee.IntegerField()
+    due = peewee.DateTimeField()
+    status = peewee.TextField(default="pending")  # pending, fired, cancelled
+
+    class Meta:
+        table_name = "timers"
+        indexes = ((("status", "due"), False), (("chat_id", "user_id", "state"), False))
+
+
+class MessageLogRow(_Model):
+    at = peewee.DateTimeField(default=_now, index=True)
+    chat_id = peewee.BigIntegerField(index=True)
+    user_id = peewee.BigIntegerField(null=True)
+    direction = peewee.TextField()  # in, out
+    kind = peewee.TextField()
+    state = peewee.TextField(null=True)
+    text = peewee.TextField(null=True)  # only when the operator turned text logging on
+
+    class Meta:
+        table_name = "message_log"
+
+
+class SettingRow(_Model):
+    key = peewee.TextField(primary_key=True)
+    value = peewee.TextField()
+
+    class Meta:
+        table_name = "settings"
+
+
+class AuditRow(_Model):
+    at = peewee.DateTimeField(default=_now, index=True)
+    actor = peewee.TextField()  # "cli", "user:<id>", "admin:<id>"
+    action = peewee.TextField()  # export, delete, prune, migrate
+    subject = peewee.TextField(null=True)
+    details = peewee.TextField(default="{}")
+
+    class Meta:
+        table_name = "audit_log"
+
+
+ALL_MODELS: list[type[_Model]] = [
+    UserRow,
+    SessionRow,
+    InboxRow,
+    OutboxRow,
+    TimerRow,
+    MessageLogRow,
+    SettingRow,
+    AuditRow,
+]

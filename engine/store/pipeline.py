@@ -1,0 +1,381 @@
+"""The durable pipeline's transaction: record updates, lock and load sessions, run the step,
+store sessions, queue effects and timers, mark updates done, then commit. Nothing is
+acknowledged to Telegram before this commits; a duplicate update_id changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import peewee
+
+from engine.core.effects import (
+    CancelTimers,
+    Effect,
+    ExportUserData,
+    ForgetUser,
+    ReportProblem,
+    SendFile,
+    StartTimer,
+)
+from engine.core.events import Event
+from engine.core.interpreter import StepResult
+from engine.core.session import Session, new_session
+from engine.store.bulk import insert_rows, select_in
+from engine.store.crypto import SensitiveCipher
+from engine.store.database import is_postgres, write_transaction
+from engine.store.models import (
+    InboxRow,
+    MessageLogRow,
+    OutboxRow,
+    SessionRow,
+    TimerRow,
+    UserRow,
+    database_proxy,
+)
+from engine.store.privacy import audit, delete_user, export_user
+from engine.store.serialization import effect_to_json, session_row, stack_from_json
+
+Handler = Callable[[Session, Event], StepResult]
+Parser = Callable[[int, str], "IncomingUpdate"]
+CrashHook = Callable[[str], None]
+_CHUNK = 400  # ids per IN (...): below SQLite's limit on bound variables
+_SESSION_COLUMNS = (
+    "scenario",
+    "state",
+    "vars",
+    "stack",
+    "attempts",
+    "epoch",
+    "language",
+    "ended",
+    "scenario_version",
+    "updated",
+)
+_USER_COLUMNS = ("first_name", "last_name", "username", "language", "last_seen", "blocked")
+
+
+@dataclass(frozen=True)
+class IncomingUpdate:
+    """One raw update and what the adapter made of it (`event` None: set aside as failed)."""
+
+    update_id: int
+    raw: str
+    chat_id: int | None = None
+    event: Event | None = None
+    error: str | None = None
+
+
+@dataclass
+class BatchResult:
+    acknowledged: list[int] = field(default_factory=list)  # safe to confirm to Telegram
+    duplicates: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)  # kept in the inbox with their reason
+    effects: int = 0
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+class Store:
+    """Sessions, inbox, outbox and timers of one scenario, in one database."""
+
+    def __init__(
+        self,
+        db: peewee.Database,
+        scenario: str,
+        sensitive: frozenset[str] = frozenset(),
+        cipher: SensitiveCipher | None = None,
+        log_text: bool = False,
+        crash_hook: CrashHook | None = None,
+    ) -> None:
+        database_proxy.initialize(db)
+        self.db = db
+        self.scenario = scenario
+        self.sensitive = sensitive
+        self.cipher = cipher
+        self.log_text = log_text
+        self.crash = crash_hook or (lambda point: None)
+
+    # -- sessions --------------------------------------------------------------------------
+    def _vars_json(self, values: dict[str, Any]) -> str:
+        if self.cipher is not None and self.sensitive:
+            values = self.cipher.seal(values, self.sensitive)
+        return json.dumps(values, ensure_ascii=False, default=str).replace("\\u0000", "")
+
+    def _session(self, row: tuple[Any, ...], roles: frozenset[str]) -> Session:
+        chat_id, user_id, state, vars_json, stack, attempts, epoch, language, ended, version = row
+        values = json.loads(vars_json or "{}")
+        if self.cipher is not None:
+            values = self.cipher.open(values)
+        return Session(
+            chat_id=chat_id,
+            user_id=user_id,
+            state=state,
+            vars=values,
+            stack=stack_from_json(stack),
+            attempts=attempts,
+            epoch=epoch,
+            language=language,
+            roles=roles,
+            ended=bool(ended),
+            scenario_version=version,
+        )
+
+    def load_sessions(
+        self, keys: set[tuple[int, int]], roles: Callable[[int], frozenset[str]]
+    ) -> dict[tuple[int, int], Session]:
+        sql = (
+            "SELECT chat_id, user_id, state, vars, stack, attempts, epoch, language, ended, "
+            'scenario_version FROM "sessions" WHERE chat_id IN ({})'
+        )
+        if is_postgres(self.db):
+            sql += " FOR UPDATE"
+        found: dict[tuple[int, int], Session] = {}
+        for row in select_in(self.db, sql, sorted({chat for chat, _ in keys})):
+            key = (row[0], row[1])
+            if key in keys:
+                found[key] = self._session(row, roles(row[1]))
+        return found
+
+    def session(self, chat_id: int, user_id: int) -> Session | None:
+        return self.load_sessions({(chat_id, user_id)}, lambda user: frozenset()).get(
+            (chat_id, user_id)
+        )
+
+    # -- the transaction -------------------------------------------------------------------
+    def process(
+        self,
+        updates: Sequence[IncomingUpdate],
+        handle: Handler,
+        now: dt.datetime,
+        roles: Callable[[int], frozenset[str]] = lambda user_id: frozenset(),
+        parse: Parser | None = None,
+    ) -> BatchResult:
+        """Commit a batch of updates in one transaction; each is durable before it is
+        acknowledged. Pending updates of the same chats recorded earlier (by this or another
+        process) are handled first, so one chat's updates run in update_id order."""
+        result = BatchResult()
+        stamp = _utc(now)
+        self._requests: list[tuple[ExportUserData | ForgetUser, Session]] = []
+        with write_transaction(self.db):
+            ids = [u.update_id for u in updates]
+            known = {
+                r[0]
+                for r in select_in(
+                    self.db, 'SELECT update_id FROM "inbox" WHERE update_id IN ({})', ids
+                )
+            }
+            fresh = [u for u in updates if u.update_id not in known]
+            result.duplicates = [u.update_id for u in updates if u.update_id in known]
+            rows = [
+                {
+                    "update_id": u.update_id,
+                    "chat_id": u.chat_id,
+                    "body": u.raw.replace("\x00", ""),
+                    "status": "pending" if u.event is not None else "failed",
+                    "error": u.error,
+                    "received": stamp,
+                }
+                for u in fresh
+            ]
+            insert_rows(self.db, InboxRow, rows)
+            result.failed = [u.update_id for u in fresh if u.event is None]
+            self.crash("after_inbox")
+            work = self._work(fresh, parse)
+            chats = sorted({u.chat_id for u in work if u.chat_id is not None})
+            if is_postgres(self.db):
+                for chat in chats:  # in a fixed order, so two processes never deadlock
+                    self.db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (chat,))
+                if parse is not None:
+                    work = self._work(fresh, parse)  # rows other processes committed meanwhile
+            keys = {(u.event.chat.id, u.event.user.id) for u in work if u.event is not None}
+            sessions = self.load_sessions(keys, roles)
+            changed: dict[tuple[int, int], Session] = {}
+            outbox: list[dict[str, Any]] = []
+            timers: list[dict[str, Any]] = []
+            cancels: list[CancelTimers] = []
+            log: list[dict[str, Any]] = []
+            users: dict[int, dict[str, Any]] = {}
+            for update in work:
+                event = update.event
+                assert event is not None
+                key = (event.chat.id, event.user.id)
+                session = sessions.get(key) or new_session(*key, roles(event.user.id))
+                step = handle(session, event)
+                sessions[key] = changed[key] = step.session
+                users[event.user.id] = {
+                    "id": event.user.id,
+                    "first_name": event.user.first_name,
+                    "last_name": event.user.last_name,
+                    "username": event.user.username,
+                    "language": step.session.language,
+                    "last_seen": stamp,
+                }
+                log.append(self._log_in(update, event, session, stamp))
+                self._queue(
+                    step.effects,
+                    update.update_id,
+                    stamp,
+                    outbox,
+                    timers,
+                    cancels,
+                    log,
+                    step.session,
+                )
+            self.crash("after_step")
+            self._privacy(outbox, log, changed, users, stamp)
+            if changed:
+                self._store_sessions(changed.values(), stamp)
+            self.crash("after_session")
+            self._store_users(users, stamp)
+            for cancel in cancels:
+                TimerRow.update(status="cancelled").where(
+                    (TimerRow.chat_id == cancel.chat_id)
+                    & (TimerRow.user_id == cancel.user_id)
+                    & (TimerRow.state == cancel.state)
+                    & (TimerRow.status == "pending")
+                ).execute()
+            for table, items in ((OutboxRow, outbox), (TimerRow, timers), (MessageLogRow, log)):
+                insert_rows(self.db, table, items)
+            done = [u.update_id for u in work]
+            for part in _chunks(done):
+                InboxRow.update(status="done", attempts=InboxRow.attempts + 1).where(
+                    InboxRow.update_id.in_(list(part))
+                ).execute()
+            result.effects = len(outbox)
+            self.crash("before_commit")
+        self.crash("after_commit")
+        result.acknowledged = ids
+        return result
+
+    def _privacy(
+        self,
+        outbox: list[dict[str, Any]],
+        log: list[dict[str, Any]],
+        changed: dict[tuple[int, int], Session],
+        users: dict[int, dict[str, Any]],
+        stamp: dt.datetime,
+    ) -> None:
+        """Carry out /mydata and /forgetme inside the batch's transaction."""
+        for request, session in self._requests:
+            user = request.user_id
+            if isinstance(request, ExportUserData):
+                self._store_sessions([session], stamp)
+                document = json.dumps(export_user(user, self.cipher), ensure_ascii=False, indent=2)
+                effect = SendFile(request.chat_id, "my-data.json", document, request.caption)
+                outbox.append(self._outbox_row(effect, None, stamp))
+                audit(f"user:{user}", "export", str(user), {"via": "/mydata"}, stamp)
+            else:
+                counts = delete_user(user)
+                for key in [k for k in changed if k[1] == user]:
+                    del changed[key]
+                users.pop(user, None)
+                log[:] = [row for row in log if row.get("user_id") != user]
+                audit(f"user:{user}", "delete", str(user), {"via": "/forgetme", **counts}, stamp)
+
+    def _outbox_row(
+        self, effect: Effect, update_id: int | None, stamp: dt.datetime
+    ) -> dict[str, Any]:
+        return {
+            "chat_id": getattr(effect, "chat_id", None),
+            "kind": type(effect).__name__,
+            "payload": effect_to_json(effect),
+            "update_id": update_id,
+            "not_before": stamp,
+            "created": stamp,
+        }
+
+    def _work(self, fresh: Sequence[IncomingUpdate], parse: Parser | None) -> list[IncomingUpdate]:
+        """This batch's parsed updates, plus pending ones of the same chats already recorded."""
+        mine = {u.update_id: u for u in fresh if u.event is not None}
+        if parse is None:
+            return sorted(mine.values(), key=lambda u: u.update_id)
+        chats = sorted({u.chat_id for u in mine.values() if u.chat_id is not None})
+        for part in _chunks(chats):
+            rows = InboxRow.select(InboxRow.update_id, InboxRow.body).where(
+                (InboxRow.status == "pending") & InboxRow.chat_id.in_(list(part))
+            )
+            for row in rows:
+                if row.update_id not in mine:
+                    parsed = parse(row.update_id, row.body)
+                    if parsed.event is not None:
+                        mine[row.update_id] = parsed
+        return sorted(mine.values(), key=lambda u: u.update_id)
+
+    def _store_sessions(self, sessions: Iterable[Session], stamp: dt.datetime) -> None:
+        rows = [
+            session_row(s, self.scenario, self._vars_json(dict(s.vars)), stamp) for s in sessions
+        ]
+        insert_rows(self.db, SessionRow, rows, ("chat_id", "user_id"), _SESSION_COLUMNS)
+
+    def _store_users(self, users: dict[int, dict[str, Any]], stamp: dt.datetime) -> None:
+        rows = [{**u, "first_seen": stamp, "blocked": False} for u in users.values()]
+        insert_rows(self.db, UserRow, rows, ("id",), _USER_COLUMNS)
+
+    def _log_in(
+        self, update: IncomingUpdate, event: Event, session: Session, stamp: dt.datetime
+    ) -> dict[str, Any]:
+        text = getattr(event, "text", None) if self.log_text else None
+        return {
+            "at": stamp,
+            "chat_id": event.chat.id,
+            "user_id": event.user.id,
+            "direction": "in",
+            "kind": type(event).__name__,
+            "state": session.state,
+            "text": text,
+        }
+
+    def _queue(
+        self,
+        effects: Sequence[Effect],
+        update_id: int,
+        stamp: dt.datetime,
+        outbox: list[dict[str, Any]],
+        timers: list[dict[str, Any]],
+        cancels: list[CancelTimers],
+        log: list[dict[str, Any]],
+        session: Session,
+    ) -> None:
+        for effect in effects:
+            if isinstance(effect, StartTimer):
+                timers.append(
+                    {
+                        "chat_id": effect.chat_id,
+                        "user_id": effect.user_id,
+                        "state": effect.state,
+                        "position": effect.index,
+                        "epoch": effect.epoch,
+                        "due": _utc(effect.due),
+                    }
+                )
+            elif isinstance(effect, CancelTimers):
+                cancels.append(effect)
+            elif isinstance(effect, ReportProblem):
+                continue  # for the operator's log, not for Telegram
+            elif isinstance(effect, ExportUserData | ForgetUser):
+                self._requests.append((effect, session))
+            else:
+                chat = getattr(effect, "chat_id", None)
+                outbox.append(self._outbox_row(effect, update_id, stamp))
+                log.append(
+                    {
+                        "at": stamp,
+                        "chat_id": chat if chat is not None else 0,
+                        "user_id": session.user_id,
+                        "direction": "out",
+                        "kind": type(effect).__name__,
+                        "state": session.state,
+                        "text": getattr(effect, "text", None) if self.log_text else None,
+                    }
+                )

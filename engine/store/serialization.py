@@ -1,0 +1,87 @@
+"""Sessions and effects as JSON rows, and back."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from typing import Any
+
+from engine.core import effects as effect_types
+from engine.core.effects import Effect, InlineButton, Markup, ReplyKey
+from engine.core.session import Frame, Session
+
+_EFFECTS: dict[str, type[Effect]] = {
+    name: value
+    for name, value in vars(effect_types).items()
+    if isinstance(value, type) and issubclass(value, Effect) and value is not Effect
+}
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def effect_to_json(effect: Effect) -> str:
+    return json.dumps({"type": type(effect).__name__, **_plain(effect)}, ensure_ascii=False)
+
+
+def _markup(data: dict[str, Any]) -> Markup:
+    return Markup(
+        inline=tuple(tuple(InlineButton(**b) for b in row) for row in data.get("inline", ())),
+        keyboard=tuple(tuple(ReplyKey(**k) for k in row) for row in data.get("keyboard", ())),
+        remove_keyboard=bool(data.get("remove_keyboard", False)),
+    )
+
+
+def effect_from_json(text: str) -> Effect:
+    data = json.loads(text)
+    kind = _EFFECTS[data.pop("type")]
+    fields = {f.name: f for f in dataclasses.fields(kind)}
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in fields:
+            continue
+        if name == "markup":
+            value = _markup(value)
+        elif name == "due":
+            value = dt.datetime.fromisoformat(value)
+        elif isinstance(value, list):
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        values[name] = value
+    return kind(**values)
+
+
+def stack_to_json(stack: tuple[Frame, ...]) -> str:
+    return json.dumps([[f.state, f.follow_goto] for f in stack])
+
+
+def stack_from_json(text: str) -> tuple[Frame, ...]:
+    return tuple(Frame(state, bool(follow)) for state, follow in json.loads(text or "[]"))
+
+
+def session_row(
+    session: Session, scenario: str, vars_json: str, now: dt.datetime
+) -> dict[str, Any]:
+    return {
+        "chat_id": session.chat_id,
+        "user_id": session.user_id,
+        "scenario": scenario,
+        "state": session.state,
+        "vars": vars_json,
+        "stack": stack_to_json(session.stack),
+        "attempts": session.attempts,
+        "epoch": session.epoch,
+        "language": session.language,
+        "ended": session.ended,
+        "scenario_version": session.scenario_version,
+        "updated": now,
+    }

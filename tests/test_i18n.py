@@ -1,0 +1,281 @@
+"""Translations: extraction, catalog operations, negotiation, plural forms, and the checks
+`--validate` runs on catalogs. Catalogs are real .po files in a temporary project."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_file
+from babel.messages.pofile import read_po, write_po
+from builders import Conversation, texts
+
+from engine.cli import run
+from engine.core.translation import negotiate
+from engine.i18n import command_menus
+from engine.scenario import validate_file
+from engine.scenario.compiler import compile_scenario
+
+BOT = """\
+bot: {name: Shop, language: en, languages: [en, ru, de], start: menu}
+vars: {n: 1, size: null}
+commands:
+  start: {description: Start over, goto: menu}
+  secret: {description: Staff only, goto: menu, hidden: true}
+fallback: Sorry?
+states:
+  menu:
+    note: not for users
+    set: {n: "{{ n }}"}
+    say: "Hello {{ user.first_name }}! {% trans count=n %}{{ count }} pizza{% pluralize %}{{ count }} pizzas{% endtrans %}"
+    buttons:
+      - {text: Order, goto: size}
+      - {text: Site, url: "https://example.com"}
+    on:
+      - {text: hi, say: Hi again.}
+      - {match: '^(\\d+)$', set: {n: "{{ match[1] | int }}"}, goto: menu}
+  size:
+    say: Which size?
+    ask: {var: size, choices: [Small, Large], retry: Tap a key.}
+    goto: done
+  done:
+    do: [{notify: {to: admins, say: "New order: {{ size }}"}}]
+    say: "You chose {{ _(size) }}."
+    buttons: languages
+    goto: menu
+"""
+
+RU = {
+    "Start over": "Начать заново",
+    "Sorry?": "Простите?",
+    ("%(count)s pizza", "%(count)s pizzas"): (
+        "%(count)s пицца",
+        "%(count)s пиццы",
+        "%(count)s пицц",
+    ),
+    "Hello {{ user.first_name }}! {% trans count=n %}{{ count }} pizza{% pluralize %}{{ count }} pizzas{% endtrans %}": "",
+    "Order": "Заказать",
+    "Site": "Сайт",
+    "hi": "привет",
+    "Hi again.": "Снова привет.",
+    "Which size?": "Какой размер?",
+    "Small": "Маленькая",
+    "Large": "Большая",
+    "Tap a key.": "Нажмите кнопку.",
+    "New order: {{ size }}": "Новый заказ: {{ size }}",
+    "You chose {{ _(size) }}.": "Вы выбрали: {{ _(size) }}.",
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "shop.yaml").write_text(BOT, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BOT_LOCALES", raising=False)
+    return tmp_path
+
+
+def cli(*argv: str) -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(list(argv), out, err)
+    return code, out.getvalue() + err.getvalue()
+
+
+def translate(path: Path, translations: dict[object, object]) -> None:
+    with open(path, "rb") as handle:
+        catalog = read_po(handle)
+    for message in catalog:
+        if translations.get(message.id):
+            message.string = translations[message.id]  # type: ignore[assignment]
+    with open(path, "wb") as handle:
+        write_po(handle, catalog)
+
+
+def test_extraction_finds_what_users_see_with_state_and_place(project: Path) -> None:
+    assert cli("--extract")[0] == 0
+    with open(project / "locales" / "shop.pot", "rb") as handle:
+        catalog = read_po(handle)
+    ids = {m.id for m in catalog if m.id}
+    assert {
+        "Start over",
+        "Sorry?",
+        "Order",
+        "hi",
+        "Which size?",
+        "Small",
+        "Tap a key.",
+        "New order: {{ size }}",
+    } <= ids
+    assert ("%(count)s pizza", "%(count)s pizzas") in ids
+    assert "not for users" not in ids and "{{ n }}" not in ids and "https://example.com" not in ids
+    order = catalog.get("Order")
+    assert order is not None and order.locations == [("scenarios/shop.yaml", 13)]
+    assert order.auto_comments == ["button in state menu"]
+
+
+def test_init_writes_the_languages_plural_forms_and_update_keeps_translations(
+    project: Path,
+) -> None:
+    assert cli("--init", "ru", "scenarios/shop.yaml")[0] == 0
+    po = project / "locales" / "ru" / "LC_MESSAGES" / "shop.po"
+    text = po.read_text(encoding="utf-8")
+    assert "nplurals=3" in text and "msgstr[2]" in text
+    code, output = cli("--init", "ru", "scenarios/shop.yaml")
+    assert code == 1 and "exists already" in output
+    translate(po, {"Order": "Заказать"})
+    (project / "scenarios" / "shop.yaml").write_text(
+        BOT.replace("Which size?", "What size?"), encoding="utf-8"
+    )
+    assert cli("--update")[0] == 0
+    with open(po, "rb") as handle:
+        catalog = read_po(handle)
+    assert catalog.get("Order").string == "Заказать"  # type: ignore[union-attr]
+    assert catalog.get("What size?") is not None
+    assert cli("--compile")[0] == 0 and (po.parent / "shop.mo").exists()
+
+
+def ready(project: Path) -> Path:
+    cli("--init", "ru", "scenarios/shop.yaml")
+    cli("--init", "de", "scenarios/shop.yaml")
+    po = project / "locales" / "ru" / "LC_MESSAGES" / "shop.po"
+    translate(po, RU)
+    return po
+
+
+def shop(project: Path):  # type: ignore[no-untyped-def]
+    report = validate_file(str(project / "scenarios" / "shop.yaml"))
+    assert report.scenario is not None
+    return compile_scenario(report.scenario)
+
+
+@pytest.mark.parametrize(
+    ("n", "word"), [(1, "пицца"), (2, "пиццы"), (5, "пицц"), (21, "пицца"), (11, "пицц")]
+)
+def test_russian_plural_forms(project: Path, n: int, word: str) -> None:
+    ready(project)
+    chat = Conversation(shop(project))
+    chat.session = chat.session.evolve(language="ru")
+    chat.send("/start")
+    assert texts(chat.send(str(n)))[-1].endswith(f"{n} {word}")
+
+
+def test_a_new_users_language_is_negotiated_and_texts_are_translated_before_rendering(
+    project: Path,
+) -> None:
+    ready(project)
+    chat = Conversation(shop(project))
+    chat.user = chat.user.__class__(7, "Аня", language="ru-RU")
+    # the text itself has no translation, its {% trans %} part has
+    assert texts(chat.send("привет")) == ["Hello Аня! 1 пицца"]
+    assert chat.session.language == "ru"
+    assert texts(chat.send("Привет")) == ["Снова привет."]  # `on: text` matches the translation
+    chat.press("Заказать")
+    assert texts(chat.send("большая")) == ["Вы выбрали: Большая."]  # translated choice, `_(size)`
+    assert chat.session.vars["size"] == "Large"  # the variable keeps the source label
+    assert chat.last is not None
+
+
+def test_the_language_menu_switches_and_shows_each_language_by_its_own_name(project: Path) -> None:
+    ready(project)
+    chat = Conversation(shop(project))
+    chat.send("/start")
+    chat.press("Order")
+    chat.send("Small")
+    assert list(chat.buttons) == ["English", "Русский", "Deutsch"]
+    chat.press("Русский")
+    assert chat.session.language == "ru"
+    assert "Заказать" in chat.buttons
+
+
+def test_negotiation_falls_back_step_by_step() -> None:
+    offered = ("en", "pt_BR", "pt", "de")
+    assert negotiate("pt-BR", offered, "en") == "pt_BR"
+    assert negotiate("pt-PT", offered, "en") == "pt"
+    assert negotiate("de-AT", offered, "en") == "de"
+    assert negotiate("fr", offered, "en") == "en"
+    assert negotiate("", offered, "en") == "en"
+
+
+def test_command_menus_per_language_leave_hidden_commands_out(project: Path) -> None:
+    ready(project)
+    menus = command_menus(shop(project))
+    assert menus["ru"] == [("start", "Начать заново")]  # /secret is hidden
+    assert menus["en"] == [("start", "Start over")] and menus["de"] == [("start", "Start over")]
+
+
+def test_translations_are_compiled_once(project: Path) -> None:
+    ready(project)
+    scenario = shop(project)
+    text = scenario.states["size"].enter.say[0].text
+    assert text is not None
+    assert scenario.translator.text(text, "ru") is scenario.translator.text(text, "ru")
+
+
+def test_validate_reports_missing_and_incomplete_catalogs(project: Path) -> None:
+    code, output = cli("--validate")
+    assert code == 0 and "there is no ru catalog" in output and "[catalog-missing]" in output
+    ready(project)
+    code, output = cli("--validate")
+    assert (
+        "locales/ru/LC_MESSAGES/shop.po:1:1: warning: ru: 13 of 14 texts translated (92%), 1 missing, 0 fuzzy"
+        in output
+    )
+    assert "de: 0 of 14 texts translated (0%)" in output
+    assert cli("--validate", "--strict")[0] == 1
+
+
+@pytest.mark.parametrize(
+    ("translation", "code", "words"),
+    [
+        (
+            "Новый заказ: {{ размер }}",
+            "translation-placeholders",
+            "drops {{ size }} and adds {{ размер }}",
+        ),
+        ("Новый заказ", "translation-placeholders", "drops {{ size }}"),
+        ("Новый заказ: {{ size }", "translation-syntax", "breaks the template"),
+        ("Новый заказ: %(size)d {{ size }}", "translation-format", "%-sequence"),
+    ],
+)
+def test_validate_rejects_translations_that_break_placeholders(
+    project: Path, translation: str, code: str, words: str
+) -> None:
+    po = ready(project)
+    translate(po, {"New order: {{ size }}": translation})
+    status, output = cli("--validate")
+    line = next(
+        i
+        for i, text in enumerate(po.read_text(encoding="utf-8").splitlines(), 1)
+        if text.startswith('msgid "New order')
+    )
+    assert status == 1
+    assert (
+        f"locales/ru/LC_MESSAGES/shop.po:{line}:1: error:" in output
+        and f"[{code}]" in output
+        and words in output
+    )
+
+
+def test_validate_reports_broken_po_files_and_hostile_plural_rules(project: Path) -> None:
+    po = ready(project)
+    po.write_text(
+        po.read_text(encoding="utf-8") + '\nmsgid "broken\nmsgstr "x"\n', encoding="utf-8"
+    )
+    status, output = cli("--validate")
+    assert status == 1 and "[po-syntax]" in output and "shop.po:" in output
+    ready_text = po.read_text(encoding="utf-8").split('\nmsgid "broken')[0]
+    hostile = ready_text.replace("nplurals=3; plural=", "nplurals=3; plural=__import__('os') if ")
+    po.write_text(hostile, encoding="utf-8")
+    status, output = cli("--validate")
+    assert status == 1 and "[po-plural-forms]" in output
+    chat = Conversation(shop(project))  # the bot still runs, in English for that language
+    chat.session = chat.session.evolve(language="ru")
+    assert texts(chat.send("/start")) == ["Hello Ann! 1 pizza"]
+
+
+def test_pybabel_can_extract_with_the_registered_extractor(project: Path) -> None:
+    found = list(extract_from_file("scenario", os.path.join("scenarios", "shop.yaml")))
+    assert (13, "Order", ["button in state menu"], None) in found
