@@ -54,6 +54,7 @@ class SessionRow(_Model):
 
 
 class InboxRow(_Model):
+    id = peewee.AutoField()
     update_id = peewee.BigIntegerField(unique=True)
     chat_id = peewee.BigIntegerField(null=True, index=True)
     body = peewee.TextField()  # the update as Telegram sent it (JSON)
@@ -67,6 +68,7 @@ class InboxRow(_Model):
 
 
 class OutboxRow(_Model):
+    id = peewee.AutoField()
     chat_id = peewee.BigIntegerField(null=True)
     kind = peewee.TextField()
     payload = peewee.TextField()  # JSON of the effect
@@ -83,6 +85,7 @@ class OutboxRow(_Model):
 
 
 class TimerRow(_Model):
+    id = peewee.AutoField()
     chat_id = peewee.BigIntegerField()
     user_id = peewee.BigIntegerField()
     state = peewee.TextField()
@@ -97,6 +100,7 @@ class TimerRow(_Model):
 
 
 class MessageLogRow(_Model):
+    id = peewee.AutoField()
     at = peewee.DateTimeField(default=_now, index=True)
     chat_id = peewee.BigIntegerField(index=True)
     user_id = peewee.BigIntegerField(null=True)
@@ -118,6 +122,7 @@ class SettingRow(_Model):
 
 
 class AuditRow(_Model):
+    id = peewee.AutoField()
     at = peewee.DateTimeField(default=_now, index=True)
     actor = peewee.TextField()  # "cli", "user:<id>", "admin:<id>"
     action = peewee.TextField()  # export, delete, prune, migrate

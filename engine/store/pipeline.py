@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,6 +59,10 @@ _SESSION_COLUMNS = (
 _USER_COLUMNS = ("first_name", "last_name", "username", "language", "last_seen", "blocked")
 
 
+class StoreUnavailable(Exception):
+    """The database cannot take the batch now; nothing of it was stored or acknowledged."""
+
+
 @dataclass(frozen=True)
 class IncomingUpdate:
     """One raw update and what the adapter made of it (`event` None: set aside as failed)."""
@@ -97,6 +102,7 @@ class Store:
         cipher: SensitiveCipher | None = None,
         log_text: bool = False,
         crash_hook: CrashHook | None = None,
+        retries: int = 5,
     ) -> None:
         database_proxy.initialize(db)
         self.db = db
@@ -105,6 +111,8 @@ class Store:
         self.cipher = cipher
         self.log_text = log_text
         self.crash = crash_hook or (lambda point: None)
+        self.retries = retries
+        self.sleep = time.sleep
 
     # -- sessions --------------------------------------------------------------------------
     def _vars_json(self, values: dict[str, Any]) -> str:
@@ -163,7 +171,38 @@ class Store:
     ) -> BatchResult:
         """Commit a batch of updates in one transaction; each is durable before it is
         acknowledged. Pending updates of the same chats recorded earlier (by this or another
-        process) are handled first, so one chat's updates run in update_id order."""
+        process) are handled first, so one chat's updates run in update_id order.
+
+        A busy SQLite file, a lost PostgreSQL connection or a full disk rolls the whole batch
+        back; it is tried again with backoff, and raises StoreUnavailable if it keeps failing
+        (the caller then acknowledges nothing: Telegram delivers the updates again)."""
+        for attempt in range(self.retries + 1):
+            try:
+                return self._process(updates, handle, now, roles, parse)
+            except (peewee.OperationalError, peewee.InterfaceError) as exc:
+                if attempt == self.retries:
+                    raise StoreUnavailable(
+                        f"the database refused the batch {attempt + 1} times: {exc}"
+                    ) from exc
+                self._reconnect()
+                self.sleep(min(0.05 * 2**attempt, 2.0))
+        raise AssertionError("unreachable")
+
+    def _reconnect(self) -> None:
+        try:
+            if not self.db.is_closed():
+                self.db.close()
+        except Exception:  # the connection is gone already
+            pass
+
+    def _process(
+        self,
+        updates: Sequence[IncomingUpdate],
+        handle: Handler,
+        now: dt.datetime,
+        roles: Callable[[int], frozenset[str]],
+        parse: Parser | None,
+    ) -> BatchResult:
         result = BatchResult()
         stamp = _utc(now)
         self._requests: list[tuple[ExportUserData | ForgetUser, Session]] = []

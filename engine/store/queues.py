@@ -1,0 +1,120 @@
+"""What waits in the database to happen: messages to send (the outbox) and timers to fire.
+The sender and the scheduler of the Telegram runtime work through these."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import peewee
+
+from engine.core.effects import Effect
+from engine.store.database import write_transaction
+from engine.store.models import OutboxRow, TimerRow, UserRow, database_proxy
+from engine.store.serialization import effect_from_json
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+@dataclass(frozen=True)
+class QueuedEffect:
+    id: int
+    chat_id: int | None
+    effect: Effect
+    attempts: int
+
+
+@dataclass(frozen=True)
+class DueTimer:
+    id: int
+    chat_id: int
+    user_id: int
+    state: str
+    index: int
+    epoch: int
+
+
+class Outbox:
+    def __init__(self, db: peewee.Database) -> None:
+        database_proxy.initialize(db)
+        self.db = db
+
+    def pending(self, now: dt.datetime, limit: int = 100) -> list[QueuedEffect]:
+        """Effects due to be sent, oldest first (one chat's messages stay in order)."""
+        rows = (
+            OutboxRow.select()
+            .where((OutboxRow.status == "pending") & (OutboxRow.not_before <= _utc(now)))
+            .order_by(OutboxRow.id)
+            .limit(limit)
+        )
+        return [
+            QueuedEffect(r.id, r.chat_id, effect_from_json(r.payload), r.attempts) for r in rows
+        ]
+
+    def sent(self, effect_id: int, message_id: int | None = None) -> None:
+        OutboxRow.update(
+            status="sent", message_id=message_id, attempts=OutboxRow.attempts + 1
+        ).where(OutboxRow.id == effect_id).execute()
+
+    def uncertain(self, effect_id: int) -> None:
+        """A send timed out: Telegram may have delivered it. Recorded, not blindly repeated."""
+        OutboxRow.update(status="uncertain", attempts=OutboxRow.attempts + 1).where(
+            OutboxRow.id == effect_id
+        ).execute()
+
+    def retry_at(self, effect_id: int, moment: dt.datetime) -> None:
+        """A 429 or 5xx: try again later (retry_after, or backoff)."""
+        OutboxRow.update(not_before=_utc(moment), attempts=OutboxRow.attempts + 1).where(
+            OutboxRow.id == effect_id
+        ).execute()
+
+    def failed(self, effect_id: int) -> None:
+        OutboxRow.update(status="failed", attempts=OutboxRow.attempts + 1).where(
+            OutboxRow.id == effect_id
+        ).execute()
+
+    def blocked_by(self, user_id: int) -> None:
+        """Telegram answered 403: the user blocked the bot. Their queued messages are dropped."""
+        with write_transaction(self.db):
+            UserRow.update(blocked=True).where(UserRow.id == user_id).execute()
+            OutboxRow.update(status="failed").where(
+                (OutboxRow.chat_id == user_id) & (OutboxRow.status == "pending")
+            ).execute()
+
+
+class Timers:
+    def __init__(self, db: peewee.Database) -> None:
+        database_proxy.initialize(db)
+        self.db = db
+
+    def due(self, now: dt.datetime, limit: int = 100) -> list[DueTimer]:
+        rows = (
+            TimerRow.select()
+            .where((TimerRow.status == "pending") & (TimerRow.due <= _utc(now)))
+            .order_by(TimerRow.due, TimerRow.id)
+            .limit(limit)
+        )
+        return [DueTimer(r.id, r.chat_id, r.user_id, r.state, r.position, r.epoch) for r in rows]
+
+    def fired(self, timer_id: int) -> bool:
+        """Claim a due timer; False if another process fired or cancelled it meanwhile."""
+        changed = (
+            TimerRow.update(status="fired")
+            .where((TimerRow.id == timer_id) & (TimerRow.status == "pending"))
+            .execute()
+        )
+        return bool(changed)
+
+    def next_due(self) -> dt.datetime | None:
+        row = (
+            TimerRow.select(peewee.fn.MIN(TimerRow.due))
+            .where(TimerRow.status == "pending")
+            .scalar()
+        )
+        return (
+            row
+            if isinstance(row, dt.datetime) or row is None
+            else dt.datetime.fromisoformat(str(row))
+        )

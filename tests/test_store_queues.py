@@ -1,0 +1,113 @@
+"""The outbox and the timers as the sender and scheduler see them, and the batch retry when
+the database is busy or gone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import peewee
+import pytest
+from builders import NOW, compile_yaml
+
+from engine.core.effects import SendText
+from engine.core.events import Chat, TextMessage, User
+from engine.core.interpreter import step
+from engine.store.database import open_database
+from engine.store.migrations import migrate
+from engine.store.models import OutboxRow, UserRow
+from engine.store.pipeline import IncomingUpdate, Store, StoreUnavailable
+from engine.store.queues import Outbox, Timers
+
+BOT = """
+bot: {name: T, start: wait}
+states:
+  wait:
+    say: [One., Two.]
+    buttons: [{text: Stay, say: OK}]
+    after: {delay: 10m, say: Ten minutes., goto: gone}
+  gone:
+    say: Gone.
+    end: true
+"""
+
+
+@pytest.fixture
+def parts(tmp_path: Path) -> tuple[Store, Outbox, Timers, object]:
+    db = open_database(f"sqlite:///{tmp_path / 'q.db'}")
+    migrate(db)
+    return Store(db, "t"), Outbox(db), Timers(db), compile_yaml(BOT, tmp_path)
+
+
+def hello(store: Store, scenario: object, update_id: int, user: int = 5) -> None:
+    event = TextMessage(user=User(user, "A"), chat=Chat(user), text="hi")
+    store.process(
+        [IncomingUpdate(update_id, json.dumps({}), user, event)],
+        lambda s, e: step(scenario, s, e, NOW),
+        NOW,
+    )  # type: ignore[arg-type]
+
+
+def test_the_outbox_hands_out_messages_in_order_and_records_what_happened(
+    parts: tuple[Store, Outbox, Timers, object],
+) -> None:
+    store, outbox, _timers, scenario = parts
+    hello(store, scenario, 1)
+    pending = outbox.pending(NOW)
+    assert [q.effect.text for q in pending if isinstance(q.effect, SendText)] == ["One.", "Two."]
+    first, second = pending
+    outbox.sent(first.id, message_id=777)
+    outbox.retry_at(second.id, NOW + dt.timedelta(seconds=30))  # a 429 with retry_after=30
+    assert outbox.pending(NOW) == []
+    assert [q.id for q in outbox.pending(NOW + dt.timedelta(seconds=31))] == [second.id]
+    outbox.uncertain(second.id)  # a timeout: maybe delivered; never sent again blindly
+    assert outbox.pending(NOW + dt.timedelta(hours=1)) == []
+    assert OutboxRow.get_by_id(first.id).message_id == 777
+
+
+def test_a_user_who_blocked_the_bot_gets_nothing_more(
+    parts: tuple[Store, Outbox, Timers, object],
+) -> None:
+    store, outbox, _timers, scenario = parts
+    hello(store, scenario, 1)
+    outbox.blocked_by(5)
+    assert outbox.pending(NOW) == [] and UserRow.get_by_id(5).blocked
+    hello(store, scenario, 2)  # they unblocked and wrote again
+    assert not UserRow.get_by_id(5).blocked
+
+
+def test_due_timers_are_claimed_once(parts: tuple[Store, Outbox, Timers, object]) -> None:
+    store, _outbox, timers, scenario = parts
+    hello(store, scenario, 1)
+    assert timers.due(NOW) == []
+    assert timers.next_due() == NOW.replace(tzinfo=None) + dt.timedelta(minutes=10)
+    (due,) = timers.due(NOW + dt.timedelta(minutes=10))
+    assert (due.state, due.index) == ("wait", 0)
+    assert timers.fired(due.id) and not timers.fired(due.id)
+
+
+def test_a_busy_database_is_retried_then_reported_without_acknowledging(
+    parts: tuple[Store, Outbox, Timers, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, outbox, _timers, scenario = parts
+    store.sleep = lambda seconds: None
+    calls = {"n": 0}
+    real = store._process
+
+    def flaky(*args: object) -> object:
+        calls["n"] += 1
+        if calls["n"] < 3:
+            raise peewee.OperationalError("database is locked")
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "_process", flaky)
+    hello(store, scenario, 1)
+    assert calls["n"] == 3 and len(outbox.pending(NOW)) == 2
+    monkeypatch.setattr(
+        store,
+        "_process",
+        lambda *args: (_ for _ in ()).throw(peewee.OperationalError("disk I/O error")),
+    )
+    with pytest.raises(StoreUnavailable, match="refused the batch 6 times"):
+        hello(store, scenario, 2)
