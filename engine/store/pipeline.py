@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import peewee
@@ -23,8 +22,8 @@ from engine.core.effects import (
     StartTimer,
 )
 from engine.core.events import Event
-from engine.core.interpreter import StepResult
 from engine.core.session import Session, new_session
+from engine.core.store_protocol import BatchResult, Handler, IncomingUpdate, Parser
 from engine.store.bulk import insert_rows, select_in
 from engine.store.crypto import SensitiveCipher
 from engine.store.database import is_postgres, write_transaction
@@ -40,8 +39,6 @@ from engine.store.models import (
 from engine.store.privacy import audit, delete_user, export_user
 from engine.store.serialization import effect_to_json, session_row, stack_from_json
 
-Handler = Callable[[Session, Event], StepResult]
-Parser = Callable[[int, str], "IncomingUpdate"]
 CrashHook = Callable[[str], None]
 _CHUNK = 400  # ids per IN (...): below SQLite's limit on bound variables
 _SESSION_COLUMNS = (
@@ -61,25 +58,6 @@ _USER_COLUMNS = ("first_name", "last_name", "username", "language", "last_seen",
 
 class StoreUnavailable(Exception):
     """The database cannot take the batch now; nothing of it was stored or acknowledged."""
-
-
-@dataclass(frozen=True)
-class IncomingUpdate:
-    """One raw update and what the adapter made of it (`event` None: set aside as failed)."""
-
-    update_id: int
-    raw: str
-    chat_id: int | None = None
-    event: Event | None = None
-    error: str | None = None
-
-
-@dataclass
-class BatchResult:
-    acknowledged: list[int] = field(default_factory=list)  # safe to confirm to Telegram
-    duplicates: list[int] = field(default_factory=list)
-    failed: list[int] = field(default_factory=list)  # kept in the inbox with their reason
-    effects: int = 0
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:

@@ -1,0 +1,51 @@
+"""What the runtime needs from a store, apart from how it is built (engine/store is the
+implementation on peewee). Adapters and tests depend on this, not on a database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from engine.core.events import Event
+from engine.core.session import Session
+from engine.core.step_context import StepResult
+
+
+@dataclass(frozen=True)
+class IncomingUpdate:
+    """One raw update and what the adapter made of it (`event` None: set aside as failed)."""
+
+    update_id: int
+    raw: str
+    chat_id: int | None = None
+    event: Event | None = None
+    error: str | None = None
+
+
+@dataclass
+class BatchResult:
+    acknowledged: list[int] = field(default_factory=list)  # safe to confirm to Telegram
+    duplicates: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)  # kept in the inbox with their reason
+    effects: int = 0
+
+
+Handler = Callable[[Session, Event], StepResult]
+Parser = Callable[[int, str], IncomingUpdate]
+
+
+class SessionStore(Protocol):
+    def process(
+        self,
+        updates: Sequence[IncomingUpdate],
+        handle: Handler,
+        now: dt.datetime,
+        roles: Callable[[int], frozenset[str]] = ...,
+        parse: Parser | None = None,
+    ) -> BatchResult:
+        """Record, step and commit a batch; only then may its updates be acknowledged."""
+        ...
+
+    def session(self, chat_id: int, user_id: int) -> Session | None: ...
