@@ -237,7 +237,11 @@ def test_validate_reports_missing_and_incomplete_catalogs(project: Path) -> None
         ),
         ("Новый заказ", "translation-placeholders", "drops {{ size }}"),
         ("Новый заказ: {{ size }", "translation-syntax", "breaks the template"),
-        ("Новый заказ: %(size)d {{ size }}", "translation-format", "%-sequence"),
+        (
+            "Новый заказ: {{ size }}{% trans %}x{% endtrans %",
+            "translation-syntax",
+            "breaks the template",
+        ),
     ],
 )
 def test_validate_rejects_translations_that_break_placeholders(
@@ -279,3 +283,14 @@ def test_validate_reports_broken_po_files_and_hostile_plural_rules(project: Path
 def test_pybabel_can_extract_with_the_registered_extractor(project: Path) -> None:
     found = list(extract_from_file("scenario", os.path.join("scenarios", "shop.yaml")))
     assert (13, "Order", ["button in state menu"], None) in found
+
+
+def test_percent_signs_only_matter_in_plural_and_trans_texts(project: Path) -> None:
+    po = ready(project)
+    translate(po, {"Tap a key.": "Нажмите кнопку: скидка 10% сегодня."})
+    status, output = cli("--validate")
+    assert status == 0 and "[translation-format]" not in output
+    plural = ("%(count)s pizza", "%(count)s pizzas")
+    translate(po, {plural: ("%(count)s пицца", "%(count)d пиццы", "%(count)s пицц")})
+    status, output = cli("--validate")
+    assert status == 1 and "[translation-format]" in output

@@ -41,11 +41,21 @@ from engine.core.ports import OfflineServices, Services
 from engine.core.session import Frame, Session
 from engine.core.side_effects import SideEffects
 from engine.core.step_context import MAX_MOVES, StepResult
+from engine.core.translation import NoTranslation
 
 __all__ = ["MAX_MOVES", "StepResult", "step"]
 
 FORGET = "~forget"  # the buttons of the /forgetme question (no state can have this name)
 _TEXT_ASKS = ("text", "number", "integer", "email", "date", "yes_no", "choice")
+
+
+def _apology(scenario: Scenario, session: Session) -> str:
+    translator = scenario.translator or NoTranslation()
+    return str(
+        translator.gettext(
+            session.language or scenario.language, builtin_texts.SOMETHING_WENT_WRONG
+        )
+    )
 
 
 def step(
@@ -64,13 +74,15 @@ def step(
             session,
             (
                 ReportProblem(session.state, f"step failed: {type(exc).__name__}: {exc}"),
-                SendText(event.chat.id, builtin_texts.SOMETHING_WENT_WRONG, None),
+                SendText(event.chat.id, _apology(scenario, session), None),
             ),
         )
     return run.result()
 
 
 class _Step(SideEffects):
+    forgotten = False  # /forgetme was confirmed in this step: nothing more happens
+
     def handle(self) -> None:
         event = self.event
         if isinstance(event, TimerFired):
@@ -80,7 +92,7 @@ class _Step(SideEffects):
             self.migrate()
         if isinstance(event, ButtonPress):
             self.press(event)
-            if self.state is None:  # a new user pressed a button of a forgotten conversation
+            if self.state is None and not self.forgotten:  # a button of a forgotten conversation
                 self.enter(self.scenario.start)
             return
         if self.state is None or self.ended:
@@ -182,7 +194,9 @@ class _Step(SideEffects):
             return
         self.effects.append(ForgetUser(event.chat.id, event.user.id))
         self.emit([Outgoing(self.builtin(builtin_texts.FORGOTTEN), parse_mode=None)])
-        self.state, self.vars, self.stack, self.ended = None, {}, [], False  # a stranger again
+        self.state, self.stack, self.ended = None, [], False  # a stranger again, from the start
+        self.vars = dict(self.scenario.defaults)
+        self.forgotten = True
 
     def press(self, event: ButtonPress) -> None:
         ref = callback_data.decode(event.data)
@@ -229,6 +243,11 @@ class _Step(SideEffects):
         ):
             return False  # an unknown command, or a sticker where a text is expected: the fallback
         result = check_answer(ask, event, self.now.date())
+        if not result.valid and ask.type == "yes_no" and text is not None:
+            if self.says(text, builtin_texts.YES):
+                result = Answer(True, True)
+            elif self.says(text, builtin_texts.NO):
+                result = Answer(True, False)
         if not result.valid and ask.type == "choice" and text is not None:
             result = next(
                 (Answer(True, c.value) for c in ask.choices if self.says(text, c.text.source)),

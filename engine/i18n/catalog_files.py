@@ -99,6 +99,8 @@ def init(scenario: str, language: str) -> str:
 
 def update(scenario: str) -> list[str]:
     place, template = place_of(scenario)
+    if not place.languages:
+        return [f"{scenario}: no languages besides bot.language; nothing to update"]
     _write(place.template, template)
     done = []
     for language in place.languages:

@@ -51,9 +51,14 @@ def po_path(locales: str, language: str, domain: str) -> str:
     return os.path.join(locales, language, "LC_MESSAGES", f"{domain}.po")
 
 
+def formatted(message_id: Any) -> bool:
+    """Whether the text is %-formatted when shown: plural and {% trans %} texts are."""
+    return isinstance(message_id, tuple) or "%(" in str(message_id)
+
+
 def safe_translation(message_id: Any, translation: str) -> bool:
     """A translation is used only if it cannot do harm when rendered or %-formatted."""
-    if _FORMAT.search(_TAGS.sub("", translation).replace("%%", "")):
+    if formatted(message_id) and _FORMAT.search(_TAGS.sub("", translation).replace("%%", "")):
         return False
     if has_template_syntax(translation):
         try:

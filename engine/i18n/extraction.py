@@ -14,6 +14,7 @@ from typing import IO, Any
 from babel.messages.catalog import Catalog
 
 from engine.core.templating import environment
+from engine.i18n.catalogs import formatted
 from engine.scenario.template_checks import has_template_syntax
 from engine.scenario.yaml_loader import Path, SourceMap, load_yaml_text
 
@@ -129,9 +130,11 @@ def build_template(name: str, messages: list[SourceMessage]) -> Catalog:
             if comment not in existing.auto_comments:
                 existing.auto_comments.append(comment)
             continue
-        catalog.add(
+        added = catalog.add(
             message.msgid, locations=[(message.file, message.line)], auto_comments=[comment]
         )
+        if not formatted(message.msgid):  # "50% off" is not a format string
+            added.flags.discard("python-format")
     return catalog
 
 
