@@ -226,9 +226,16 @@ def _validate(paths: list[str], output: str, strict: bool, stdout: TextIO) -> in
 
     reports = [validate_file(p) for p in paths]
     found = [d for r in reports for d in r.diagnostics]
+    shares: list[str] = []
     for report in reports:
         if report.scenario is not None and not report.errors:
-            found.extend(check_catalogs(report.path, report.scenario))
+            languages: dict[str, str] = {}
+            found.extend(check_catalogs(report.path, report.scenario, languages))
+            if languages:
+                shares.append(
+                    f"{report.path}: translated "
+                    + ", ".join(f"{k} {v}" for k, v in languages.items())
+                )
     diagnostics = ordered(found)
     errors = sum(1 for d in diagnostics if d.is_error)
     warnings = len(diagnostics) - errors
@@ -238,6 +245,8 @@ def _validate(paths: list[str], output: str, strict: bool, stdout: TextIO) -> in
     else:
         for diagnostic in diagnostics:
             stdout.write(diagnostic.format() + "\n")
+        for line in shares:
+            stdout.write(line + "\n")
         stdout.write(_summary(reports, errors, warnings) + "\n")
     failed = errors > 0 or (strict and warnings > 0)
     return EXIT_PROBLEMS if failed else EXIT_OK

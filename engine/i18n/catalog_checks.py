@@ -31,7 +31,10 @@ def placeholders(text: str) -> Counter[str]:
     return Counter(re.sub(r"\s+", "", a or f"%({b})s") for a, b in _PLACEHOLDER.findall(text))
 
 
-def check_catalogs(scenario_path: str, scenario: ScenarioSource) -> Iterator[Diagnostic]:
+def check_catalogs(
+    scenario_path: str, scenario: ScenarioSource, shares: dict[str, str] | None = None
+) -> Iterator[Diagnostic]:
+    """Problems of the scenario's catalogs; `shares` receives "ru: 132/132 (100%)" per language."""
     bot = scenario.data.get("bot") if isinstance(scenario.data, dict) else None
     if not isinstance(bot, dict):
         return
@@ -54,7 +57,9 @@ def check_catalogs(scenario_path: str, scenario: ScenarioSource) -> Iterator[Dia
                 f"Create it with: python run.py --init {language} {scenario_path}",
             )
             continue
-        yield from _check_language(path, language, source, msgids)
+        yield from _check_language(
+            path, language, source, msgids, shares if shares is not None else {}
+        )
 
 
 _PO_LINE = re.compile(
@@ -78,7 +83,7 @@ def _unterminated(path: str) -> Iterator[Diagnostic]:
 
 
 def _check_language(
-    path: str, language: str, source: str, msgids: list[Any]
+    path: str, language: str, source: str, msgids: list[Any], shares: dict[str, str]
 ) -> Iterator[Diagnostic]:
     broken = list(_unterminated(path))
     if broken:
@@ -133,6 +138,7 @@ def _check_language(
                 position, originals[-1] if len(strings) > 1 else originals[0], string
             )
     total = len(msgids)
+    shares[language] = f"{translated}/{total} ({100 * translated // total if total else 100}%)"
     missing = total - translated - fuzzy
     if missing or fuzzy:
         share = 100 * translated // total if total else 100
