@@ -39,7 +39,8 @@ def open_database(url: str = DEFAULT_URL) -> peewee.Database:
                 "busy_timeout": int(options.get("busy_timeout", 10_000)),
                 "foreign_keys": 1,
                 "synchronous": synchronous,
-                "cache_size": -64_000,
+                "cache_size": -128_000,  # KiB: hot sessions stay in memory
+                "mmap_size": 1 << 28,  # reads of a large file without copying pages
             },
             check_same_thread=False,
         )

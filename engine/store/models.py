@@ -102,8 +102,8 @@ class TimerRow(_Model):
 class MessageLogRow(_Model):
     id = peewee.AutoField()
     at = peewee.DateTimeField(default=_now, index=True)
-    chat_id = peewee.BigIntegerField(index=True)
-    user_id = peewee.BigIntegerField(null=True)
+    chat_id = peewee.BigIntegerField()
+    user_id = peewee.BigIntegerField(null=True, index=True)  # exports and deletions by user
     direction = peewee.TextField()  # in, out
     kind = peewee.TextField()
     state = peewee.TextField(null=True)

@@ -157,7 +157,9 @@ class Store:
         for attempt in range(self.retries + 1):
             try:
                 return self._process(updates, handle, now, roles, parse)
-            except (peewee.OperationalError, peewee.InterfaceError) as exc:
+            except (peewee.OperationalError, peewee.InterfaceError, peewee.IntegrityError) as exc:
+                # IntegrityError: another process recorded the same update id meanwhile;
+                # the next attempt sees it as a duplicate
                 if attempt == self.retries:
                     raise StoreUnavailable(
                         f"the database refused the batch {attempt + 1} times: {exc}"

@@ -1,0 +1,144 @@
+"""Settings from the environment (and a .env file beside run.py), checked at start with a
+sentence per mistake. These names are the documented interface; .env.example lists them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from engine.store.database import DEFAULT_URL
+
+TELEGRAM_API = "https://api.telegram.org"
+
+
+class SettingsError(Exception):
+    """One or more settings are wrong; the message lists each with what to write."""
+
+
+def load_dotenv(path: str = ".env", environ: dict[str, str] | None = None) -> None:
+    """KEY=VALUE lines from `path` fill in what the environment does not already set."""
+    target = os.environ if environ is None else environ
+    if not os.path.isfile(path):
+        return
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            line = line.strip()
+            if not line or line.startswith("#") or "=" not in line:
+                continue
+            key, _, value = line.partition("=")
+            key, value = key.strip().removeprefix("export ").strip(), value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            target.setdefault(key, value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str = field(default="", repr=False)  # a secret: never printed
+    api_url: str = TELEGRAM_API
+    scenario: str = "scenarios/demo.yaml"
+    database_url: str = DEFAULT_URL
+    mode: str = "polling"
+    webhook_url: str = ""
+    webhook_secret: str = field(default="", repr=False)
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = 8080
+    admins: tuple[int, ...] = ()
+    workers: int = 4
+    rate_global: float = 30.0
+    rate_per_chat: float = 1.0
+    rate_per_group_minute: float = 20.0
+    config_vars: tuple[str, ...] = ()
+    log_text: bool = False
+    log_level: str = "INFO"
+
+    def config_values(self, environ: Mapping[str, str]) -> dict[str, str]:
+        """What templates see as {{ config.NAME }}: only the variables the operator listed."""
+        return {name: environ.get(name, "") for name in self.config_vars}
+
+
+def _number(
+    environ: Mapping[str, str], name: str, default: float, problems: list[str], low: float
+) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        problems.append(f"{name}={raw!r} is not a number; write e.g. {name}={default:g}")
+        return default
+    if value < low:
+        problems.append(f"{name} must be at least {low:g}")
+    return value
+
+
+def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = True) -> Settings:
+    env = os.environ if environ is None else environ
+    problems: list[str] = []
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if need_token and not token:
+        problems.append(
+            "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and put it in .env "
+            "(without a token, `python run.py --chat` talks to the bot in the terminal)"
+        )
+    elif token and ":" not in token:
+        problems.append(
+            "TELEGRAM_BOT_TOKEN does not look like a token (it is digits, a colon, then letters)"
+        )
+    api_url = env.get("TELEGRAM_API_URL", TELEGRAM_API).strip().rstrip("/") or TELEGRAM_API
+    if urlparse(api_url).scheme not in ("http", "https"):
+        problems.append(
+            f"TELEGRAM_API_URL must start with http:// or https://, like {TELEGRAM_API}"
+        )
+    mode = env.get("BOT_MODE", "polling").strip().lower() or "polling"
+    if mode not in ("polling", "webhook"):
+        problems.append(f"BOT_MODE must be polling or webhook, not {mode!r}")
+    webhook_url = env.get("WEBHOOK_URL", "").strip()
+    secret = env.get("WEBHOOK_SECRET", "").strip()
+    if mode == "webhook":
+        if not webhook_url.startswith("https://"):
+            problems.append(
+                "BOT_MODE=webhook needs WEBHOOK_URL, the public https:// address Telegram calls"
+            )
+        if not 1 <= len(secret) <= 256 or not all(c.isalnum() or c in "_-" for c in secret):
+            problems.append(
+                "BOT_MODE=webhook needs WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and -"
+            )
+    admins: list[int] = []
+    for part in env.get("BOT_ADMINS", "").replace(";", ",").split(","):
+        if part.strip():
+            try:
+                admins.append(int(part))
+            except ValueError:
+                problems.append(f"BOT_ADMINS: {part.strip()!r} is not a Telegram id (digits)")
+    scenario = env.get("BOT_SCENARIO", "scenarios/demo.yaml").strip() or "scenarios/demo.yaml"
+    if not os.path.isfile(scenario):
+        problems.append(f"BOT_SCENARIO: there is no file {scenario}")
+    port = _number(env, "WEBHOOK_PORT", 8080, problems, 1)
+    settings = Settings(
+        token=token,
+        api_url=api_url,
+        scenario=scenario,
+        database_url=env.get("DATABASE_URL", DEFAULT_URL).strip() or DEFAULT_URL,
+        mode=mode,
+        webhook_url=webhook_url,
+        webhook_secret=secret,
+        webhook_host=env.get("WEBHOOK_HOST", "0.0.0.0").strip() or "0.0.0.0",
+        webhook_port=int(port),
+        admins=tuple(admins),
+        workers=int(_number(env, "BOT_WORKERS", 4, problems, 1)),
+        rate_global=_number(env, "BOT_RATE_GLOBAL", 30, problems, 0.1),
+        rate_per_chat=_number(env, "BOT_RATE_PER_CHAT", 1, problems, 0.01),
+        rate_per_group_minute=_number(env, "BOT_RATE_PER_GROUP_MINUTE", 20, problems, 0.1),
+        config_vars=tuple(
+            v.strip() for v in env.get("BOT_CONFIG_VARS", "").split(",") if v.strip()
+        ),
+        log_text=env.get("BOT_LOG_TEXT", "").strip().lower() in ("1", "true", "yes", "on"),
+        log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+    )
+    if problems:
+        raise SettingsError("the settings need fixing:\n" + "\n".join(f"- {p}" for p in problems))
+    return settings

@@ -1,0 +1,69 @@
+"""Settings from the environment and .env, checked at start with one sentence per mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.runtime.config import SettingsError, load_dotenv, read_settings
+
+DEMO = str(Path(__file__).resolve().parents[1] / "scenarios" / "demo.yaml")
+
+
+def test_defaults_need_only_a_token() -> None:
+    settings = read_settings({"TELEGRAM_BOT_TOKEN": "123:abc", "BOT_SCENARIO": DEMO})
+    assert settings.mode == "polling" and settings.api_url == "https://api.telegram.org"
+    assert settings.database_url == "sqlite:///data/bot.db" and settings.workers == 4
+    assert "123:abc" not in repr(settings)  # the token is never printed
+
+
+def test_every_mistake_is_named_with_what_to_write() -> None:
+    with pytest.raises(SettingsError) as caught:
+        read_settings(
+            {
+                "BOT_MODE": "webhook",
+                "WEBHOOK_URL": "http://insecure",
+                "BOT_ADMINS": "12,abc",
+                "BOT_WORKERS": "many",
+                "TELEGRAM_API_URL": "localhost:8081",
+                "BOT_SCENARIO": "missing.yaml",
+            }
+        )
+    message = str(caught.value)
+    for words in (
+        "TELEGRAM_BOT_TOKEN is not set",
+        "WEBHOOK_URL",
+        "WEBHOOK_SECRET",
+        "BOT_ADMINS: 'abc' is not a Telegram id",
+        "BOT_WORKERS='many' is not a number",
+        "TELEGRAM_API_URL must start with http",
+        "BOT_SCENARIO: there is no file missing.yaml",
+    ):
+        assert words in message
+
+
+def test_a_self_hosted_bot_api_and_config_values() -> None:
+    environ = {
+        "TELEGRAM_BOT_TOKEN": "1:x",
+        "TELEGRAM_API_URL": "http://127.0.0.1:8081/",
+        "BOT_CONFIG_VARS": "ORDERS_URL, SHOP",
+        "ORDERS_URL": "https://orders.example",
+        "SECRET": "never",
+        "BOT_SCENARIO": DEMO,
+        "BOT_ADMINS": "5, 9007199254740993",
+    }
+    settings = read_settings(environ)
+    assert settings.api_url == "http://127.0.0.1:8081"
+    assert settings.admins == (5, 9007199254740993)
+    assert settings.config_values(environ) == {"ORDERS_URL": "https://orders.example", "SHOP": ""}
+
+
+def test_dotenv_fills_in_without_overriding(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        '# comment\nexport A="from file"\nB=file\n\nbroken line\n', encoding="utf-8"
+    )
+    environ = {"B": "from environment"}
+    load_dotenv(str(env_file), environ)
+    assert environ == {"A": "from file", "B": "from environment"}
