@@ -34,7 +34,7 @@ def _parser() -> _Parser:
         prog="run.py",
         add_help=False,
         description="A declarative conversation engine for Telegram bots.",
-        epilog="Docs: docs/scenario-language.md. Without a mode, --validate runs.",
+        epilog="Without a mode: the bot (on Telegram with TELEGRAM_BOT_TOKEN, else in the terminal). Docs: docs/.",
     )
     parser.add_argument("-h", "--help", action="store_true", help="show this help and exit")
     mode = parser.add_mutually_exclusive_group()
@@ -130,11 +130,35 @@ def run(argv: list[str], stdout: TextIO, stderr: TextIO, stdin: TextIO | None = 
             from engine.console import run_chat
 
             return run_chat(scenario, stdin or sys.stdin, stdout, args.lang)
-        return _validate(args.paths, args.format or "text", args.strict, stdout)
+        if args.validate or args.format or args.strict:
+            return _validate(args.paths, args.format or "text", args.strict, stdout)
+        return _main_job(args.paths, stdin or sys.stdin, stdout, stderr)
     except UsageError as exc:
         parser.print_usage(stderr)
         stderr.write(f"run.py: error: {exc}\n")
         return EXIT_USAGE
+
+
+def _main_job(paths: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    """The bot itself: on Telegram with a token, else in the terminal through the same pipeline."""
+    from engine.runtime.config import SettingsError, load_dotenv, read_settings
+
+    load_dotenv()
+    if paths:
+        os.environ["BOT_SCENARIO"] = paths[0]
+    has_token = bool(os.environ.get("TELEGRAM_BOT_TOKEN", "").strip())
+    try:
+        settings = read_settings(need_token=has_token)
+    except SettingsError as exc:
+        stderr.write(f"run.py: {exc}\n")
+        return EXIT_USAGE
+    if has_token:
+        from engine.runtime.app import run_bot
+
+        return run_bot(settings, stderr)
+    from engine.runtime.local_chat import run_local
+
+    return run_local(settings, stdin, stdout, stderr)
 
 
 def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:

@@ -50,6 +50,7 @@ class Settings:
     rate_global: float = 30.0
     rate_per_chat: float = 1.0
     rate_per_group_minute: float = 20.0
+    poll_timeout: int = 25
     config_vars: tuple[str, ...] = ()
     log_text: bool = False
     log_level: str = "INFO"
@@ -133,6 +134,7 @@ def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = T
         rate_global=_number(env, "BOT_RATE_GLOBAL", 30, problems, 0.1),
         rate_per_chat=_number(env, "BOT_RATE_PER_CHAT", 1, problems, 0.01),
         rate_per_group_minute=_number(env, "BOT_RATE_PER_GROUP_MINUTE", 20, problems, 0.1),
+        poll_timeout=int(_number(env, "BOT_POLL_TIMEOUT", 25, problems, 0)),
         config_vars=tuple(
             v.strip() for v in env.get("BOT_CONFIG_VARS", "").split(",") if v.strip()
         ),

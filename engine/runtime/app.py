@@ -1,0 +1,207 @@
+"""`python run.py` with a token: the scenario as a live Telegram bot. Polling or webhook
+intake, per-chat workers, the outbox sender, the timer scheduler and hot reload, until
+SIGTERM, which finishes what is in flight, commits, and exits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
+from typing import TextIO
+
+from engine.core.store_protocol import IncomingUpdate
+from engine.i18n import command_menus
+from engine.i18n.catalogs import domain_of
+from engine.runtime.config import Settings
+from engine.runtime.polling import Poller
+from engine.runtime.processing import Processor
+from engine.runtime.scenario_holder import ScenarioError, ScenarioHolder
+from engine.runtime.scheduler import Scheduler
+from engine.runtime.sender import Limits, Sender
+from engine.runtime.services import LiveServices
+from engine.store.crypto import HOW_TO_MAKE_A_KEY, SensitiveCipher
+from engine.store.database import open_database
+from engine.store.migrations import SchemaError, check, current_version, migrate
+from engine.store.pipeline import Store
+from engine.store.queues import Outbox, Timers
+from engine.telegram.bot_api import ApiError, BotApi
+from engine.telegram.updates import allowed_updates, parse_update
+
+log = logging.getLogger("engine")
+
+
+def _parse(update_id: int, body: str) -> IncomingUpdate:
+    return parse_update(body, update_id=update_id)
+
+
+def _loop(
+    stop: threading.Event, every: float, work: Callable[[], object], name: str
+) -> threading.Thread:
+    def run() -> None:
+        while not stop.is_set():
+            try:
+                work()
+            except Exception:  # one failing round must not end the bot; it is logged
+                log.exception("%s failed; trying again", name)
+            stop.wait(every)
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+class Bot:
+    def __init__(self, settings: Settings, require_keys: bool = True) -> None:
+        self.settings = settings
+        self.holder = ScenarioHolder(settings.scenario)
+        scenario = self.holder.current
+        self.db = open_database(settings.database_url)
+        if current_version(self.db) == 0:
+            migrate(self.db)  # a new database: create the tables
+        check(self.db)
+        cipher = SensitiveCipher.from_environment()
+        if scenario.sensitive and cipher is None and require_keys:
+            raise SchemaError(
+                f"the scenario marks {', '.join(sorted(scenario.sensitive))} as sensitive: set "
+                f"BOT_ENCRYPTION_KEYS to encrypt them; {HOW_TO_MAKE_A_KEY}"
+            )
+        self.store = Store(
+            self.db, domain_of(settings.scenario), scenario.sensitive, cipher, settings.log_text
+        )
+        services = LiveServices(settings.config_values(os.environ))
+        self.processor = Processor(
+            self.store, self.holder, services, settings.admins, settings.workers, _parse
+        )
+        self.stop = threading.Event()
+
+    def telegram(self) -> BotApi:
+        return BotApi(self.settings.api_url, self.settings.token)
+
+    def set_commands(self, api: BotApi) -> None:
+        scenario = self.holder.current
+        for language, commands in command_menus(scenario).items():
+            params: dict[str, object] = {
+                "commands": json.dumps(
+                    [{"command": c, "description": d} for c, d in commands], ensure_ascii=False
+                )
+            }
+            if language != scenario.language:
+                params["language_code"] = language.split("_")[0]
+            api.call("setMyCommands", params)
+
+    def start_background(self, api: BotApi) -> list[threading.Thread]:
+        scenario = self.holder.current
+        limits = Limits(
+            self.settings.rate_global,
+            1 / self.settings.rate_per_chat,
+            60 / self.settings.rate_per_group_minute,
+        )
+        sender = Sender(Outbox(self.db), api, limits, self.settings.admins, scenario.base_dir)
+        scheduler = Scheduler(Timers(self.db), self.processor)
+        return [
+            _loop(self.stop, 0.05, sender.run_once, "sender"),
+            _loop(self.stop, 1.0, scheduler.run_once, "scheduler"),
+            _loop(self.stop, 2.0, self.holder.reload_if_changed, "reload"),
+        ]
+
+    def run(self) -> int:
+        api = self.telegram()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda number, frame: self.stop.set())
+        if not self._connect(api):
+            return 1
+        threads = self.start_background(api)
+        allowed = allowed_updates(self.holder.current)
+        if self.settings.mode == "webhook":
+            self._webhook(api, allowed)
+        else:
+            self._poll(api, allowed)
+        self.stop.set()
+        for thread in threads:
+            thread.join(timeout=5)
+        self.processor.close()
+        log.info("stopped; everything received was committed")
+        return 0
+
+    def _connect(self, api: BotApi) -> bool:
+        """getMe (retried while Telegram is unreachable) and the command menus."""
+        failures = 0
+        while not self.stop.is_set():
+            try:
+                me = api.call("getMe", {})
+                break
+            except ApiError as exc:
+                if exc.kind in ("unauthorized", "not_found"):
+                    log.error(
+                        "Telegram refused the token (%s): check TELEGRAM_BOT_TOKEN", exc.description
+                    )
+                    return False
+                failures += 1
+                log.warning("Telegram is unreachable (%s); trying again", exc.description)
+                self.stop.wait(min(30.0, 2.0**failures))
+        else:
+            return False
+        log.info("connected as @%s", (me or {}).get("username", "?"))
+        try:
+            self.set_commands(api)
+        except ApiError as exc:  # the menu is a convenience: the bot works without it
+            log.warning("could not set the command menu: %s", exc)
+        return True
+
+    def _poll(self, api: BotApi, allowed: list[str]) -> None:
+        """Polling in its own thread; on SIGTERM the batch in flight is committed, a long
+        poll still waiting is abandoned (nothing of it was confirmed)."""
+        api.call("deleteWebhook", {})
+        poller = Poller(api, self.processor, allowed, self.settings.poll_timeout)
+        thread = threading.Thread(target=poller.run, args=(self.stop,), name="poller", daemon=True)
+        thread.start()
+        while not self.stop.wait(0.2):
+            if not thread.is_alive():
+                break
+        with poller.busy:  # waits for the batch in flight
+            pass
+
+    def _webhook(self, api: BotApi, allowed: list[str]) -> None:
+        from aiohttp import web
+
+        from engine.runtime.webhook import make_app
+
+        settings = self.settings
+        api.call(
+            "setWebhook",
+            {
+                "url": settings.webhook_url,
+                "secret_token": settings.webhook_secret,
+                "allowed_updates": json.dumps(allowed),
+            },
+        )
+
+        async def serve() -> None:
+            runner = web.AppRunner(make_app(self.processor, settings.webhook_secret))
+            await runner.setup()
+            await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+            log.info("webhook listening on %s:%s", settings.webhook_host, settings.webhook_port)
+            while not self.stop.is_set():
+                await asyncio.sleep(0.2)
+            await runner.cleanup()  # finishes requests in flight
+
+        asyncio.run(serve())
+
+
+def run_bot(settings: Settings, stderr: TextIO) -> int:
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        bot = Bot(settings)
+    except ScenarioError as exc:
+        stderr.write(f"{exc}\n{settings.scenario} has errors; the bot does not start.\n")
+        return 1
+    except SchemaError as exc:
+        stderr.write(f"run.py: {exc}\n")
+        return 1
+    return bot.run()

@@ -1,0 +1,76 @@
+"""`python run.py` without a token: the bot in the terminal, through the real pipeline.
+Every message goes through the store (inbox, session, outbox, timers in SQLite), exactly as
+a Telegram update would; replies are read back from the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TextIO
+
+from engine.console import HELP, ConsoleChat
+from engine.core.events import Event
+from engine.core.store_protocol import IncomingUpdate
+from engine.runtime.app import Bot
+from engine.runtime.config import Settings
+from engine.runtime.scenario_holder import ScenarioError
+from engine.runtime.scheduler import Scheduler
+from engine.store.migrations import SchemaError
+from engine.store.models import InboxRow
+from engine.store.queues import Outbox, Timers
+
+
+class StoredChat(ConsoleChat):
+    def __init__(self, bot: Bot, stdout: TextIO) -> None:
+        self.bot = bot
+        super().__init__(bot.holder.current, stdout)
+        self.outbox = Outbox(bot.db)
+        self.scheduler = Scheduler(Timers(bot.db), bot.processor)
+        bot.processor.clock = lambda: self.clock
+        last = InboxRow.select(InboxRow.update_id).order_by(InboxRow.update_id.desc()).first()
+        self.next_update = (last.update_id + 1) if last is not None and last.update_id > 0 else 1
+
+    def send(self, event: Event) -> None:
+        raw = f'{{"update_id": {self.next_update}, "console": true}}'
+        self.bot.processor.process([IncomingUpdate(self.next_update, raw, event.chat.id, event)])
+        self.next_update += 1
+        self.flush()
+
+    def wait(self, duration: str) -> None:
+        before = self.clock
+        super().wait(duration)  # moves the clock (timers live in the database, not here)
+        if self.clock != before:
+            self.scheduler.run_once()
+            self.flush()
+
+    def flush(self) -> None:
+        for queued in self.outbox.pending(self.clock + dt.timedelta(days=1), 1000):
+            self.show(queued.effect)
+            self.outbox.sent(queued.id)
+        self.session = self.bot.store.session(self.chat.id, self.user.id) or self.session
+
+
+def run_local(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    try:
+        bot = Bot(settings, require_keys=False)
+    except ScenarioError as exc:
+        stderr.write(f"{exc}\n{settings.scenario} has errors; fix them first.\n")
+        return 1
+    except SchemaError as exc:
+        stderr.write(f"run.py: {exc}\n")
+        return 1
+    chat = StoredChat(bot, stdout)
+    stdout.write(
+        f"No TELEGRAM_BOT_TOKEN set: talking to {bot.holder.current.name} here, through the real "
+        f"pipeline (database: {settings.database_url}). {HELP}\n"
+    )
+    chat.flush()
+    if bot.store.session(chat.chat.id, chat.user.id) is None:
+        chat.handle_line("/start")
+    while True:
+        stdout.write("you: ")
+        stdout.flush()
+        line = stdin.readline()
+        if not line or not chat.handle_line(line):
+            stdout.write("\n")
+            bot.processor.close()
+            return 0

@@ -1,0 +1,93 @@
+"""Handling batches of updates: one chat's updates one at a time in arrival order, different
+chats in parallel (a worker per shard of chat ids), each shard committed through the store
+before the batch counts as done."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from engine.core.events import Chat, Event, TimerFired, User
+from engine.core.interpreter import StepResult, step
+from engine.core.ports import Services
+from engine.core.session import Session
+from engine.core.store_protocol import BatchResult, IncomingUpdate, Parser
+from engine.runtime.scenario_holder import ScenarioHolder
+from engine.store.pipeline import Store
+from engine.store.queues import DueTimer
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Processor:
+    def __init__(
+        self,
+        store: Store,
+        holder: ScenarioHolder,
+        services: Services,
+        admins: Sequence[int] = (),
+        workers: int = 4,
+        parse: Parser | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.store = store
+        self.holder = holder
+        self.services = services
+        self.admins = frozenset(admins)
+        self.workers = max(1, workers)
+        self.parse = parse
+        self.clock = clock
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="chat-worker")
+        self._shard_locks = [threading.Lock() for _ in range(self.workers)]
+
+    def roles(self, user_id: int) -> frozenset[str]:
+        return frozenset({"admin"}) if user_id in self.admins else frozenset()
+
+    def _handle(self, session: Session, event: Event) -> StepResult:
+        return step(self.holder.current, session, event, self.clock(), self.services)
+
+    def process(self, updates: Sequence[IncomingUpdate]) -> BatchResult:
+        """Commit the batch (shards in parallel); returns once every shard is durable."""
+        shards: dict[int, list[IncomingUpdate]] = {}
+        for update in updates:
+            shards.setdefault((update.chat_id or 0) % self.workers, []).append(update)
+        futures = [self._pool.submit(self._shard, index, items) for index, items in shards.items()]
+        total = BatchResult()
+        for future in futures:
+            part = future.result()  # raises StoreUnavailable: nothing is acknowledged then
+            total.acknowledged += part.acknowledged
+            total.duplicates += part.duplicates
+            total.failed += part.failed
+            total.effects += part.effects
+        return total
+
+    def _shard(self, index: int, items: list[IncomingUpdate]) -> BatchResult:
+        with self._shard_locks[index]:  # one chat's updates never run concurrently
+            try:
+                return self.store.process(items, self._handle, self.clock(), self.roles, self.parse)
+            finally:
+                self.store.db.close()  # the pool's threads do not keep connections open
+
+    def fire(self, timer: DueTimer, user: User) -> BatchResult:
+        """A due timer becomes an event through the same pipeline (a synthetic update id
+        below zero keeps it apart from Telegram's)."""
+        event = TimerFired(
+            user=user,
+            chat=Chat(timer.chat_id),
+            seed=timer.id,
+            state=timer.state,
+            index=timer.index,
+            epoch=timer.epoch,
+        )
+        raw = json.dumps({"timer": timer.id, "state": timer.state})
+        return self.process([IncomingUpdate(-timer.id, raw, timer.chat_id, event)])
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)

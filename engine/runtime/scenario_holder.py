@@ -1,0 +1,76 @@
+"""The running scenario, swapped atomically when its files change and the change is valid.
+An invalid change is reported with positions while the bot keeps the previous version."""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import threading
+
+from engine.core.model import Scenario
+from engine.i18n.catalogs import domain_of, locales_dir
+from engine.scenario import Diagnostic, validate_file
+from engine.scenario.compiler import compile_scenario
+
+log = logging.getLogger("engine.reload")
+
+
+class ScenarioError(Exception):
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        super().__init__("\n".join(d.format() for d in diagnostics))
+        self.diagnostics = diagnostics
+
+
+def load(path: str) -> tuple[Scenario, tuple[str, ...]]:
+    report = validate_file(path)
+    if report.errors or report.scenario is None:
+        raise ScenarioError([d for d in report.diagnostics if d.is_error])
+    return compile_scenario(report.scenario), report.files
+
+
+class ScenarioHolder:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.current, files = load(path)
+        self._lock = threading.Lock()
+        self._stamps = self._read_stamps(files)
+        self.files = files
+
+    def _watched(self, files: tuple[str, ...]) -> list[str]:
+        catalogs = glob.glob(
+            os.path.join(locales_dir(self.path), "*", "LC_MESSAGES", f"{domain_of(self.path)}.po")
+        )
+        return [*files, *catalogs]
+
+    def _read_stamps(self, files: tuple[str, ...]) -> dict[str, float]:
+        stamps = {}
+        for name in self._watched(files):
+            try:
+                stamps[name] = os.stat(name).st_mtime
+            except OSError:
+                stamps[name] = -1.0
+        return stamps
+
+    def reload_if_changed(self) -> bool:
+        """Swap in the changed scenario if it is valid; True when a new version runs now."""
+        if self._read_stamps(self.files) == self._stamps:
+            return False
+        try:
+            scenario, files = load(self.path)
+        except ScenarioError as exc:
+            self._stamps = self._read_stamps(self.files)
+            log.error(
+                "the changed scenario has errors; still running the previous version:\n%s", exc
+            )
+            return False
+        except Exception as exc:  # a file vanished half-way through an editor's save
+            log.error(
+                "could not reload %s (%s); still running the previous version", self.path, exc
+            )
+            return False
+        with self._lock:
+            self.current, self.files = scenario, files
+            self._stamps = self._read_stamps(files)
+        log.info("reloaded %s (version %s)", self.path, scenario.version)
+        return True

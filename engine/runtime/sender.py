@@ -1,0 +1,170 @@
+"""Draining the outbox within Telegram's limits: about 30 messages/s in all, 1/s per chat,
+20/min per group (configurable). 429 waits for that chat only, 5xx backs off, 403 marks the
+user as blocked, a timeout is recorded as uncertain instead of being sent again blindly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import random
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.core.effects import HttpRequest
+from engine.store.queues import Outbox, QueuedEffect
+from engine.telegram.bot_api import ApiError, BotApi
+from engine.telegram.calls import FileIds, MediaFileError, Uploads, api_calls, uploaded_file_id
+
+log = logging.getLogger("engine.sender")
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass
+class Limits:
+    per_second: float = 30.0
+    chat_interval: float = 1.0  # seconds between two messages to one private chat
+    group_interval: float = 3.0  # seconds between two messages to one group (20/min)
+    _next_chat: dict[int, dt.datetime] = field(default_factory=dict)
+    _tokens: float = 0.0
+    _refilled: dt.datetime | None = None
+
+    def ready(self, chat: int | None, now: dt.datetime) -> bool:
+        if chat is not None and self._next_chat.get(chat, now) > now:
+            return False
+        if self._refilled is None:
+            self._refilled, self._tokens = now, self.per_second
+        elapsed = (now - self._refilled).total_seconds()
+        self._tokens = min(self.per_second, self._tokens + elapsed * self.per_second)
+        self._refilled = now
+        return self._tokens >= 1
+
+    def spend(self, chat: int | None, now: dt.datetime) -> None:
+        self._tokens -= 1
+        if chat is not None:
+            interval = self.group_interval if chat < 0 else self.chat_interval
+            self._next_chat[chat] = now + dt.timedelta(seconds=interval)
+
+    def pause(self, chat: int | None, seconds: float, now: dt.datetime) -> None:
+        if chat is not None:
+            self._next_chat[chat] = now + dt.timedelta(seconds=seconds)
+
+
+def _harmless(method: str, exc: ApiError) -> bool:
+    """Refusals that mean the job is done anyway: an edit that changes nothing, a button
+    press answered too late (Telegram forgets them after a while)."""
+    text = exc.description.lower()
+    if exc.kind != "bad_request":
+        return False
+    if method == "editMessageText":
+        return "not modified" in text
+    return method == "answerCallbackQuery" and ("too old" in text or "invalid" in text)
+
+
+class Sender:
+    def __init__(
+        self,
+        outbox: Outbox,
+        api: BotApi,
+        limits: Limits,
+        admins: Sequence[int] = (),
+        base_dir: str = ".",
+        clock: Clock = lambda: dt.datetime.now(dt.UTC),
+        file_ids: FileIds | None = None,
+    ) -> None:
+        self.outbox, self.api, self.limits = outbox, api, limits
+        self.admins = tuple(admins)
+        self.uploads = Uploads(base_dir, file_ids if file_ids is not None else {})
+        self.clock = clock
+
+    def run_once(self, limit: int = 100) -> int:
+        """Send what is due and allowed now; returns how many effects were handled."""
+        now = self.clock()
+        handled = 0
+        held: set[int | None] = set()  # chats waiting: their later messages wait too (order)
+        for queued in self.outbox.pending(now, limit):
+            chat = queued.chat_id
+            if chat in held or not self.limits.ready(chat, now):
+                held.add(chat)
+                continue
+            self.limits.spend(chat, now)
+            if not self._deliver(queued, now):
+                held.add(chat)
+            handled += 1
+        return handled
+
+    def _deliver(self, queued: QueuedEffect, now: dt.datetime) -> bool:
+        effect = queued.effect
+        if isinstance(effect, HttpRequest):
+            return self._http(queued, effect)
+        message_id: int | None = None
+        try:
+            for call in api_calls(effect, self.admins, self.uploads):
+                try:
+                    result: Any = self.api.call(call.method, call.params, call.files)
+                except ApiError as exc:
+                    if not _harmless(call.method, exc):
+                        raise
+                    result = None
+                if isinstance(result, dict) and isinstance(result.get("message_id"), int):
+                    message_id = result["message_id"]
+                if call.upload_key and call.upload_kind:
+                    file_id = uploaded_file_id(result, call.upload_kind)
+                    if file_id:
+                        self.uploads.known[call.upload_key] = file_id
+        except ApiError as exc:
+            return self._failed(queued, exc, now)
+        except (MediaFileError, OSError) as exc:
+            log.error("cannot send %s: %s", type(effect).__name__, exc)
+            self.outbox.failed(queued.id)
+            return True
+        self.outbox.sent(queued.id, message_id)
+        return True
+
+    def _failed(self, queued: QueuedEffect, exc: ApiError, now: dt.datetime) -> bool:
+        chat = queued.chat_id
+        if exc.kind == "rate_limited":
+            wait = float(exc.retry_after or 1)
+            self.limits.pause(chat, wait, now)
+            self.outbox.retry_at(queued.id, now + dt.timedelta(seconds=wait))
+        elif exc.kind in ("server", "network"):
+            backoff = min(300.0, 2.0 ** min(queued.attempts, 8)) * (0.5 + random.random())
+            self.limits.pause(chat, backoff, now)
+            self.outbox.retry_at(queued.id, now + dt.timedelta(seconds=backoff))
+        elif exc.kind == "timeout":
+            self.outbox.uncertain(queued.id)  # it may have arrived: never sent twice blindly
+            return True
+        elif exc.kind == "blocked" and chat is not None and chat > 0:
+            self.outbox.blocked_by(chat)
+        else:
+            log.warning(
+                "Telegram refused %s for chat %s: %s",
+                type(queued.effect).__name__,
+                chat,
+                exc.description,
+            )
+            self.outbox.failed(queued.id)
+            return True
+        return False
+
+    def _http(self, queued: QueuedEffect, effect: HttpRequest) -> bool:
+        body = json.dumps(effect.json).encode() if effect.json is not None else None
+        headers = (
+            {"Content-Type": "application/json", **dict(effect.headers)}
+            if body
+            else dict(effect.headers)
+        )
+        request = urllib.request.Request(
+            effect.url, data=body, headers=headers, method=effect.method
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=effect.timeout):
+                pass
+        except Exception as exc:  # a fire-and-forget call: logged, not retried forever
+            log.warning("http %s %s failed: %s", effect.method, effect.url[:80], exc)
+            self.outbox.failed(queued.id)
+            return True
+        self.outbox.sent(queued.id)
+        return True

@@ -1,0 +1,49 @@
+"""Receiving updates by webhook (aiohttp): the secret header checked in constant time (403),
+the body capped (413), invalid JSON answered 400, and 200 only after the update is committed
+(a duplicate is answered 200 and changes nothing)."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+
+from aiohttp import web
+
+from engine.runtime.processing import Processor
+from engine.store.pipeline import StoreUnavailable
+from engine.telegram.updates import parse_update
+
+log = logging.getLogger("engine.webhook")
+MAX_BODY = 1 << 20  # Telegram's updates are far smaller; a 10 MB body is refused unread
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def make_app(processor: Processor, secret: str, path: str = "/") -> web.Application:
+    expected = secret.encode()
+
+    async def receive(request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, expected):
+            return web.Response(status=403, text="wrong secret")
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return web.Response(status=413, text="too large")
+        body = await request.read()
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError):
+            return web.Response(status=400, text="not JSON")
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            return web.Response(status=400, text="not an update")
+        update = parse_update(data)
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, processor.process, [update])
+        except StoreUnavailable as exc:
+            log.error("the database refused an update; Telegram will send it again: %s", exc)
+            return web.Response(status=503, text="try again")
+        return web.Response(status=200, text="ok")
+
+    app = web.Application(client_max_size=MAX_BODY)
+    app.router.add_post(path, receive)
+    return app

@@ -1,0 +1,105 @@
+"""Calling the Bot API through pyTelegramBotAPI's request layer (`telebot.apihelper`), with
+every failure sorted into a kind the runtime acts on: 429 waits, 5xx backs off, 403 marks
+the user as blocked, a read timeout is 'uncertain' (the call may have been carried out).
+
+The base URL comes from configuration (`TELEGRAM_API_URL`), as a self-hosted Bot API
+server needs; `/bot<token>/<method>` is appended. The token is never logged."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from telebot import apihelper
+
+# telebot logs each request's parameters at DEBUG; they can hold users' texts
+logging.getLogger("TeleBot").setLevel(logging.INFO)
+
+KINDS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "blocked",
+    404: "not_found",
+    409: "conflict",
+    429: "rate_limited",
+}
+
+
+@dataclass
+class ApiError(Exception):
+    """A refused or failed Bot API call: `kind` says what the runtime does about it."""
+
+    kind: str  # bad_request, unauthorized, blocked, not_found, conflict, rate_limited,
+    #            server, network, timeout
+    description: str
+    method: str = ""
+    code: int | None = None
+    retry_after: float | None = None
+
+    def __str__(self) -> str:
+        return f"{self.method}: {self.description}"
+
+
+class BotApi:
+    """One bot's Bot API, called through pyTelegramBotAPI. Safe to share between threads
+    (the library keeps one HTTP session per thread)."""
+
+    def __init__(self, base_url: str, token: str, read_timeout: float = 30.0) -> None:
+        base = base_url.rstrip("/")
+        apihelper.API_URL = base + "/bot{0}/{1}"  # type: ignore[assignment]
+        apihelper.FILE_URL = base + "/file/bot{0}/{1}"  # type: ignore[assignment]
+        apihelper.READ_TIMEOUT = int(read_timeout)
+        apihelper.CONNECT_TIMEOUT = 10
+        self._token = token
+
+    def call(
+        self,
+        method: str,
+        params: Mapping[str, Any],
+        files: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """The method's `result`, or ApiError."""
+        payload = {key: value for key, value in params.items() if value is not None}
+        try:
+            return apihelper._make_request(  # type: ignore[no-untyped-call]
+                self._token, method, "post", payload, dict(files) if files else None
+            )
+        except apihelper.ApiTelegramException as exc:
+            answer = exc.result_json if isinstance(exc.result_json, dict) else {}
+            parameters = answer.get("parameters") or {}
+            retry = parameters.get("retry_after") if isinstance(parameters, dict) else None
+            code = int(exc.error_code)
+            kind = KINDS.get(code, "server" if code >= 500 else "bad_request")
+            raise ApiError(
+                kind,
+                str(exc.description),
+                method,
+                code,
+                float(retry) if isinstance(retry, int | float) else None,
+            ) from None
+        except (apihelper.ApiHTTPException, apihelper.ApiInvalidJSONException) as exc:
+            status = getattr(exc.result, "status_code", 0) or 0
+            kind = KINDS.get(status, "server" if status >= 500 or status == 0 else "bad_request")
+            raise ApiError(kind, f"HTTP {status}, no JSON answer", method, status) from None
+        except requests.exceptions.ReadTimeout:
+            raise ApiError("timeout", "no answer in time", method) from None
+        except requests.exceptions.RequestException as exc:
+            raise ApiError("network", type(exc).__name__, method) from None
+
+    def get_updates_raw(
+        self, offset: int, timeout: int, allowed: Sequence[str], limit: int = 100
+    ) -> list[Any]:
+        """getUpdates without the library's parsing: each update is parsed on its own later,
+        so one the library could not read cannot stall the loop."""
+        params: dict[str, Any] = {
+            "offset": offset or None,
+            "limit": limit,
+            "allowed_updates": json.dumps(list(allowed)),
+            "long_polling_timeout": timeout,  # the library sends it as `timeout`, reads longer
+        }
+        answer = self.call("getUpdates", params)
+        return answer if isinstance(answer, list) else []

@@ -1,0 +1,225 @@
+"""Core effects turned into Bot API calls (method and parameters), nothing sent here.
+
+Media is given by URL, by Telegram file_id, or as a file beside the scenario; a local file
+is uploaded once and its file_id reused afterwards (`FileIds` remembers them)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.core.effects import (
+    AnswerButton,
+    EditText,
+    Effect,
+    Markup,
+    NotifyChat,
+    SendFile,
+    SendLocation,
+    SendMedia,
+    SendText,
+)
+
+MEDIA_METHODS = {
+    "photo": "sendPhoto",
+    "document": "sendDocument",
+    "video": "sendVideo",
+    "audio": "sendAudio",
+    "voice": "sendVoice",
+    "animation": "sendAnimation",
+    "sticker": "sendSticker",
+}
+_FILE_ID = re.compile(r"[A-Za-z0-9_-]{20,}")  # what Telegram's file_ids look like
+FileIds = MutableMapping[str, str]  # local file (path, size, mtime) -> Telegram's file_id
+
+
+class MediaFileError(ValueError):
+    """A media path that names no file beside the scenario, or one outside its folder."""
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    method: str
+    params: dict[str, Any]
+    files: dict[str, Any] | None = None
+    upload_key: str | None = None  # set when a local file is uploaded: remember its file_id
+    upload_kind: str | None = None
+
+    @property
+    def chat_id(self) -> int | None:
+        chat = self.params.get("chat_id")
+        return chat if isinstance(chat, int) else None
+
+
+@dataclass
+class Uploads:
+    """Local media files and the file_ids Telegram gave them."""
+
+    base_dir: str = "."
+    known: FileIds = field(default_factory=dict)
+
+    def resolve(self, media: str) -> tuple[str | None, str]:
+        """(local path or None, what to send): a URL or file_id is sent as it is."""
+        if media.startswith(("http://", "https://")):
+            return None, media
+        base = os.path.realpath(self.base_dir)
+        path = os.path.realpath(os.path.join(base, media))
+        if not os.path.isfile(path):
+            if _FILE_ID.fullmatch(media):
+                return None, media  # Telegram's file_id of a file it already has
+            raise MediaFileError(f"there is no media file {media} beside the scenario")
+        if os.path.commonpath([base, path]) != base:
+            raise MediaFileError(f"{media} is outside the scenario's folder")
+        return path, media
+
+    @staticmethod
+    def key(path: str) -> str:
+        stat = os.stat(path)
+        return f"{path}:{stat.st_size}:{int(stat.st_mtime)}"
+
+
+def reply_markup(markup: Markup) -> str | None:
+    if markup.inline:
+        rows = [
+            [
+                {"text": b.text, "url": b.url}
+                if b.url
+                else {"text": b.text, "callback_data": b.data}
+                for b in row
+            ]
+            for row in markup.inline
+        ]
+        return json.dumps({"inline_keyboard": rows}, ensure_ascii=False)
+    if markup.keyboard:
+        keys = [[_key(k) for k in row] for row in markup.keyboard]
+        return json.dumps({"keyboard": keys, "resize_keyboard": True}, ensure_ascii=False)
+    if markup.remove_keyboard:
+        return json.dumps({"remove_keyboard": True})
+    return None
+
+
+def _key(key: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {"text": key.text}
+    if key.request_contact:
+        item["request_contact"] = True
+    if key.request_location:
+        item["request_location"] = True
+    return item
+
+
+def _text(chat: int | str, text: str, parse_mode: str | None, markup: Markup) -> ApiCall:
+    return ApiCall(
+        "sendMessage",
+        {
+            "chat_id": chat,
+            "text": text,
+            "parse_mode": parse_mode,
+            "reply_markup": reply_markup(markup),
+        },
+    )
+
+
+def _media(
+    chat: int | str,
+    kind: str,
+    media: str,
+    caption: str,
+    parse_mode: str | None,
+    markup: Markup,
+    uploads: Uploads,
+) -> ApiCall:
+    params: dict[str, Any] = {"chat_id": chat, "reply_markup": reply_markup(markup)}
+    if kind != "sticker" and caption:
+        params.update(caption=caption, parse_mode=parse_mode)
+    path, value = uploads.resolve(media)
+    method = MEDIA_METHODS[kind]
+    if path is None:
+        return ApiCall(method, {**params, kind: value})
+    key = uploads.key(path)
+    if key in uploads.known:
+        return ApiCall(method, {**params, kind: uploads.known[key]})
+    with open(path, "rb") as handle:
+        content = handle.read()
+    return ApiCall(method, params, {kind: (os.path.basename(path), content)}, key, kind)
+
+
+def api_calls(
+    effect: Effect, admins: Sequence[int] = (), uploads: Uploads | None = None
+) -> list[ApiCall]:
+    """The Bot API calls that carry out one effect (several for a notice to all admins)."""
+    files = uploads or Uploads()
+    if isinstance(effect, SendText):
+        return [_text(effect.chat_id, effect.text, effect.parse_mode, effect.markup)]
+    if isinstance(effect, SendMedia):
+        return [
+            _media(
+                effect.chat_id,
+                effect.kind,
+                effect.media,
+                effect.caption,
+                effect.parse_mode,
+                effect.markup,
+                files,
+            )
+        ]
+    if isinstance(effect, SendLocation):
+        params = {
+            "chat_id": effect.chat_id,
+            "latitude": effect.latitude,
+            "longitude": effect.longitude,
+            "reply_markup": reply_markup(effect.markup),
+        }
+        return [ApiCall("sendLocation", params)]
+    if isinstance(effect, EditText):
+        params = {
+            "chat_id": effect.chat_id,
+            "message_id": effect.message_id,
+            "text": effect.text,
+            "parse_mode": effect.parse_mode,
+            "reply_markup": reply_markup(effect.markup) if effect.markup.inline else None,
+        }
+        return [ApiCall("editMessageText", params)]
+    if isinstance(effect, AnswerButton):
+        params = {
+            "callback_query_id": effect.callback_id,
+            "text": effect.text or None,
+            "show_alert": True if effect.alert else None,
+        }
+        return [ApiCall("answerCallbackQuery", params)]
+    if isinstance(effect, NotifyChat):
+        targets: Sequence[int | str] = admins if effect.to == "admins" else (effect.to,)
+        if effect.media_kind and effect.media:
+            return [
+                _media(
+                    t,
+                    effect.media_kind,
+                    effect.media,
+                    effect.text,
+                    effect.parse_mode,
+                    Markup(),
+                    files,
+                )
+                for t in targets
+            ]
+        return [_text(t, effect.text, effect.parse_mode, Markup()) for t in targets]
+    if isinstance(effect, SendFile):
+        params = {"chat_id": effect.chat_id, "caption": effect.caption or None}
+        upload = {"document": (effect.filename, effect.content.encode("utf-8"))}
+        return [ApiCall("sendDocument", params, upload)]
+    raise TypeError(f"no Bot API call carries out {type(effect).__name__}")
+
+
+def uploaded_file_id(result: Mapping[str, Any] | Any, kind: str) -> str | None:
+    """The file_id Telegram gave an uploaded file, from the sent message."""
+    if not isinstance(result, dict):
+        return None
+    media = result.get(kind)
+    if kind == "photo" and isinstance(media, list) and media:
+        media = media[-1]
+    if isinstance(media, dict) and isinstance(media.get("file_id"), str):
+        return str(media["file_id"])
+    return None
