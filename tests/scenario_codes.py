@@ -37,11 +37,11 @@ def _codes_in(node: ast.expr) -> set[str]:
 
 
 @cache
-def emitted_codes() -> frozenset[str]:
-    """The second argument of every error(), warning() and _fatal() call in engine/scenario,
+def emitted_codes(package: str = "scenario") -> frozenset[str]:
+    """The second argument of every error(), warning() and _fatal() call in engine/<package>,
     and what is assigned to a variable named `code` there; f-strings become patterns."""
     codes: set[str] = set()
-    for source in sorted((ROOT / "engine" / "scenario").glob("*.py")):
+    for source in sorted((ROOT / "engine" / package).glob("*.py")):
         for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
             if (
                 isinstance(node, ast.Call)

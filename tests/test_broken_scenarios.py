@@ -4,13 +4,14 @@ exact line and column an editor should jump to (and with the hint that helps fix
 from __future__ import annotations
 
 import fnmatch
+import re
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from scenario_codes import WARNING_CODES, emitted_codes
+from scenario_codes import ROOT, WARNING_CODES, emitted_codes
 
 from engine.scenario import ValidationReport, validate_file
 
@@ -1365,6 +1366,25 @@ CASES = [
         files={"part.yaml": "- b: {say: B}\n"},
         where="part.yaml",
     ),
+    # ---- translations --------------------------------------------------------------------------
+    Case(
+        "unknown-language-in-set-language",
+        y(
+            """
+            bot: {name: T, language: en, languages: [en, de], start: a}
+            states:
+              a:
+                say: Hi
+                do:
+                  - set_language: DE
+                end: true
+            """
+        ),
+        "unknown-language",
+        6,
+        23,
+        ("not one of the bot's languages (en, de)", "Did you mean 'de'?"),
+    ),
 ]
 
 
@@ -1498,3 +1518,43 @@ def test_every_code_the_engine_emits_has_a_case() -> None:
     assert not missing, f"codes without a broken-scenario case: {missing}"
     unknown = sorted(c for c in covered if not any(fnmatch.fnmatchcase(c, e) for e in emitted))
     assert not unknown, f"cases expect codes the engine never emits: {unknown}"
+
+
+# ---- every code is explained in the reference -----------------------------------------------
+
+
+def _documented_codes() -> dict[str, str]:
+    """The rows of the codes table in docs/scenario-language.md: code -> its row."""
+    text = (ROOT / "docs" / "scenario-language.md").read_text(encoding="utf-8")
+    table = text.split("### The codes")[1].split("\n---")[0]
+    rows: dict[str, str] = {}
+    for row in table.splitlines():
+        if row.startswith("| `"):
+            first_cell = row.split("|")[1]
+            for code in re.findall(r"`([a-z0-9-]+)`", first_cell):
+                rows[code] = row
+    return rows
+
+
+def test_every_code_is_explained_in_the_reference() -> None:
+    documented = _documented_codes()
+    emitted = emitted_codes("scenario") | emitted_codes("i18n")
+    for code in emitted:
+        matching = [d for d in documented if fnmatch.fnmatchcase(d, code)]
+        assert matching, f"[{code}] is not in the table of docs/scenario-language.md"
+    for code, row in documented.items():
+        assert any(fnmatch.fnmatchcase(code, e) for e in emitted), f"{code} is never emitted"
+        is_warning = "**W**" in row
+        expected_warning = code in WARNING_CODES or code in (
+            "catalog-missing",
+            "translation-incomplete",
+        )
+        assert is_warning == expected_warning, f"{code}: marked {'W' if is_warning else 'E'}"
+
+
+def test_messages_end_with_one_full_stop(write_file: WriteFile) -> None:
+    """Jinja's own messages may end with a period; the sentence around them adds another."""
+    path = write_file(HEAD + '    say: "Hi {{ user.first_name "\n    end: true\n')
+    (diagnostic,) = validate_file(str(path)).diagnostics
+    assert diagnostic.code == "template-syntax"
+    assert not diagnostic.message.endswith(".."), diagnostic.message

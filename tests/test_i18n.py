@@ -3,16 +3,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po, write_po
 from builders import Conversation, texts
 
 from engine.cli import run
+from engine.core.formatting import FILTERS
+from engine.core.templating import environment
 from engine.core.translation import negotiate
 from engine.i18n import command_menus
 from engine.scenario import validate_file
@@ -294,3 +300,115 @@ def test_percent_signs_only_matter_in_plural_and_trans_texts(project: Path) -> N
     translate(po, {plural: ("%(count)s пицца", "%(count)d пиццы", "%(count)s пицц")})
     status, output = cli("--validate")
     assert status == 1 and "[translation-format]" in output
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pybabel_extract(folder: Path, target: str) -> Catalog:
+    """Babel's own command line, with the project's mapping file, as a translator runs it."""
+    out = folder / "out.pot"
+    mapping = str(ROOT / "locales" / "babel.cfg")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            mapping,
+            "-o",
+            str(out),
+            target,
+        ],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    with open(out, "rb") as handle:
+        return read_po(handle)
+
+
+@pytest.mark.parametrize("target", [".", "scenarios"])
+def test_pybabel_extract_with_the_mapping_file_finds_the_texts_and_skips_tests(
+    project: Path, target: str
+) -> None:
+    (project / "scenarios" / "shop.tests.yaml").write_text(
+        "- name: orders\n  steps:\n    - send: a text only this test sends\n", encoding="utf-8"
+    )
+    catalog = _pybabel_extract(project, target)
+    order = catalog.get("Order")
+    assert order is not None, "pybabel found no texts with locales/babel.cfg"
+    assert order.auto_comments == ["button in state menu"]
+    assert order.locations == [("scenarios/shop.yaml", 13)]
+    assert catalog.get(("%(count)s pizza", "%(count)s pizzas")) is not None
+    assert catalog.get("a text only this test sends") is None
+
+
+def test_fuzzy_translations_are_counted_and_not_shown(project: Path) -> None:
+    po = ready(project)
+    with open(po, "rb") as handle:
+        catalog = read_po(handle)
+    catalog.get("Which size?").flags.add("fuzzy")  # type: ignore[union-attr]
+    with open(po, "wb") as handle:
+        write_po(handle, catalog)
+    code, output = cli("--validate")
+    assert code == 0
+    assert "ru: 12 of 14 texts translated (85%), 1 missing, 1 fuzzy" in output
+    chat = Conversation(shop(project))
+    chat.session = chat.session.evolve(language="ru")
+    chat.send("/start")
+    assert texts(chat.press("Заказать")) == ["Which size?"]  # not the fuzzy "Какой размер?"
+
+
+def test_a_broken_po_line_is_reported_at_its_line(project: Path) -> None:
+    po = ready(project)
+    lines = po.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, text in enumerate(lines) if text == 'msgstr "Заказать"')
+    lines[at] = 'msgstr "Заказать'
+    po.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    status, output = cli("--validate")
+    assert status == 1
+    assert f"locales/ru/LC_MESSAGES/shop.po:{at + 1}:1: error: " in output
+    assert "[po-syntax]" in output
+
+
+def _documented_formats() -> list[tuple[str, str, str]]:
+    """The table of docs/translating.md: (template, language, what it must show)."""
+    text = (ROOT / "docs" / "translating.md").read_text(encoding="utf-8")
+    table = text.split("| filter | English | Russian | German |")[1].split("\n\n")[0]
+    rows: list[tuple[str, str, str]] = []
+    for line in table.strip().splitlines()[1:]:
+        cells = [c.strip() for c in line.replace("\\|", "¦").strip("|").split("|")]
+        template = cells[0].split("`")[1].replace("¦", "|")
+        rows.extend(zip([template] * 3, ("en", "ru", "de"), cells[1:], strict=True))
+    return rows
+
+
+@pytest.mark.parametrize(("template", "language", "shown"), _documented_formats())
+def test_formats_follow_the_users_language_as_documented(
+    template: str, language: str, shown: str
+) -> None:
+    moment = dt.datetime(2025, 12, 24, 19, 30)
+    rendered = (
+        environment()
+        .from_string(template)
+        .render(
+            _locale=language,
+            deliver_on=moment.date(),
+            now=moment,
+            last_order_at=moment - dt.timedelta(days=3),
+        )
+    )
+    # Babel writes the spaces of a number or a date as no-break spaces, as they should be
+    assert rendered.replace("\u202f", " ").replace("\xa0", " ") == shown
+
+
+def test_the_formats_table_covers_every_locale_filter() -> None:
+    text = (ROOT / "docs" / "translating.md").read_text(encoding="utf-8")
+    table = text.split("| filter | English | Russian | German |")[1].split("\n\n")[0]
+    for name in FILTERS:
+        assert f"\\| {name}" in table or f"`{name}`" in table, f"{name} is not in the table"

@@ -15,6 +15,7 @@ from engine.scenario.diagnostics import Diagnostic, error, warning
 from engine.scenario.inventory import Ask, Inventory
 from engine.scenario.schema_check import describe_path
 from engine.scenario.suggestions import did_you_mean
+from engine.scenario.template_checks import has_template_syntax
 from engine.scenario.yaml_loader import SourceMap
 
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -39,6 +40,7 @@ def check_content(inv: Inventory, data: Any, source: SourceMap) -> Iterator[Diag
     for ask in inv.asks:
         yield from _ask(ask, source)
     yield from _variables(inv, data, source)
+    yield from _set_language(inv, data, source)
 
 
 def _patterns(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
@@ -256,5 +258,32 @@ def _unknown_or_repeated(
                 source.of((*path, i)),
                 "unknown-variable",
                 f"there is no variable '{item}' to mark as sensitive.{hint}",
+                "reference",
+            )
+
+
+def _set_language(inv: Inventory, data: Any, source: SourceMap) -> Iterator[Diagnostic]:
+    """A fixed `set_language` must name a language the bot offers (a template is checked when
+    it runs: the bot then keeps the user's language and reports the problem)."""
+    bot = data.get("bot") if isinstance(data, dict) else None
+    if not isinstance(bot, dict):
+        return
+    languages = bot.get("languages")
+    offered = list(
+        dict.fromkeys(
+            [bot.get("language", "en")]
+            + ([c for c in languages if isinstance(c, str)] if isinstance(languages, list) else [])
+        )
+    )
+    for text in inv.templates:
+        if text.path[-1:] != ("set_language",) or has_template_syntax(text.text):
+            continue
+        if text.text not in offered:
+            yield error(
+                source.of(text.path),
+                "unknown-language",
+                f"'{text.text}' is not one of the bot's languages ({', '.join(map(str, offered))}) "
+                f"{describe_path(text.path)}; add it to `bot.languages` or write one of them."
+                + did_you_mean(text.text, map(str, offered)),
                 "reference",
             )

@@ -85,6 +85,7 @@ def _parse(text: str) -> _Parsed:
 
 
 def _hint(message: str) -> str:
+    message = message.rstrip(".")  # Jinja ends some messages with a period; ours adds one
     if "got '='" in message:
         return message + ". To compare two values, write '=='"
     if "unexpected '}'" in message:
