@@ -1385,6 +1385,14 @@ CASES = [
         23,
         ("not one of the bot's languages (en, de)", "Did you mean 'de'?"),
     ),
+    Case(
+        "language-code-with-a-hyphen",
+        "bot: {name: T, language: en, languages: [en, pt-BR], start: a}\n" + MINIMAL[25:],
+        "invalid-value",
+        1,
+        46,
+        ("'pt-BR' is not valid", "pt_BR", "after `_`"),
+    ),
 ]
 
 

@@ -20,7 +20,7 @@ from engine.cli import run
 from engine.core.formatting import FILTERS
 from engine.core.templating import environment
 from engine.core.translation import negotiate
-from engine.i18n import command_menus
+from engine.i18n import catalogs, command_menus
 from engine.scenario import validate_file
 from engine.scenario.compiler import compile_scenario
 
@@ -412,3 +412,39 @@ def test_the_formats_table_covers_every_locale_filter() -> None:
     table = text.split("| filter | English | Russian | German |")[1].split("\n\n")[0]
     for name in FILTERS:
         assert f"\\| {name}" in table or f"`{name}`" in table, f"{name} is not in the table"
+
+
+def test_a_language_with_a_region_from_init_to_a_new_user(project: Path) -> None:
+    bot = project / "scenarios" / "shop.yaml"
+    bot.write_text(BOT.replace("languages: [en, ru, de]", "languages: [en, pt_BR]"), "utf-8")
+    code, output = cli("--init", "pt-BR", "scenarios/shop.yaml")  # as Telegram writes it
+    assert code == 0, output
+    po = project / "locales" / "pt_BR" / "LC_MESSAGES" / "shop.po"
+    assert "(add" not in output  # pt_BR is the language the bot offers
+    translate(po, {"Which size?": "Qual tamanho?", "Order": "Pedir"})
+    chat = Conversation(shop(project))
+    chat.user = chat.user.__class__(7, "Ana", language="pt-br")  # Telegram's language_code
+    chat.send("/start")
+    assert chat.session.language == "pt_BR"
+    assert texts(chat.press("Pedir")) == ["Qual tamanho?"]
+
+
+def test_catalogs_are_read_when_the_bot_starts_not_per_message(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ready(project)
+    scenario = shop(project)
+    reads: list[object] = []
+    real_read_po = catalogs.read_po
+    monkeypatch.setattr(
+        catalogs, "read_po", lambda *a, **k: reads.append(a) or real_read_po(*a, **k)
+    )
+    chat = Conversation(scenario)
+    chat.session = chat.session.evolve(language="ru")
+    for _ in range(3):
+        chat.send("/start")
+        assert texts(chat.press("Заказать")) == ["Какой размер?"]
+        chat.send("Большая")
+    assert reads == []
+    shop(project)  # compiling the scenario (start, reload) is when catalogs are read
+    assert len(reads) >= 1

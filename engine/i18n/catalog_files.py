@@ -72,6 +72,7 @@ def extract(scenario: str) -> str:
 
 def init(scenario: str, language: str) -> str:
     place, template = place_of(scenario)
+    language = language.replace("-", "_")  # pt-BR, as Telegram writes it: the folder is pt_BR
     try:
         locale = Locale.parse(language)
     except (ValueError, UnknownLocaleError):
