@@ -12,11 +12,15 @@ import signal
 import threading
 from collections.abc import Callable
 from typing import TextIO
+from urllib.parse import urlparse
+
+import peewee
 
 from engine.core.store_protocol import IncomingUpdate
 from engine.i18n import command_menus
 from engine.i18n.catalogs import domain_of
 from engine.runtime.config import Settings
+from engine.runtime.plugins import PluginLoadError, load_plugins
 from engine.runtime.polling import Poller
 from engine.runtime.processing import Processor
 from engine.runtime.scenario_holder import ScenarioError, ScenarioHolder
@@ -57,6 +61,7 @@ def _loop(
 class Bot:
     def __init__(self, settings: Settings, require_keys: bool = True) -> None:
         self.settings = settings
+        load_plugins(settings.plugins)
         self.holder = ScenarioHolder(settings.scenario)
         scenario = self.holder.current
         self.db = open_database(settings.database_url)
@@ -77,6 +82,7 @@ class Bot:
             self.store, self.holder, services, settings.admins, settings.workers, _parse
         )
         self.stop = threading.Event()
+        self.failed = False  # set when the bot had to stop on an error: exit code 1
 
     def telegram(self) -> BotApi:
         return BotApi(self.settings.api_url, self.settings.token)
@@ -125,7 +131,7 @@ class Bot:
             thread.join(timeout=5)
         self.processor.close()
         log.info("stopped; everything received was committed")
-        return 0
+        return 1 if self.failed else 0
 
     def _connect(self, api: BotApi) -> bool:
         """getMe (retried while Telegram is unreachable) and the command menus."""
@@ -171,20 +177,31 @@ class Bot:
         from engine.runtime.webhook import make_app
 
         settings = self.settings
-        api.call(
-            "setWebhook",
-            {
+        path = urlparse(settings.webhook_url).path or "/"
+
+        async def serve() -> None:
+            app = make_app(self.processor, settings.webhook_secret, path)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+            log.info(
+                "webhook listening on %s:%s%s", settings.webhook_host, settings.webhook_port, path
+            )
+            # only now that it listens: Telegram starts sending at once
+            params = {
                 "url": settings.webhook_url,
                 "secret_token": settings.webhook_secret,
                 "allowed_updates": json.dumps(allowed),
-            },
-        )
-
-        async def serve() -> None:
-            runner = web.AppRunner(make_app(self.processor, settings.webhook_secret))
-            await runner.setup()
-            await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
-            log.info("webhook listening on %s:%s", settings.webhook_host, settings.webhook_port)
+                "max_connections": min(100, settings.workers * 10),
+            }
+            try:
+                await asyncio.get_running_loop().run_in_executor(
+                    None, lambda: api.call("setWebhook", params)
+                )
+            except ApiError as exc:
+                log.error("Telegram refused the webhook %s: %s", settings.webhook_url, exc)
+                self.failed = True
+                self.stop.set()
             while not self.stop.is_set():
                 await asyncio.sleep(0.2)
             await runner.cleanup()  # finishes requests in flight
@@ -201,7 +218,10 @@ def run_bot(settings: Settings, stderr: TextIO) -> int:
     except ScenarioError as exc:
         stderr.write(f"{exc}\n{settings.scenario} has errors; the bot does not start.\n")
         return 1
-    except SchemaError as exc:
+    except (SchemaError, PluginLoadError) as exc:
         stderr.write(f"run.py: {exc}\n")
+        return 1
+    except peewee.DatabaseError as exc:
+        stderr.write(f"run.py: cannot use the database of DATABASE_URL: {exc}\n")
         return 1
     return bot.run()

@@ -51,6 +51,7 @@ class Settings:
     rate_per_chat: float = 1.0
     rate_per_group_minute: float = 20.0
     poll_timeout: int = 25
+    plugins: tuple[str, ...] = ()
     config_vars: tuple[str, ...] = ()
     log_text: bool = False
     log_level: str = "INFO"
@@ -74,6 +75,15 @@ def _number(
     if value < low:
         problems.append(f"{name} must be at least {low:g}")
     return value
+
+
+def _plugins(env: Mapping[str, str], scenario: str) -> tuple[str, ...]:
+    """BOT_PLUGINS as listed; when it is not set at all, NAME_plugins.py beside NAME.yaml
+    (like pytest's conftest.py), so a bundled bot runs with its actions out of the box."""
+    if "BOT_PLUGINS" in env:
+        return tuple(p.strip() for p in env["BOT_PLUGINS"].split(",") if p.strip())
+    beside = os.path.splitext(scenario)[0] + "_plugins.py"
+    return (beside,) if os.path.isfile(beside) else ()
 
 
 def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = True) -> Settings:
@@ -135,6 +145,7 @@ def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = T
         rate_per_chat=_number(env, "BOT_RATE_PER_CHAT", 1, problems, 0.01),
         rate_per_group_minute=_number(env, "BOT_RATE_PER_GROUP_MINUTE", 20, problems, 0.1),
         poll_timeout=int(_number(env, "BOT_POLL_TIMEOUT", 25, problems, 0)),
+        plugins=_plugins(env, scenario),
         config_vars=tuple(
             v.strip() for v in env.get("BOT_CONFIG_VARS", "").split(",") if v.strip()
         ),

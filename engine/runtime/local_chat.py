@@ -12,6 +12,7 @@ from engine.core.events import Event
 from engine.core.store_protocol import IncomingUpdate
 from engine.runtime.app import Bot
 from engine.runtime.config import Settings
+from engine.runtime.plugins import PluginLoadError
 from engine.runtime.scenario_holder import ScenarioError
 from engine.runtime.scheduler import Scheduler
 from engine.store.migrations import SchemaError
@@ -55,7 +56,7 @@ def run_local(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO)
     except ScenarioError as exc:
         stderr.write(f"{exc}\n{settings.scenario} has errors; fix them first.\n")
         return 1
-    except SchemaError as exc:
+    except (SchemaError, PluginLoadError) as exc:
         stderr.write(f"run.py: {exc}\n")
         return 1
     chat = StoredChat(bot, stdout)

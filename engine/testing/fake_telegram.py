@@ -41,6 +41,7 @@ class Call:
     params: dict[str, Any]
     files: tuple[str, ...] = ()
     at: float = 0.0
+    answer: dict[str, Any] = field(default_factory=dict)  # the message sent, once answered
 
 
 @dataclass
@@ -64,6 +65,7 @@ class FakeTelegram:
     calls: list[Call] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
     webhook: dict[str, Any] = field(default_factory=dict)
+    orders: list[Any] = field(default_factory=list)  # what `http:` actions posted to /shop/orders
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -111,6 +113,7 @@ class FakeTelegram:
         self._new_update = asyncio.Event()
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_post("/shop/orders", self._order)  # a web service for `http:` actions
         self._runner = web.AppRunner(app, access_log=None)
         loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -229,8 +232,7 @@ class FakeTelegram:
         if fault is not None:
             if fault.status == 0:
                 if fault.carried_out:
-                    self._record(method, params, files)
-                    await self._answer(method, params, files)
+                    await self._answer(method, params, files, self._record(method, params, files))
                 await asyncio.sleep(fault.delay)
                 return _error(504, "Gateway Timeout")
             if fault.status == 429:
@@ -246,19 +248,31 @@ class FakeTelegram:
             with self._lock:
                 self.rejected.append((method, str(exc)))
             return _error(400, f"Bad Request: {exc}")
-        if method != "getUpdates":
-            self._record(method, params, files)
-        return await self._answer(method, params, files)
+        call = self._record(method, params, files)
+        return await self._answer(method, params, files, call)
 
-    def _record(self, method: str, params: dict[str, Any], files: tuple[str, ...]) -> None:
+    async def _order(self, request: web.Request) -> web.Response:
+        """A stand-in order system for scenarios' `http:` actions: numbers each order."""
+        body = await request.json()
+        with self._lock:
+            self.orders.append(body)
+            number = 1041 + len(self.orders)
+        return web.json_response({"id": number})
+
+    def _record(self, method: str, params: dict[str, Any], files: tuple[str, ...]) -> Call:
         call = Call(method, params, files, time.monotonic())
         with self._lock:
             self.calls.append(call)
         if self.on_call is not None:
             self.on_call(call)
+        return call
 
     async def _answer(
-        self, method: str, params: dict[str, Any], files: tuple[str, ...]
+        self,
+        method: str,
+        params: dict[str, Any],
+        files: tuple[str, ...],
+        call: Call | None = None,
     ) -> web.Response:
         if method == "getUpdates":
             return await self._get_updates(params)
@@ -277,7 +291,10 @@ class FakeTelegram:
         if method == "getWebhookInfo":
             return _ok({"url": self.webhook.get("url", ""), "pending_update_count": 0})
         if method.startswith("send") or method == "editMessageText":
-            return _ok(self._message(method, params, files))
+            message = self._message(method, params, files)
+            if call is not None:
+                call.answer.update(message)
+            return _ok(message)
         return _ok(True)
 
     def _message(
