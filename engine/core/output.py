@@ -56,8 +56,11 @@ class MessageBuilder:
         self.translate = translate
 
     def text(self, text: Text) -> str | None:
+        translated = self.translate(text)
+        if translated.template is None:
+            return translated.source
         try:
-            return render(self.translate(text), self.context())
+            return render(translated, self.context())
         except RenderError as exc:
             self.report(f"cannot render `{text.source[:80]}`: {exc}")
             return None
@@ -96,10 +99,14 @@ class MessageBuilder:
 
     def _one(self, message: Message, state: str, epoch: int) -> Outgoing | None:
         mode = parse_mode(message.parse_mode)
-        markup = Markup(
-            inline=self.inline(message.buttons, state, epoch),
-            keyboard=self.keys(message.keyboard),
-            remove_keyboard=message.remove_keyboard,
+        markup = (
+            Markup(
+                inline=self.inline(message.buttons, state, epoch),
+                keyboard=self.keys(message.keyboard),
+                remove_keyboard=message.remove_keyboard,
+            )
+            if message.buttons or message.keyboard or message.remove_keyboard
+            else NO_MARKUP
         )
         if message.media_kind and message.media is not None:
             media = self.text(message.media)
@@ -239,10 +246,10 @@ def to_effects(messages: list[Outgoing], chat_id: int, edit_message_id: int | No
             if len(message.text) > CAPTION_LIMIT:
                 effects.extend(
                     SendText(chat_id, piece, message.parse_mode)
-                    for piece in split_text(message.text)
+                    for piece in split_text(message.text, parse_mode=message.parse_mode)
                 )
         else:
-            pieces = split_text(message.text)
+            pieces = split_text(message.text, parse_mode=message.parse_mode)
             for i, piece in enumerate(pieces):
                 markup = message.markup if i == len(pieces) - 1 else Markup()
                 effects.append(SendText(chat_id, piece, message.parse_mode, markup))

@@ -3,14 +3,16 @@ at paragraph boundaries so that every message fits Telegram's 4096 characters.""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from jinja2 import Template, Undefined
 from jinja2.exceptions import SecurityError, TemplateError
+from jinja2.runtime import Context
 
 from engine.core.model import Expression, Text, Value
-from engine.core.templating import iter_chunks, reset_work_budget
+from engine.core.templating import reset_work_budget
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -40,14 +42,30 @@ class Scope:
         return found
 
 
+def _new_context(template: Template, scope: Scope) -> Context:
+    """What `template.new_context(vars, shared=True)` builds, without copying the template's
+    globals into a set of names (only imports read it, and scenarios import nothing)."""
+    environment = template.environment
+    return environment.context_class(
+        environment, scope.full(template), template.name, template.blocks
+    )
+
+
 def render(text: Text, scope: Scope) -> str:
     template = text.template
     if template is None:
         return text.source
     reset_work_budget()
     try:
-        context = template.new_context(scope.full(template), shared=True)
-        return "".join(iter_chunks(template.root_render_func(context), MAX_RENDERED))
+        context = _new_context(template, scope)
+        parts: list[str] = []
+        total = 0
+        for chunk in template.root_render_func(context):
+            total += len(chunk)
+            if total > MAX_RENDERED:
+                raise SecurityError(f"the message would be longer than {MAX_RENDERED:,} characters")
+            parts.append(chunk)
+        return "".join(parts)
     except _FAILURES as exc:
         raise RenderError(f"{type(exc).__name__}: {exc}") from None
 
@@ -57,7 +75,7 @@ def evaluate(expression: Expression, scope: Scope) -> Any:
     reset_work_budget()
     template: Template = expression.compiled._template
     try:
-        context = template.new_context(scope.full(template), shared=True)
+        context = _new_context(template, scope)
         for _ in template.root_render_func(context):
             pass
         value = context.vars["result"]
@@ -90,19 +108,78 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Pieces of at most `limit` characters, cut at paragraph, then line, then word boundaries."""
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^<>]*>")
+_LONGEST_ENTITY = 10  # `&#1114111;`
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT, parse_mode: str | None = None) -> list[str]:
+    """Pieces of at most `limit` characters, cut at paragraph, then line, then word boundaries.
+
+    A piece is valid on its own in its parse mode: a cut never falls inside an HTML tag or
+    entity (`&lt;`) or after a MarkdownV2 backslash, and HTML tags open at a cut are closed
+    at the end of the piece and opened again at the start of the next one."""
     pieces: list[str] = []
     rest = text.strip()
     while len(rest) > limit:
-        window = rest[:limit]
-        cut = (
-            max(window.rfind("\n\n"), 0) or max(window.rfind("\n"), 0) or max(window.rfind(" "), 0)
-        )
-        if cut <= 0:
-            cut = limit
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
+        budget = limit
+        while True:
+            cut = _cut(rest, budget, parse_mode)
+            head = rest[:cut].rstrip()
+            opened = _open_tags(head) if parse_mode == "HTML" else []
+            closing = "".join(f"</{name}>" for name, _ in reversed(opened))
+            if len(head) + len(closing) <= limit or budget <= limit // 2:
+                break
+            budget -= len(closing)
+        reopen = "".join(tag for _, tag in opened)
+        if len(reopen) > limit // 4:  # tags nested past reason: cut them, do not loop
+            closing = reopen = ""
+        pieces.append(head + closing)
+        rest = reopen + rest[cut:].lstrip()
     if rest:
         pieces.append(rest)
     return pieces
+
+
+def _cut(text: str, budget: int, parse_mode: str | None) -> int:
+    window = text[:budget]
+    cut = window.rfind("\n\n")
+    if cut <= 0:
+        cut = window.rfind("\n")
+    if cut <= 0:
+        cut = window.rfind(" ")
+    if cut <= 0:
+        cut = budget
+    if parse_mode == "HTML":
+        tag = text.rfind("<", 0, cut)
+        if tag > text.rfind(">", 0, cut):
+            cut = tag  # not inside a tag
+        entity = text.rfind("&", max(0, cut - _LONGEST_ENTITY), cut)
+        if entity >= 0 and ";" not in text[entity:cut]:
+            cut = entity  # not inside `&amp;`
+    elif parse_mode == "MarkdownV2":
+        while cut > 1 and text[cut - 1] == "\\" and _escapes(text, cut - 1):
+            cut -= 1  # not between a backslash and what it escapes
+    return cut if cut > 0 else budget
+
+
+def _escapes(text: str, index: int) -> bool:
+    """Whether the backslash at `index` escapes the next character (an odd run ends there)."""
+    run = 0
+    while index - run >= 0 and text[index - run] == "\\":
+        run += 1
+    return run % 2 == 1
+
+
+def _open_tags(html: str) -> list[tuple[str, str]]:
+    """The tags still open at the end of `html`, outermost first: (name, the tag as written)."""
+    stack: list[tuple[str, str]] = []
+    for found in _TAG.finditer(html):
+        name = found.group(2).lower()
+        if not found.group(1):
+            stack.append((name, found.group(0)))
+            continue
+        for depth in range(len(stack) - 1, -1, -1):
+            if stack[depth][0] == name:
+                del stack[depth:]
+                break
+    return stack

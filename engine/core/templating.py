@@ -7,7 +7,7 @@ escaped). All are immutable sandboxes with caps on output size and on work per r
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextvars import ContextVar
 from functools import cache
 from typing import Any
@@ -107,13 +107,3 @@ def environment(mode: str = "data") -> ImmutableSandboxedEnvironment:
 def known_names() -> frozenset[str]:
     """Names defined for every template: the context and the environment's globals."""
     return CONTEXT_NAMES | frozenset(environment().globals)
-
-
-def iter_chunks(generator: Iterator[str], limit: int) -> Iterator[str]:
-    """Chunks of rendered output, stopping with SecurityError past `limit` characters."""
-    total = 0
-    for chunk in generator:
-        total += len(chunk)
-        if total > limit:
-            raise SecurityError(f"the message would be longer than {limit:,} characters")
-        yield chunk

@@ -1,0 +1,115 @@
+"""A reply over 4096 characters is split into messages Telegram accepts one by one: cut at
+paragraphs, never inside an HTML tag or entity or after a MarkdownV2 backslash, and with
+bold, italic or links that span a cut closed and opened again."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+from builders import Conversation, compile_yaml, texts
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.core.effects import SendText
+from engine.core.rendering import split_text
+
+_TAG = re.compile(r"<(/?)([a-z-]+)[^<>]*>")
+_BARE_AMPERSAND = re.compile(r"&(?!(?:[a-z]+|#\d+);)")
+
+
+def valid_html(piece: str) -> bool:
+    """What Telegram's HTML parser needs: entities whole, tags closed in order."""
+    if _BARE_AMPERSAND.search(piece) or re.search(r"<[^>]*$|^[^<]*>", piece):
+        return False
+    stack: list[str] = []
+    for found in _TAG.finditer(piece):
+        if not found.group(1):
+            stack.append(found.group(2))
+        elif not stack or stack.pop() != found.group(2):
+            return False
+    return not stack
+
+
+def visible(text: str) -> str:
+    return "".join(html.unescape(_TAG.sub("", text)).split())
+
+
+def test_bold_over_a_paragraph_cut_is_closed_and_opened_again() -> None:
+    text = (
+        "<b>"
+        + "word " * 700
+        + "\n\n"
+        + "more " * 300
+        + '</b> and <a href="https://x.example">a link</a>'
+    )
+    pieces = split_text(text, parse_mode="HTML")
+    assert len(pieces) == 2 and all(len(p) <= 4096 for p in pieces)
+    assert pieces[0].startswith("<b>word") and pieces[0].endswith("word</b>")
+    assert pieces[1].startswith("<b>more") and pieces[1].endswith("a link</a>")
+    assert all(valid_html(p) for p in pieces)
+
+
+def test_escaped_user_text_without_spaces_is_never_cut_inside_an_entity(
+    tmp_path: Path,
+) -> None:
+    source = (
+        "bot: {name: T, start: a}\nvars: {said: null}\nstates:\n"
+        "  a: {say: Say it., ask: {var: said}, goto: b}\n"
+        '  b: {say: "<i>You said</i> {{ said }}", end: true}\n'
+    )
+    chat = Conversation(compile_yaml(source, tmp_path))
+    chat.send("hi")
+    typed = "&<b>" * 6000  # 24 kB typed, 60 kB once escaped, no space to cut at
+    effects = chat.send(typed)
+    pieces = texts(effects)
+    assert len(pieces) >= 15 and all(isinstance(e, SendText) for e in effects)
+    assert all(0 < len(p) <= 4096 and valid_html(p) for p in pieces), [
+        (p[:12], p[-12:]) for p in pieces if not valid_html(p)
+    ]
+    assert visible("".join(pieces)) == visible("You said " + html.escape(typed))
+
+
+def test_markdown_v2_escapes_stay_with_what_they_escape() -> None:
+    text = "x" + "\\." * 3000  # odd start: a cut at 4096 would fall between \ and .
+    pieces = split_text(text, parse_mode="MarkdownV2")
+    assert len(pieces) == 2 and all(len(p) <= 4096 for p in pieces)
+    assert not pieces[0].endswith("\\") or pieces[0].endswith("\\\\")
+    assert pieces[1].startswith("\\.")
+    assert "".join(pieces) == text
+
+
+words = st.sampled_from(
+    ["pizza", "&amp;", "&lt;", "<b>", "</b>", "<i>", "</i>", "x" * 50, " ", "\n", "\n\n", "🍕"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(words, min_size=1, max_size=400), st.integers(40, 400))
+def test_every_piece_of_balanced_html_is_valid_html(parts: list[str], limit: int) -> None:
+    text = _balanced("".join(parts))
+    pieces = split_text(text, limit, parse_mode="HTML")
+    assert all(0 < len(p) <= limit for p in pieces)
+    assert all(valid_html(p) for p in pieces), pieces
+    assert visible("".join(pieces)) == visible(text)
+
+
+def _balanced(text: str) -> str:
+    """Drop the closing tags that close nothing, and close what is left open."""
+    out: list[str] = []
+    stack: list[str] = []
+    position = 0
+    for found in _TAG.finditer(text):
+        out.append(text[position : found.start()])
+        position = found.end()
+        name = found.group(2)
+        if not found.group(1):
+            stack.append(name)
+            out.append(found.group(0))
+        elif stack and stack[-1] == name:
+            stack.pop()
+            out.append(found.group(0))
+    out.append(text[position:])
+    out.extend(f"</{name}>" for name in reversed(stack))
+    return "".join(out)
