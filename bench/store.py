@@ -30,9 +30,10 @@ from engine.core.events import Chat, TextMessage, User  # noqa: E402
 from engine.core.interpreter import step  # noqa: E402
 from engine.scenario import validate_file  # noqa: E402
 from engine.scenario.compiler import compile_scenario  # noqa: E402
+from engine.store.bulk import insert_rows  # noqa: E402
 from engine.store.database import open_database  # noqa: E402
 from engine.store.migrations import migrate  # noqa: E402
-from engine.store.models import SessionRow  # noqa: E402
+from engine.store.models import SessionRow, UserRow  # noqa: E402
 from engine.store.pipeline import IncomingUpdate, Store  # noqa: E402
 
 SCENARIO = """
@@ -47,28 +48,31 @@ NOW = dt.datetime(2026, 11, 25, 12, 0)
 
 
 def fill(db: peewee.Database, count: int) -> None:
-    """Stored sessions, written in bulk (this is set-up, not measured)."""
+    """Stored users and their sessions, written in bulk (this is set-up, not measured)."""
     have = SessionRow.select().count()
-    rows = (
-        {
-            "chat_id": i,
-            "user_id": i,
-            "scenario": "counter",
-            "state": "count",
-            "vars": '{"n": 3}',
-            "updated": NOW,
-        }
-        for i in range(have + 1, count + 1)
-    )
-    batch: list[dict[str, object]] = []
-    with db.atomic():
-        for row in rows:
-            batch.append(row)
-            if len(batch) == 500:
-                SessionRow.insert_many(batch).execute()
-                batch.clear()
-        if batch:
-            SessionRow.insert_many(batch).execute()
+    for start in range(have + 1, count + 1, 10_000):
+        ids = range(start, min(start + 10_000, count + 1))
+        with db.atomic():
+            insert_rows(
+                db,
+                SessionRow,
+                [
+                    {
+                        "chat_id": i,
+                        "user_id": i,
+                        "scenario": "counter",
+                        "state": "count",
+                        "vars": '{"n": 3}',
+                        "updated": NOW,
+                    }
+                    for i in ids
+                ],
+            )
+            insert_rows(
+                db,
+                UserRow,
+                [{"id": i, "first_name": "U", "first_seen": NOW, "last_seen": NOW} for i in ids],
+            )
 
 
 def measure(url: str, sessions: int, batch: int, updates: int, label: str) -> None:
@@ -107,7 +111,8 @@ def measure(url: str, sessions: int, batch: int, updates: int, label: str) -> No
         spent = time.perf_counter() - started
         print(
             f"{label}: {stored:>9,} stored sessions (filled in {filled:.1f} s): "
-            f"{done / spent:,.0f} updates/s, {spent / done * 1e6:.0f} µs per update (batches of {batch})"
+            f"{done / spent:,.0f} updates/s, {spent / done * 1e6:.0f} µs per update (batches of {batch}), "
+            f"peak memory so far {_peak_mb():,.0f} MB"
         )
     db.close()
 
@@ -143,8 +148,11 @@ def main() -> None:
             admin.cursor().execute(f"DROP DATABASE {name} WITH (FORCE)")
     else:
         print("PostgreSQL: skipped (give --postgres URL or set TEST_POSTGRES_URL)")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak memory (max RSS): {peak:,.0f} MB")
+    print(f"peak memory (max RSS): {_peak_mb():,.0f} MB")
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":

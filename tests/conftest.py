@@ -49,3 +49,7 @@ def cli() -> Callable[..., CliResult]:
         return CliResult(code, out.getvalue(), err.getvalue())
 
     return call
+
+
+# the store's fixtures: every store test runs on SQLite and on PostgreSQL
+from store_fixtures import counter, db, postgres_url, store_url  # noqa: E402, F401

@@ -8,6 +8,7 @@ import io
 import json
 from pathlib import Path
 
+import peewee
 import pytest
 from builders import NOW, compile_yaml
 from cryptography.fernet import Fernet
@@ -18,8 +19,6 @@ from engine.core.events import ButtonPress, Chat, CommandMessage, Event, TextMes
 from engine.core.interpreter import step
 from engine.core.model import Scenario
 from engine.store.crypto import SensitiveCipher
-from engine.store.database import open_database
-from engine.store.migrations import migrate
 from engine.store.models import AuditRow, InboxRow, MessageLogRow, OutboxRow, SessionRow, UserRow
 from engine.store.pipeline import IncomingUpdate, Store
 from engine.store.serialization import effect_from_json
@@ -57,9 +56,8 @@ class Bot:
 
 
 @pytest.fixture
-def bot(tmp_path: Path) -> Bot:
-    db = open_database(f"sqlite:///{tmp_path / 'bot.db'}")
-    migrate(db)
+def bot(db: peewee.Database, tmp_path: Path) -> Bot:
+    # on SQLite and on PostgreSQL (tests/store_fixtures.py)
     cipher = SensitiveCipher([Fernet.generate_key().decode()])
     store = Store(db, "bot", sensitive=frozenset({"phone"}), cipher=cipher, log_text=True)
     return Bot(compile_yaml(BOT, tmp_path), store)
@@ -82,7 +80,7 @@ def test_mydata_sends_everything_stored_as_a_json_file(bot: Bot) -> None:
     assert data["conversations"][0]["variables"]["phone"] == "+49 30 1234567"  # decrypted: theirs
     assert [m["text"] for m in data["message_log"] if m["direction"] == "in"][:2] == [
         "hi",
-        "+49 30 1234567",
+        "[sensitive]",  # texts are logged here, but never a sensitive answer
     ]
     assert AuditRow.select().where(AuditRow.action == "export").count() == 1
     assert "+49 30 1234567" not in SessionRow.get().vars  # encrypted at rest
@@ -113,10 +111,10 @@ def test_forgetme_asks_first_then_deletes_everything(bot: Bot) -> None:
 
 
 def test_the_operator_exports_deletes_and_prunes_from_the_command_line(
-    bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    bot: Bot, store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bot.send(text(ANN, "hi"))
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
+    monkeypatch.setenv("DATABASE_URL", store_url)
     out, err = io.StringIO(), io.StringIO()
     assert run(["--export-user", "42"], out, err) == 0
     assert json.loads(out.getvalue())["user"]["id"] == 42

@@ -14,8 +14,6 @@ from builders import NOW, compile_yaml
 from engine.core.effects import SendText
 from engine.core.events import Chat, TextMessage, User
 from engine.core.interpreter import step
-from engine.store.database import open_database
-from engine.store.migrations import migrate
 from engine.store.models import OutboxRow, UserRow
 from engine.store.pipeline import IncomingUpdate, Store, StoreUnavailable
 from engine.store.queues import Outbox, Timers
@@ -34,9 +32,8 @@ states:
 
 
 @pytest.fixture
-def parts(tmp_path: Path) -> tuple[Store, Outbox, Timers, object]:
-    db = open_database(f"sqlite:///{tmp_path / 'q.db'}")
-    migrate(db)
+def parts(db: peewee.Database, tmp_path: Path) -> tuple[Store, Outbox, Timers, object]:
+    # on SQLite and on PostgreSQL (tests/store_fixtures.py)
     return Store(db, "t"), Outbox(db), Timers(db), compile_yaml(BOT, tmp_path)
 
 

@@ -60,6 +60,22 @@ def insert_rows(
     columns = tuple(rows[0])
     postgres = is_postgres(db)
     sql = _statement(model._meta.table_name, columns, conflict, update, postgres)
+    with _wrapped_errors:  # driver errors become peewee's, which the batch retry catches
+        _execute(db, model, sql, columns, rows, postgres)
+
+
+# peewee's mapping of the drivers' exceptions (sqlite3, psycopg2) to its own classes
+_wrapped_errors = peewee.__exception_wrapper__  # type: ignore[attr-defined]
+
+
+def _execute(
+    db: peewee.Database,
+    model: type[peewee.Model],
+    sql: str,
+    columns: tuple[str, ...],
+    rows: Sequence[dict[str, Any]],
+    postgres: bool,
+) -> None:
     cursor = db.cursor()
     if postgres:
         from psycopg2.extras import execute_values
@@ -68,14 +84,16 @@ def insert_rows(
     else:
         dates = {
             f.column_name for f in model._meta.sorted_fields if isinstance(f, peewee.DateTimeField)
-        }
-        if dates & set(columns):
-            converted = {}
-            for column in dates & set(columns):
-                converted[column] = {id(r[column]): _sqlite_value(r[column]) for r in rows}
+        } & set(columns)
+        if dates:  # a batch shares a few timestamps: each is formatted once
+            formatted: dict[int, Any] = {}
+            for row in rows:
+                for column in dates:
+                    value = row[column]
+                    if id(value) not in formatted:
+                        formatted[id(value)] = _sqlite_value(value)
             values = [
-                tuple(converted[c][id(r[c])] if c in converted else r[c] for c in columns)
-                for r in rows
+                tuple(formatted[id(r[c])] if c in dates else r[c] for c in columns) for r in rows
             ]
         else:
             values = [tuple(r[c] for c in columns) for r in rows]

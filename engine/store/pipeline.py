@@ -25,7 +25,7 @@ from engine.core.events import Event
 from engine.core.session import Session, new_session
 from engine.core.store_protocol import BatchResult, Handler, IncomingUpdate, Parser
 from engine.store.bulk import insert_rows, select_in
-from engine.store.crypto import SensitiveCipher
+from engine.store.crypto import MARK, EncryptionKeyError, SensitiveCipher
 from engine.store.database import is_postgres, write_transaction
 from engine.store.models import (
     InboxRow,
@@ -56,12 +56,36 @@ _SESSION_COLUMNS = (
 _USER_COLUMNS = ("first_name", "last_name", "username", "language", "last_seen", "blocked")
 
 
+REDACTED = "[sensitive]"  # what the message log shows instead of a sensitive value
+
+
 class StoreUnavailable(Exception):
     """The database cannot take the batch now; nothing of it was stored or acknowledged."""
 
 
+def _text(value: Any) -> Any:
+    """Text from Telegram as stored: PostgreSQL's text cannot hold NUL, so it is stripped
+    (on SQLite too, so both keep the same)."""
+    return value.replace("\x00", "") if isinstance(value, str) and "\x00" in value else value
+
+
+def _refuse_sealed(values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        if isinstance(value, dict) and set(value) == {MARK}:
+            raise EncryptionKeyError(
+                f"the variable '{name}' is stored encrypted, but BOT_ENCRYPTION_KEYS is not set"
+            )
+
+
 def _utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _status(update: IncomingUpdate) -> str:
+    """pending (to be stepped), ignored (nothing this bot reacts to) or failed (unreadable)."""
+    if update.event is not None:
+        return "pending"
+    return "ignored" if (update.error or "").startswith("ignored") else "failed"
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -103,6 +127,8 @@ class Store:
         values = json.loads(vars_json or "{}")
         if self.cipher is not None:
             values = self.cipher.open(values)
+        elif MARK in vars_json:
+            _refuse_sealed(values)
         return Session(
             chat_id=chat_id,
             user_id=user_id,
@@ -194,15 +220,20 @@ class Store:
                     self.db, 'SELECT update_id FROM "inbox" WHERE update_id IN ({})', ids
                 )
             }
-            fresh = [u for u in updates if u.update_id not in known]
-            result.duplicates = [u.update_id for u in updates if u.update_id in known]
+            fresh: list[IncomingUpdate] = []
+            for u in sorted(updates, key=lambda u: u.update_id):  # rows locked in one order
+                if u.update_id in known:
+                    result.duplicates.append(u.update_id)
+                else:
+                    known.add(u.update_id)  # the same update twice in one batch: once
+                    fresh.append(u)
             rows = [
                 {
                     "update_id": u.update_id,
                     "chat_id": u.chat_id,
                     "body": u.raw.replace("\x00", ""),
-                    "status": "pending" if u.event is not None else "failed",
-                    "error": u.error,
+                    "status": _status(u),
+                    "error": _text(u.error),
                     "received": stamp,
                 }
                 for u in fresh
@@ -225,6 +256,7 @@ class Store:
             cancels: list[CancelTimers] = []
             log: list[dict[str, Any]] = []
             users: dict[int, dict[str, Any]] = {}
+            redacted: list[int] = []  # updates that answered a sensitive question
             for update in work:
                 event = update.event
                 assert event is not None
@@ -234,13 +266,16 @@ class Store:
                 sessions[key] = changed[key] = step.session
                 users[event.user.id] = {
                     "id": event.user.id,
-                    "first_name": event.user.first_name,
-                    "last_name": event.user.last_name,
-                    "username": event.user.username,
+                    "first_name": _text(event.user.first_name),
+                    "last_name": _text(event.user.last_name),
+                    "username": _text(event.user.username),
                     "language": step.session.language,
                     "last_seen": stamp,
                 }
-                log.append(self._log_in(update, event, session, stamp))
+                answered = self._answered_sensitive(session, step.session)
+                if answered:
+                    redacted.append(update.update_id)
+                log.append(self._log_in(update, event, session, stamp, answered))
                 self._queue(
                     step.effects,
                     update.update_id,
@@ -266,6 +301,11 @@ class Store:
                 ).execute()
             for table, items in ((OutboxRow, outbox), (TimerRow, timers), (MessageLogRow, log)):
                 insert_rows(self.db, table, items)
+            if redacted:  # the raw update holds the answer: it is not kept in plain text
+                for update_id in redacted:
+                    InboxRow.update(
+                        body=json.dumps({"update_id": update_id, "redacted": True})
+                    ).where(InboxRow.update_id == update_id).execute()
             done = [u.update_id for u in work]
             for part in _chunks(done):
                 InboxRow.update(status="done", attempts=InboxRow.attempts + 1).where(
@@ -341,10 +381,30 @@ class Store:
         rows = [{**u, "first_seen": stamp, "blocked": False} for u in users.values()]
         insert_rows(self.db, UserRow, rows, ("id",), _USER_COLUMNS)
 
+    def _answered_sensitive(self, before: Session, after: Session) -> bool:
+        return any(before.vars.get(name) != after.vars.get(name) for name in self.sensitive)
+
+    def _redact(self, text: str | None, session: Session) -> str | None:
+        """A logged text without the values of the session's sensitive variables."""
+        if not text:
+            return text
+        for name in self.sensitive:
+            value = session.vars.get(name)
+            if value is not None and str(value) and str(value) in text:
+                text = text.replace(str(value), REDACTED)
+        return text
+
     def _log_in(
-        self, update: IncomingUpdate, event: Event, session: Session, stamp: dt.datetime
+        self,
+        update: IncomingUpdate,
+        event: Event,
+        session: Session,
+        stamp: dt.datetime,
+        answered_sensitive: bool = False,
     ) -> dict[str, Any]:
-        text = getattr(event, "text", None) if self.log_text else None
+        text = _text(getattr(event, "text", None)) if self.log_text else None
+        if text is not None and answered_sensitive:
+            text = REDACTED  # the answer to a sensitive question is never logged
         return {
             "at": stamp,
             "chat_id": event.chat.id,
@@ -395,6 +455,8 @@ class Store:
                         "direction": "out",
                         "kind": type(effect).__name__,
                         "state": session.state,
-                        "text": getattr(effect, "text", None) if self.log_text else None,
+                        "text": self._redact(_text(getattr(effect, "text", None)), session)
+                        if self.log_text
+                        else None,
                     }
                 )

@@ -1,0 +1,121 @@
+"""Schema migrations: `python run.py --migrate` creates and upgrades the schema step by step,
+and the engine refuses, with a sentence saying what to do, a schema older or newer than it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import peewee
+import pytest
+from store_fixtures import close_all
+
+from engine.store import migrations
+from engine.store.database import open_database
+from engine.store.migrations import LATEST, SchemaError, check, current_version, migrate
+from engine.store.models import ALL_MODELS, AuditRow, SettingRow, database_proxy
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_py(store_url: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    """`python run.py ARGS` as an operator types it, with DATABASE_URL set."""
+    env = {**os.environ, "DATABASE_URL": store_url}
+    return subprocess.run(
+        [sys.executable, "run.py", *argv],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_migrate_creates_the_schema_once_and_says_so(store_url: str) -> None:
+    first = run_py(store_url, "--migrate")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == "schema 1: create the tables\n"
+    again = run_py(store_url, "--migrate")
+    assert (again.returncode, again.stdout) == (0, "the schema is up to date\n")
+    db = open_database(store_url)
+    try:
+        assert current_version(db) == LATEST
+        check(db)  # the bot starts
+        assert all(db.table_exists(m._meta.table_name) for m in ALL_MODELS)
+        assert [a.action for a in AuditRow.select()] == ["migrate"]
+    finally:
+        close_all(db)
+
+
+def test_a_newer_schema_is_refused_with_a_clear_message(
+    db: peewee.Database, store_url: str
+) -> None:
+    SettingRow.update(value=str(LATEST + 1)).where(
+        SettingRow.key == migrations.VERSION_KEY
+    ).execute()
+    with pytest.raises(SchemaError, match="newer than this engine knows"):
+        check(db)
+    for argv in (["--migrate"], ["--export-user", "1"], ["--prune"]):
+        result = run_py(store_url, *argv)
+        assert result.returncode == 1, argv
+        assert result.stderr == (
+            f"run.py: the database schema is version {LATEST + 1}, newer than this engine "
+            f"knows ({LATEST}): it was migrated by a newer version. Run that version, or "
+            "restore a backup.\n"
+        )
+        assert "Traceback" not in result.stderr
+    assert SettingRow.get(SettingRow.key == migrations.VERSION_KEY).value == str(LATEST + 1)
+
+
+def test_an_empty_database_asks_for_migrate(store_url: str) -> None:
+    db = open_database(store_url)
+    try:
+        assert current_version(db) == 0
+        with pytest.raises(SchemaError, match=r"run `python run.py --migrate` first"):
+            check(db)
+    finally:
+        close_all(db)
+    result = run_py(store_url, "--delete-user", "1")
+    assert result.returncode == 1
+    assert "version 0, this engine needs 1: run `python run.py --migrate` first" in result.stderr
+
+
+Step = Callable[[peewee.Database], None]
+
+
+def _with_steps(monkeypatch: pytest.MonkeyPatch, *steps: tuple[int, str, Step]) -> None:
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, *steps])
+    monkeypatch.setattr(migrations, "LATEST", steps[-1][0])
+
+
+def test_a_later_step_is_applied_on_top_and_recorded(
+    db: peewee.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def add_table(database: peewee.Database) -> None:
+        database.execute_sql('CREATE TABLE "notes" (id INTEGER PRIMARY KEY, text TEXT)')
+
+    _with_steps(monkeypatch, (2, "add notes", add_table))
+    with pytest.raises(SchemaError, match="version 1, this engine needs 2"):
+        check(db)
+    assert migrate(db) == ["schema 2: add notes"]
+    assert current_version(db) == 2 and db.table_exists("notes")
+    check(db)
+    assert migrate(db) == []
+
+
+def test_a_failing_step_leaves_the_schema_as_it_was(
+    db: peewee.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def half_done(database: peewee.Database) -> None:
+        database.execute_sql('CREATE TABLE "notes" (id INTEGER PRIMARY KEY)')
+        raise RuntimeError("the disk filled up")
+
+    _with_steps(monkeypatch, (2, "add notes", half_done))
+    with pytest.raises(RuntimeError):
+        migrate(db)
+    database_proxy.initialize(db)
+    assert current_version(db) == 1 and not db.table_exists("notes")

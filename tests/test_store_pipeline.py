@@ -1,0 +1,209 @@
+"""The batched transaction, on SQLite and PostgreSQL: an update is recorded once, the user's
+session is loaded and stored, replies and timers are queued with it, and users and the
+message log are kept as the operator expects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import peewee
+import pytest
+from builders import NOW, compile_yaml
+from store_fixtures import StoreBot, close_all, text_update
+
+from engine.core.store_protocol import IncomingUpdate
+from engine.store.database import open_database
+from engine.store.models import InboxRow, MessageLogRow, OutboxRow, SessionRow, TimerRow, UserRow
+from engine.store.pipeline import Store
+
+TIMED = """
+bot: {name: T, start: wait}
+states:
+  wait:
+    say: Waiting.
+    on: [{text: stop, goto: stopped}]
+    after: {delay: 10m, say: Ten minutes., goto: gone}
+  stopped:
+    say: Stopped.
+  gone:
+    say: Gone.
+    end: true
+"""
+
+
+def test_a_repeated_update_id_changes_nothing_and_is_acknowledged(counter: StoreBot) -> None:
+    counter.say(1, 5, "a")
+    counter.say(2, 5, "b")
+    again = counter.say(2, 5, "b")  # a webhook retry or a replayed poll
+    assert again.duplicates == [2] and again.acknowledged == [2] and again.effects == 0
+    twice = counter.send(text_update(3, 5, "c"), text_update(3, 5, "c"))  # twice in one batch
+    assert twice.acknowledged == [3, 3]
+    assert counter.replies() == ["Send me anything.", "1: b", "2: c"]
+    session = counter.store.session(5, 5)
+    assert session is not None and session.vars["n"] == 2
+    assert InboxRow.select().count() == 3
+
+
+def test_a_lower_update_id_than_the_last_one_is_still_processed(counter: StoreBot) -> None:
+    # Telegram starts update ids afresh after a quiet week: dedupe is by set, not by maximum
+    counter.say(900_000, 5, "a")
+    counter.say(7, 5, "b")
+    assert counter.replies() == ["Send me anything.", "1: b"]
+
+
+def test_the_session_survives_closing_the_database(
+    counter: StoreBot, store_url: str, tmp_path: Path
+) -> None:
+    counter.say(1, 5, "a")
+    counter.say(2, 5, "b")
+    close_all(counter.store.db)
+    reopened = open_database(store_url)
+    try:
+        bot = StoreBot(counter.scenario, Store(reopened, "counter"))
+        bot.say(3, 5, "c")
+        assert bot.replies(5)[-1] == "2: c"
+        session = bot.store.session(5, 5)
+        assert session is not None and (session.state, session.vars) == ("count", {"n": 2})
+    finally:
+        close_all(reopened)
+
+
+def test_a_big_batch_keeps_each_users_messages_in_order(counter: StoreBot) -> None:
+    # 1,000 updates of 450 users in one batch: more ids than one IN (...) may hold
+    updates = [text_update(i, 10 + i % 450, f"m{i}") for i in range(1, 1001)]
+    result = counter.send(*reversed(updates))  # the batch order does not matter
+    assert sorted(result.acknowledged) == list(range(1, 1001)) and result.effects == 1000
+    for user in (10, 11, 459):
+        mine = [u.update_id for u in updates if u.chat_id == user]
+        expected = ["Send me anything."] + [f"{n}: m{i}" for n, i in enumerate(mine[1:], 1)]
+        assert counter.replies(user) == expected
+    assert SessionRow.select().count() == 450
+    assert InboxRow.select().where(InboxRow.status == "done").count() == 1000
+
+
+def test_nothing_of_a_batch_is_kept_when_it_fails_before_the_commit(
+    db: peewee.Database, tmp_path: Path
+) -> None:
+    scenario = compile_yaml(TIMED, tmp_path)
+
+    def fail(point: str) -> None:
+        if point == "before_commit":
+            raise RuntimeError("the process dies here")
+
+    broken = StoreBot(scenario, Store(db, "t", crash_hook=fail))
+    with pytest.raises(RuntimeError):
+        broken.say(1, 5, "hi")
+    for table in (InboxRow, SessionRow, OutboxRow, TimerRow, UserRow, MessageLogRow):
+        assert table.select().count() == 0, table
+    bot = StoreBot(scenario, Store(db, "t"))
+    assert bot.say(1, 5, "hi").acknowledged == [1]  # Telegram sent it again
+    # the session, its reply and its timer were committed together
+    assert bot.replies() == ["Waiting."]
+    (timer,) = TimerRow.select()
+    assert timer.state == "wait" and timer.due == NOW.replace(tzinfo=None) + dt.timedelta(
+        minutes=10
+    )
+    session = bot.store.session(5, 5)
+    assert session is not None and session.state == "wait"
+    bot.say(2, 5, "stop")  # leaving the state cancels its timer in the same transaction
+    assert TimerRow.get_by_id(timer.id).status == "cancelled"
+
+
+def test_users_are_kept_with_64_bit_ids_names_and_language(counter: StoreBot) -> None:
+    big = 2**62 + 12345  # ids beyond 32 (and 52) bits
+    group = -1_001_234_567_890_123
+    counter.say(1, big, "hi")
+    first = UserRow.get_by_id(big)
+    assert (first.first_name, first.username, first.language, first.blocked) == (
+        "Ann",
+        "ann",
+        "en",
+        False,
+    )
+    later = NOW + dt.timedelta(hours=2)
+    counter.store.process(
+        [text_update(2, big, "again", chat_id=group)], counter.handle, later
+    )  # the same user in a group
+    user = UserRow.get_by_id(big)
+    assert user.first_seen == first.first_seen and user.last_seen == later.replace(tzinfo=None)
+    assert {(s.chat_id, s.user_id) for s in SessionRow.select()} == {(big, big), (group, big)}
+    session = counter.store.session(group, big)
+    assert session is not None and session.chat_id == group
+
+
+def test_a_user_who_blocked_the_bot_is_unblocked_when_they_write_again(
+    counter: StoreBot,
+) -> None:
+    counter.say(1, 5, "hi")
+    UserRow.update(blocked=True).execute()  # what the sender records on a 403
+    counter.say(2, 5, "back")
+    assert not UserRow.get_by_id(5).blocked
+
+
+def test_the_message_log_has_no_texts_unless_the_operator_turns_them_on(
+    db: peewee.Database, tmp_path: Path
+) -> None:
+    scenario = compile_yaml(
+        "bot: {name: C, start: count}\nvars: {n: 0}\nstates:\n  count:\n    say: Hi.\n"
+        '    on: [{set: {n: "{{ n + 1 }}"}, say: "{{ n }}: {{ message.text }}"}]\n',
+        tmp_path,
+    )
+    quiet = StoreBot(scenario, Store(db, "c"))
+    quiet.say(1, 5, "my secret plan")
+    quiet.say(2, 5, "more")
+    rows = list(MessageLogRow.select().order_by(MessageLogRow.id))
+    assert [(r.direction, r.kind, r.state) for r in rows] == [
+        ("in", "TextMessage", None),
+        ("out", "SendText", "count"),
+        ("in", "TextMessage", "count"),
+        ("out", "SendText", "count"),
+    ]
+    assert all(r.text is None and r.user_id == 5 for r in rows)
+    loud = StoreBot(scenario, Store(db, "c", log_text=True))
+    loud.say(3, 5, "now with text")
+    texts = [r.text for r in MessageLogRow.select().order_by(MessageLogRow.id)][-2:]
+    assert texts == ["now with text", "2: now with text"]
+
+
+def test_an_update_the_adapter_could_not_read_is_kept_as_failed(counter: StoreBot) -> None:
+    broken = IncomingUpdate(1, '{"update_id": 1, "weird": true}', None, None, "no message")
+    result = counter.send(broken, text_update(2, 5, "a"))
+    assert result.failed == [1] and sorted(result.acknowledged) == [1, 2]
+    row = InboxRow.get(InboxRow.update_id == 1)
+    assert (row.status, row.error) == ("failed", "no message")
+    assert InboxRow.get(InboxRow.update_id == 2).status == "done"
+
+
+def test_nul_characters_and_unusual_text_are_stored(db: peewee.Database, tmp_path: Path) -> None:
+    # PostgreSQL's text cannot hold NUL: it is stripped, everything else is kept intact
+    scenario = compile_yaml(
+        "bot: {name: C, start: count}\nvars: {last: null}\nstates:\n  count:\n    say: Hi.\n"
+        '    on: [{set: {last: "{{ message.text }}"}, say: "Got {{ message.text }}"}]\n',
+        tmp_path,
+    )
+    bot = StoreBot(scenario, Store(db, "c", log_text=True))
+    bot.say(1, 5, "hi")
+    odd = "a\x00b \u202eevil\u202c 👩\u200d💻 <b>&'\""
+    update = text_update(2, 5, odd)
+    nul_name = IncomingUpdate(
+        2,
+        update.raw,
+        5,
+        update.event.__class__(  # type: ignore[union-attr]
+            user=update.event.user.__class__(5, "An\x00n"),  # type: ignore[union-attr]
+            chat=update.event.chat,  # type: ignore[union-attr]
+            text=odd,
+        ),
+    )
+    assert bot.send(nul_name).acknowledged == [2]
+    kept = odd.replace("\x00", "")
+    session = bot.store.session(5, 5)
+    assert session is not None and session.vars["last"] == kept
+    assert "\u202eevil\u202c 👩\u200d💻" in bot.replies()[-1]
+    assert UserRow.get_by_id(5).first_name == "Ann"
+    logged = MessageLogRow.get((MessageLogRow.direction == "in") & (MessageLogRow.id > 2))
+    assert logged.text == kept
+    body = InboxRow.get(InboxRow.update_id == 2).body  # as Telegram sent it (JSON escapes NUL)
+    assert json.loads(body)["message"]["text"] == odd
