@@ -54,6 +54,7 @@ class Fault:
     retry_after: int = 1
     delay: float = 0.0
     carried_out: bool = False  # for a timeout: the call still takes effect (it was delivered)
+    description: str = ""  # for a 4xx: what Telegram says
 
 
 @dataclass
@@ -155,9 +156,12 @@ class FakeTelegram:
         retry_after: int = 1,
         delay: float = 0.0,
         carried_out: bool = False,
+        description: str = "",
     ) -> None:
         with self._lock:
-            self._faults.append(Fault(method, status, times, retry_after, delay, carried_out))
+            self._faults.append(
+                Fault(method, status, times, retry_after, delay, carried_out, description)
+            )
 
     def pending_updates(self) -> int:
         with self._lock:
@@ -241,6 +245,8 @@ class FakeTelegram:
                     f"Too Many Requests: retry after {fault.retry_after}",
                     {"retry_after": fault.retry_after},
                 )
+            if fault.status < 500:
+                return _error(fault.status, fault.description or f"Error {fault.status}")
             return web.Response(status=fault.status, text="<html>Bad Gateway</html>")
         try:
             check_call(method, params, files)

@@ -1,0 +1,255 @@
+"""The sender draining a real outbox (SQLite file) to the fake Bot API server through the real
+client: Telegram's limits, 429 for one chat only, 5xx backoff, 403, timeouts that may have
+been delivered, media by URL, file_id or local file (uploaded once), harmless refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import peewee
+import pytest
+
+from engine.core.effects import (
+    AnswerButton,
+    EditText,
+    Effect,
+    InlineButton,
+    Markup,
+    NotifyChat,
+    SendMedia,
+    SendText,
+)
+from engine.runtime.sender import Limits, Sender
+from engine.store.database import open_database
+from engine.store.migrations import migrate
+from engine.store.models import OutboxRow, UserRow
+from engine.store.queues import Outbox
+from engine.store.serialization import effect_to_json
+from engine.telegram.bot_api import BotApi
+from engine.testing.fake_telegram import FakeTelegram
+
+T0 = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def tick(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as server:
+        yield server
+    assert server.rejected == []
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[peewee.Database]:
+    database = open_database(f"sqlite:///{tmp_path / 'bot.db'}")
+    migrate(database)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def sender(
+    db: peewee.Database, fake: FakeTelegram, clock: Clock, base_dir: str = ".", **limits: float
+) -> Sender:
+    api = BotApi(fake.url, fake.token, read_timeout=1)
+    return Sender(
+        Outbox(db), api, Limits(**limits), admins=(901, 902), base_dir=base_dir, clock=clock
+    )
+
+
+def queue(*effects: Effect) -> list[int]:
+    stamp = T0.replace(tzinfo=None)
+    return [
+        OutboxRow.create(
+            chat_id=getattr(e, "chat_id", None),
+            kind=type(e).__name__,
+            payload=effect_to_json(e),
+            not_before=stamp,
+            created=stamp,
+        ).id
+        for e in effects
+    ]
+
+
+def status(row_id: int) -> str:
+    return str(OutboxRow.get_by_id(row_id).status)
+
+
+def test_a_message_is_sent_with_its_buttons_and_marked_sent(
+    db: peewee.Database, fake: FakeTelegram, clock: Clock
+) -> None:
+    markup = Markup(
+        inline=(
+            (InlineButton("Yes", data="b1:s:0:01"), InlineButton("Site", url="https://x.example")),
+        )
+    )
+    [row] = queue(SendText(10, "Pick <b>one</b>", markup=markup))
+    assert sender(db, fake, clock).run_once() == 1
+    [call] = fake.calls_of("sendMessage")
+    assert call.params["text"] == "Pick <b>one</b>"
+    assert '"callback_data": "b1:s:0:01"' in call.params["reply_markup"]
+    assert status(row) == "sent"
+    assert OutboxRow.get_by_id(row).message_id == call.answer["message_id"]
+
+
+def test_one_message_per_second_per_chat_other_chats_go_on(
+    db: peewee.Database, fake: FakeTelegram, clock: Clock
+) -> None:
+    queue(SendText(10, "a1"), SendText(10, "a2"), SendText(11, "b1"), SendText(10, "a3"))
+    send = sender(db, fake, clock, chat_interval=1.0)
+    send.run_once()
+    assert fake.texts_to(10) == ["a1"] and fake.texts_to(11) == ["b1"]
+    clock.tick(0.5)
+    send.run_once()
+    assert fake.texts_to(10) == ["a1"]
+    clock.tick(0.5)
+    send.run_once()
+    clock.tick(1)
+    send.run_once()
+    assert fake.texts_to(10) == ["a1", "a2", "a3"]  # in order
+
+
+def test_the_global_limit_caps_messages_per_second(
+    db: peewee.Database, fake: FakeTelegram, clock: Clock
+) -> None:
+    queue(*(SendText(100 + n, f"m{n}") for n in range(40)))
+    send = sender(db, fake, clock, per_second=30)
+    assert send.run_once() == 30
+    clock.tick(1)
+    assert send.run_once() == 10
+
+
+def test_groups_get_twenty_messages_a_minute(
+    db: peewee.Database, fake: FakeTelegram, clock: Clock
+) -> None:
+    queue(SendText(-100, "g1"), SendText(-100, "g2"))
+    send = sender(db, fake, clock)
+    send.run_once()
+    clock.tick(2)
+    send.run_once()
+    assert fake.texts_to(-100) == ["g1"]
+    clock.tick(1)
+    send.run_once()
+    assert fake.texts_to(-100) == ["g1", "g2"]
+
+
+def test_429_waits_retry_after_for_that_chat_only(
+    db: peewee.Database, fake: FakeTelegram, clock: Clock
+) -> None:
+    [a, b] = queue(SendText(10, "to a"), SendText(11, "to b"))
+    fake.fail("sendMessage", 429, times=1, retry_after=7)
+    send = sender(db, fake, clock)
+    send.run_once()
+    assert status(a) == "pending" and status(b) == "sent"
+    clock.tick(6)
+    send.run_once()
+    assert status(a) == "pending"
+    clock.tick(1.5)
+    send.run_once()
+    assert status(a) == "sent"
+    assert fake.texts_to(10) == ["to a"]
+
+
+def test_5xx_is_retried_later_with_backoff(
+    db: peewee.Database, fake: FakeTelegram, clock: Clock
+) -> None:
+    [row] = queue(SendText(10, "hello"))
+    fake.fail("sendMessage", 502, times=2)
+    send = sender(db, fake, clock)
+    send.run_once()
+    first = OutboxRow.get_by_id(row)
+    assert first.status == "pending" and first.attempts == 1
+    assert first.not_before > T0.replace(tzinfo=None)
+    for _ in range(20):
+        clock.tick(30)
+        send.run_once()
+    assert status(row) == "sent"
+    assert fake.texts_to(10) == ["hello"]
+
+
+def test_403_marks_the_user_as_blocked_and_drops_their_queue(
+    db: peewee.Database, fake: FakeTelegram, clock: Clock
+) -> None:
+    UserRow.create(id=10, first_name="A", first_seen=T0, last_seen=T0)
+    rows = queue(SendText(10, "one"), SendText(10, "two"))
+    fake.fail("sendMessage", 403, description="Forbidden: bot was blocked by the user")
+    send = sender(db, fake, clock)
+    send.run_once()
+    assert UserRow.get_by_id(10).blocked
+    assert [status(r) for r in rows] == ["failed", "failed"]
+    clock.tick(5)
+    send.run_once()
+    assert fake.texts_to(10) == []
+
+
+def test_a_timeout_is_recorded_as_uncertain_not_sent_again(
+    db: peewee.Database, fake: FakeTelegram, clock: Clock
+) -> None:
+    [row] = queue(SendText(10, "maybe"))
+    fake.fail("sendMessage", 0, delay=2.5, carried_out=True)  # delivered, but no answer in time
+    send = sender(db, fake, clock)
+    send.run_once()
+    assert status(row) == "uncertain"
+    clock.tick(60)
+    send.run_once()
+    assert fake.texts_to(10) == ["maybe"]  # once
+
+
+def test_media_by_url_file_id_and_a_local_file_uploaded_once(
+    db: peewee.Database, fake: FakeTelegram, clock: Clock, tmp_path: Path
+) -> None:
+    (tmp_path / "menu.jpg").write_bytes(b"\xff\xd8 a tiny jpeg")
+    queue(
+        SendMedia(10, "photo", "https://pizza.example/menu.jpg", caption="By URL"),
+        SendMedia(10, "photo", "AgACAgIAAxkBAAIBQ2Wfake_file_id_0123456789"),
+        SendMedia(11, "photo", "menu.jpg", caption="Uploaded"),
+        SendMedia(12, "photo", "menu.jpg", caption="Reused"),
+        SendMedia(13, "photo", "../outside.jpg"),
+    )
+    send = sender(db, fake, clock, base_dir=str(tmp_path), chat_interval=0)
+    send.run_once()
+    photos = fake.calls_of("sendPhoto")
+    assert photos[0].params["photo"] == "https://pizza.example/menu.jpg"
+    assert photos[1].params["photo"] == "AgACAgIAAxkBAAIBQ2Wfake_file_id_0123456789"
+    assert photos[2].files == ("photo",)  # uploaded as a file
+    uploaded = photos[2].answer["photo"][0]["file_id"]
+    assert photos[3].files == () and photos[3].params["photo"] == uploaded
+    assert len(photos) == 4  # the file outside the scenario's folder was refused
+    assert OutboxRow.select().where(OutboxRow.status == "failed").count() == 1
+
+
+def test_edits_that_change_nothing_and_late_answers_count_as_done(
+    db: peewee.Database, fake: FakeTelegram, clock: Clock
+) -> None:
+    rows = queue(
+        EditText(10, 5, "Same text"),
+        AnswerButton("cb-1", "Done"),
+    )
+    fake.fail("editMessageText", 400, description="Bad Request: message is not modified")
+    fake.fail("answerCallbackQuery", 400, description="Bad Request: query is too old")
+    sender(db, fake, clock).run_once()
+    assert [status(r) for r in rows] == ["sent", "sent"]
+
+
+def test_a_notice_to_admins_goes_to_each_admin(
+    db: peewee.Database, fake: FakeTelegram, clock: Clock
+) -> None:
+    queue(NotifyChat("admins", "New order"))
+    sender(db, fake, clock).run_once()
+    assert fake.texts_to(901) == ["New order"] and fake.texts_to(902) == ["New order"]
