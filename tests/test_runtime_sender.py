@@ -27,6 +27,7 @@ from engine.store.migrations import migrate
 from engine.store.models import OutboxRow, UserRow
 from engine.store.queues import Outbox
 from engine.store.serialization import effect_to_json
+from engine.store.uploads import UploadedFiles
 from engine.telegram.bot_api import BotApi
 from engine.testing.fake_telegram import FakeTelegram
 
@@ -65,11 +66,22 @@ def clock() -> Clock:
 
 
 def sender(
-    db: peewee.Database, fake: FakeTelegram, clock: Clock, base_dir: str = ".", **limits: float
+    db: peewee.Database,
+    fake: FakeTelegram,
+    clock: Clock,
+    base_dir: str = ".",
+    file_ids: UploadedFiles | None = None,
+    **limits: float,
 ) -> Sender:
     api = BotApi(fake.url, fake.token, read_timeout=1)
     return Sender(
-        Outbox(db), api, Limits(**limits), admins=(901, 902), base_dir=base_dir, clock=clock
+        Outbox(db),
+        api,
+        Limits(**limits),
+        admins=(901, 902),
+        base_dir=base_dir,
+        clock=clock,
+        file_ids=file_ids,
     )
 
 
@@ -232,6 +244,20 @@ def test_media_by_url_file_id_and_a_local_file_uploaded_once(
     assert photos[3].files == () and photos[3].params["photo"] == uploaded
     assert len(photos) == 4  # the file outside the scenario's folder was refused
     assert OutboxRow.select().where(OutboxRow.status == "failed").count() == 1
+
+
+def test_an_uploaded_file_is_not_uploaded_again_after_a_restart(
+    db: peewee.Database, fake: FakeTelegram, clock: Clock, tmp_path: Path
+) -> None:
+    (tmp_path / "menu.jpg").write_bytes(b"\xff\xd8 a tiny jpeg")
+    queue(SendMedia(10, "photo", "menu.jpg"))
+    sender(db, fake, clock, base_dir=str(tmp_path), file_ids=UploadedFiles(db)).run_once()
+    queue(SendMedia(11, "photo", "menu.jpg"))
+    # a new process: the file_id comes from the database
+    sender(db, fake, clock, base_dir=str(tmp_path), file_ids=UploadedFiles(db)).run_once()
+    first, second = fake.calls_of("sendPhoto")
+    assert first.files == ("photo",) and second.files == ()
+    assert second.params["photo"] == first.answer["photo"][0]["file_id"]
 
 
 def test_edits_that_change_nothing_and_late_answers_count_as_done(

@@ -32,6 +32,7 @@ from engine.store.database import open_database
 from engine.store.migrations import SchemaError, check, current_version, migrate
 from engine.store.pipeline import Store
 from engine.store.queues import Outbox, Timers
+from engine.store.uploads import UploadedFiles
 from engine.telegram.bot_api import ApiError, BotApi
 from engine.telegram.updates import allowed_updates, parse_update
 
@@ -106,7 +107,14 @@ class Bot:
             1 / self.settings.rate_per_chat,
             60 / self.settings.rate_per_group_minute,
         )
-        sender = Sender(Outbox(self.db), api, limits, self.settings.admins, scenario.base_dir)
+        sender = Sender(
+            Outbox(self.db),
+            api,
+            limits,
+            self.settings.admins,
+            scenario.base_dir,
+            file_ids=UploadedFiles(self.db),
+        )
         scheduler = Scheduler(Timers(self.db), self.processor)
         return [
             _loop(self.stop, 0.05, sender.run_once, "sender"),
