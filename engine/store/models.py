@@ -58,7 +58,7 @@ class InboxRow(_Model):
     update_id = peewee.BigIntegerField(unique=True)
     chat_id = peewee.BigIntegerField(null=True, index=True)
     body = peewee.TextField()  # the update as Telegram sent it (JSON)
-    status = peewee.TextField(default="pending", index=True)  # pending, done, failed
+    status = peewee.TextField(default="pending", index=True)  # pending, done, failed, ignored
     attempts = peewee.IntegerField(default=0)
     error = peewee.TextField(null=True)
     received = peewee.DateTimeField(default=_now, index=True)
