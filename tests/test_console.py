@@ -64,3 +64,24 @@ def test_format_must_fit_the_mode() -> None:
     out, err = io.StringIO(), io.StringIO()
     assert run(["--graph", DEMO, "--format", "json"], out, err) == 2
     assert "does not apply" in err.getvalue()
+
+
+def test_wait_moves_the_clock_so_timers_fire_when_due(tmp_path: Path) -> None:
+    bot = tmp_path / "bot.yaml"
+    bot.write_text(
+        "bot: {name: T, start: a}\nstates:\n  a:\n    say: Hello.\n"
+        "    buttons: [{text: Stay, say: OK}]\n    after: {delay: 10m, say: Still there?}\n",
+        encoding="utf-8",
+    )
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["--chat", str(bot)], out, err, io.StringIO("hi\n/wait 5m\n/wait 5m\n"))
+    assert code == 0, err.getvalue()
+    replies = out.getvalue().split("you: ")  # before the first prompt, then after each line
+    assert "bot: Hello." in replies[0]
+    assert replies[2] == ""  # after 5 minutes: nothing yet
+    assert replies[3] == "bot: Still there?\n"  # after 10: the timer fired, once
+
+
+def test_lang_chooses_the_language_of_the_conversation() -> None:
+    assert "bot: Привет, You! Добро пожаловать в Pizza Planet 🍕" in chat([], "--lang", "ru")
+    assert "Добро пожаловать" not in chat([])

@@ -83,3 +83,23 @@ def test_hostile_templates_stop_at_their_caps_and_are_reported(
     effects = chat.send("hi")
     assert texts(effects) == ["Still here."]
     assert any(isinstance(e, ReportProblem) for e in effects)
+
+
+def test_loops_over_a_users_text_are_capped_too(tmp_path: Path) -> None:
+    """Telegram lets a user send 4,096 characters; three loops nested over them would be
+    68 billion turns. The render stops at its work budget, the bot carries on."""
+    loops = "{% for a in said %}{% for b in said %}{% for c in said %}{% endfor %}{% endfor %}{% endfor %}"
+    source = (
+        "bot: {name: T, start: a}\nvars: {said: null}\nstates:\n"
+        "  a: {say: Say it., ask: {var: said}, goto: b}\n"
+        f'  b: {{say: ["{loops}", "Letters: {{% for c in said %}}{{{{ c }}}}.{{% endfor %}}"], end: true}}\n'
+    )
+    chat = Conversation(compile_yaml(source, tmp_path))
+    chat.send("hi")
+    assert texts(chat.send("abc")) == ["Letters: a.b.c."]  # small loops are untouched
+    chat.send("/start")
+    effects = chat.send("x" * 4096)
+    assert "".join(texts(effects)) == "Letters:" + "x." * 4096  # in 3 messages
+    assert any(isinstance(e, ReportProblem) and "too much work" in e.message for e in effects), (
+        effects
+    )

@@ -7,12 +7,12 @@ escaped). All are immutable sandboxes with caps on output size and on work per r
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sized
 from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
-from jinja2 import StrictUndefined
+from jinja2 import StrictUndefined, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -22,7 +22,7 @@ from engine.core.formatting import FILTERS
 CONTEXT_NAMES = frozenset({"user", "chat", "message", "match", "now", "config"})
 PARSE_MODES = ("HTML", "MarkdownV2", "none")
 MAX_SEQUENCE = 100_000  # longest string or list one operation may build
-WORK_BUDGET = 200_000  # range() items per render, so nested loops cannot run for minutes
+WORK_BUDGET = 200_000  # range() items and loop iterations per render: nothing runs for minutes
 _MARKDOWN_SPECIAL = re.compile(r"([_*\[\]()~`>#+\-=|{}.!\\])")
 
 _work_left: ContextVar[int] = ContextVar("work_left", default=WORK_BUDGET)
@@ -42,12 +42,46 @@ def _budgeted_range(*args: int) -> range:
     return items
 
 
+_LOOP_BUDGET = "_loop_budget"  # wraps what every `{% for %}` iterates over
+
+
+def _budgeted_loop(items: Any) -> Any:
+    """Every item a `{% for %}` visits counts against the render's work budget, so loops
+    nested over a user's 4,000-character text cannot run for minutes."""
+    size = len(items) if isinstance(items, Sized) else None
+    if size is not None:
+        _spend(size)
+        return items
+    return _counted(items)
+
+
+def _counted(items: Iterable[Any]) -> Iterator[Any]:
+    for item in items:
+        _spend(1)
+        yield item
+
+
+def _spend(amount: int) -> None:
+    left = _work_left.get() - amount
+    if left < 0:
+        raise SecurityError("the template does too much work (loops over too many items)")
+    _work_left.set(left)
+
+
 def reset_work_budget() -> None:
     _work_left.set(WORK_BUDGET)
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "%"})
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        for loop in tree.find_all(nodes.For):
+            budget = nodes.Name(_LOOP_BUDGET, "load", lineno=loop.lineno)
+            wrapped = nodes.Call(budget, [loop.iter], [], None, None, lineno=loop.lineno)
+            loop.iter = wrapped.set_environment(self)
+        return tree
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "*" and isinstance(right, int) and isinstance(left, str | list | tuple):
@@ -97,6 +131,7 @@ def environment(mode: str = "data") -> ImmutableSandboxedEnvironment:
     )
     env.globals.pop("lipsum", None)  # can produce large output for no author's benefit
     env.globals["range"] = _budgeted_range
+    env.globals[_LOOP_BUDGET] = _budgeted_loop
     env.filters.update(FILTERS)
     for name, argument in (("center", 1), ("indent", 1), ("wordwrap", 2), ("truncate", 1)):
         env.filters[name] = _capped(env.filters[name], argument)
