@@ -20,6 +20,7 @@ from engine.core.store_protocol import IncomingUpdate
 from engine.i18n import command_menus
 from engine.i18n.catalogs import domain_of
 from engine.runtime.config import Settings
+from engine.runtime.lease import Lease
 from engine.runtime.plugins import PluginLoadError, load_plugins
 from engine.runtime.polling import Poller
 from engine.runtime.processing import Processor
@@ -84,6 +85,7 @@ class Bot:
         )
         self.stop = threading.Event()
         self.failed = False  # set when the bot had to stop on an error: exit code 1
+        self.lease = Lease(self.db)
 
     def telegram(self) -> BotApi:
         return BotApi(self.settings.api_url, self.settings.token)
@@ -100,27 +102,45 @@ class Bot:
                 params["language_code"] = language.split("_")[0]
             api.call("setMyCommands", params)
 
-    def start_background(self, api: BotApi) -> list[threading.Thread]:
-        scenario = self.holder.current
+    def sender(self, api: BotApi) -> Sender:
         limits = Limits(
             self.settings.rate_global,
             1 / self.settings.rate_per_chat,
             60 / self.settings.rate_per_group_minute,
         )
-        sender = Sender(
+        return Sender(
             Outbox(self.db),
             api,
             limits,
             self.settings.admins,
-            scenario.base_dir,
+            self.holder.current.base_dir,
             file_ids=UploadedFiles(self.db),
         )
+
+    def start_background(self) -> list[threading.Thread]:
         scheduler = Scheduler(Timers(self.db), self.processor)
         return [
-            _loop(self.stop, 0.05, sender.run_once, "sender"),
             _loop(self.stop, 1.0, scheduler.run_once, "scheduler"),
             _loop(self.stop, 2.0, self.holder.reload_if_changed, "reload"),
         ]
+
+    def wait_for_lease(self) -> bool:
+        """Wait until this process may poll and send (another one may hold the lease)."""
+        told = False
+        while not self.stop.is_set():
+            if self.lease.try_acquire():
+                if told:
+                    log.info("took over polling and sending")
+                return True
+            if not told:
+                log.warning(
+                    "another process of this bot polls and sends (it holds the lease on the "
+                    "same database); this one %s and takes over when that one stops",
+                    "takes webhook updates" if self.settings.mode == "webhook" else "waits",
+                )
+                told = True
+            self.stop.wait(2.0)
+        return False
 
     def run(self) -> int:
         api = self.telegram()
@@ -128,16 +148,31 @@ class Bot:
             signal.signal(sig, lambda number, frame: self.stop.set())
         if not self._connect(api):
             return 1
-        threads = self.start_background(api)
+        threads = self.start_background()
         allowed = allowed_updates(self.holder.current)
+        sender = self.sender(api)
+
+        def send_with_lease() -> None:
+            if self.wait_for_lease():
+                while not self.stop.is_set():
+                    try:
+                        if sender.run_once() == 0:
+                            self.stop.wait(0.05)
+                    except Exception:  # one failing round must not end the bot
+                        log.exception("sender failed; trying again")
+                        self.stop.wait(1.0)
+
+        threads.append(threading.Thread(target=send_with_lease, name="sender", daemon=True))
+        threads[-1].start()
         if self.settings.mode == "webhook":
             self._webhook(api, allowed)
-        else:
+        elif self.wait_for_lease():
             self._poll(api, allowed)
         self.stop.set()
         for thread in threads:
             thread.join(timeout=5)
         self.processor.close()
+        self.lease.release()
         log.info("stopped; everything received was committed")
         return 1 if self.failed else 0
 
