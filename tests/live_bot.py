@@ -10,8 +10,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet
 
@@ -112,6 +114,14 @@ class Person:
     first_name: str = "Ann"
     language: str = "en"
     seen: int = 0  # how many of the bot's messages to this chat were looked at
+    # how an update reaches the bot: queued for getUpdates (default), or POSTed by webhook
+    deliver: Callable[[dict[str, Any]], int] | None = None
+
+    def _push(self, update: dict[str, Any]) -> int:
+        if self.deliver is None:
+            return self.fake.push(update)[0]
+        update.setdefault("update_id", self.fake.next_update_id())
+        return self.deliver(update)
 
     def _replies(self) -> list[Call]:
         return [
@@ -123,10 +133,10 @@ class Person:
         ]
 
     def send(self, text: str) -> int:
-        return self.fake.push(text_update(self.user_id, text, self.first_name, self.language))[0]
+        return self._push(text_update(self.user_id, text, self.first_name, self.language))
 
     def share_contact(self, phone: str) -> int:
-        return self.fake.push(contact_update(self.user_id, phone, self.first_name))[0]
+        return self._push(contact_update(self.user_id, phone, self.first_name))
 
     def press(self, button: str) -> int:
         """Press the button with this text on the newest message that has it."""
@@ -139,7 +149,7 @@ class Person:
                         update = press_update(
                             self.user_id, key["callback_data"], message_id, self.first_name
                         )
-                        return self.fake.push(update)[0]
+                        return self._push(update)
         raise AssertionError(f"no message shows the button {button!r}: {self.texts()}")
 
     def _message_id(self, call: Call) -> int:

@@ -226,3 +226,23 @@ def test_sigterm_finishes_in_flight_work_and_exits(bot: LiveBot, fake: FakeTeleg
     fake.wait_for(lambda: sum("What would you like?" in t for t in ann.texts()) >= 5)
     settle(fake)
     assert sum("What would you like?" in t for t in ann.texts()) == 5
+
+
+def test_a_flooding_user_does_not_slow_anyone_else(bot: LiveBot, fake: FakeTelegram) -> None:
+    bot.start().ready()
+    flooder, ann = Person(fake, 500), Person(fake, 501)
+    fake.push(*(text_update(500, f"spam {n}") for n in range(100)))
+    ann.send("/start")
+    ann.expect("What would you like?")
+    settle(fake, quiet=1.0)
+    bot.stop()
+    assert flooder.texts()  # answered, up to the limit
+    with sqlite3.connect(bot.database.removeprefix("sqlite:///")) as db:
+        counts = dict(
+            db.execute(
+                "SELECT status, COUNT(*) FROM inbox WHERE chat_id = 500 GROUP BY status"
+            ).fetchall()
+        )
+    # a burst of 20 (plus what refilled while the updates arrived) was handled, the rest set aside
+    assert 20 <= counts["done"] <= 30
+    assert counts["ignored"] == 100 - counts["done"]

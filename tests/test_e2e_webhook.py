@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from live_bot import LiveBot, Person, free_port, settle
+from test_e2e_polling import order_two_large_pizzas
 
 from engine.testing.fake_telegram import FakeTelegram, text_update
 
@@ -39,6 +40,8 @@ def bot(fake: FakeTelegram, tmp_path: Path) -> Iterator[LiveBot]:
             "WEBHOOK_SECRET": SECRET,
             "WEBHOOK_HOST": "127.0.0.1",
             "WEBHOOK_PORT": str(port),
+            "BOT_CONFIG_VARS": "ORDERS_URL",
+            "ORDERS_URL": f"{fake.url}/shop/orders",
         },
     )
     live.start().ready()
@@ -67,6 +70,24 @@ def post(bot: LiveBot, body: bytes, secret: str | None = SECRET) -> int:
 def deliver(bot: LiveBot, fake: FakeTelegram, update: dict[str, Any]) -> int:
     update.setdefault("update_id", fake.next_update_id())
     return post(bot, json.dumps(update).encode())
+
+
+def by_webhook(bot: LiveBot, fake: FakeTelegram, user_id: int) -> Person:
+    """A user whose updates Telegram POSTs to the bot (each must be answered 200)."""
+
+    def send(update: dict[str, Any]) -> int:
+        assert deliver(bot, fake, update) == 200
+        return int(update["update_id"])
+
+    return Person(fake, user_id, deliver=send)
+
+
+def test_a_whole_demo_order_by_webhook(bot: LiveBot, fake: FakeTelegram) -> None:
+    ann = by_webhook(bot, fake, 95)
+    order_two_large_pizzas(ann)
+    settle(fake)
+    assert len(fake.calls_of("answerCallbackQuery")) == 5
+    assert fake.orders
 
 
 def test_the_webhook_is_registered_with_its_secret(bot: LiveBot, fake: FakeTelegram) -> None:

@@ -20,6 +20,7 @@ from engine.core.store_protocol import IncomingUpdate
 from engine.i18n import command_menus
 from engine.i18n.catalogs import domain_of
 from engine.runtime.config import Settings
+from engine.runtime.flood import FloodGuard
 from engine.runtime.lease import Lease
 from engine.runtime.plugins import PluginLoadError, load_plugins
 from engine.runtime.polling import Poller
@@ -81,7 +82,13 @@ class Bot:
         )
         services = LiveServices(settings.config_values(os.environ))
         self.processor = Processor(
-            self.store, self.holder, services, settings.admins, settings.workers, _parse
+            self.store,
+            self.holder,
+            services,
+            settings.admins,
+            settings.workers,
+            _parse,
+            flood=FloodGuard(settings.user_rate, settings.user_burst),
         )
         self.stop = threading.Event()
         self.failed = False  # set when the bot had to stop on an error: exit code 1

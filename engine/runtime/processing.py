@@ -15,6 +15,7 @@ from engine.core.interpreter import StepResult, step
 from engine.core.ports import Services
 from engine.core.session import Session
 from engine.core.store_protocol import BatchResult, IncomingUpdate, Parser
+from engine.runtime.flood import FloodGuard
 from engine.runtime.scenario_holder import ScenarioHolder
 from engine.store.pipeline import Store
 from engine.store.queues import DueTimer
@@ -36,6 +37,7 @@ class Processor:
         workers: int = 4,
         parse: Parser | None = None,
         clock: Clock = utc_now,
+        flood: FloodGuard | None = None,
     ) -> None:
         self.store = store
         self.holder = holder
@@ -44,8 +46,10 @@ class Processor:
         self.workers = max(1, workers)
         self.parse = parse
         self.clock = clock
+        self.flood = flood or FloodGuard(rate=0)
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="chat-worker")
         self._shard_locks = [threading.Lock() for _ in range(self.workers)]
+        self._flood_lock = threading.Lock()
 
     def roles(self, user_id: int) -> frozenset[str]:
         return frozenset({"admin"}) if user_id in self.admins else frozenset()
@@ -56,7 +60,9 @@ class Processor:
     def process(self, updates: Sequence[IncomingUpdate]) -> BatchResult:
         """Commit the batch (shards in parallel); returns once every shard is durable."""
         shards: dict[int, list[IncomingUpdate]] = {}
-        for update in updates:
+        with self._flood_lock:
+            admitted = self.flood.admit(list(updates), self.clock())
+        for update in admitted:
             shards.setdefault((update.chat_id or 0) % self.workers, []).append(update)
         futures = [self._pool.submit(self._shard, index, items) for index, items in shards.items()]
         total = BatchResult()
