@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +114,20 @@ def texts(effects: list[Effect]) -> list[str]:
         elif isinstance(effect, SendMedia):
             found.append(effect.caption)
     return found
+
+
+_TAG = re.compile(r"<(/?)([a-z-]+)[^<>]*>")
+_BARE_AMPERSAND = re.compile(r"&(?!(?:[a-z]+|#\d+);)")
+
+
+def valid_html(piece: str) -> bool:
+    """What Telegram's HTML parser needs: entities whole, tags closed in order."""
+    if _BARE_AMPERSAND.search(piece) or re.search(r"<[^>]*$|^[^<]*>", piece):
+        return False
+    stack: list[str] = []
+    for found in _TAG.finditer(piece):
+        if not found.group(1):
+            stack.append(found.group(2))
+        elif not stack or stack.pop() != found.group(2):
+            return False
+    return not stack

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -519,3 +520,14 @@ def test_a_link_button_cannot_be_pressed(tmp_path: Path) -> None:
     code, out = run(write(tmp_path, KEYS, tests))
     assert code == 1
     assert "the button 'Site' opens https://site.example; it cannot be pressed" in out
+
+
+def test_the_demos_tests_pass_and_reach_nine_in_ten_transitions() -> None:
+    code, out = run(ROOT / "scenarios" / "demo.tests.yaml")
+    assert code == 0, out
+    line = next(x for x in out.splitlines() if x.startswith("coverage "))
+    match = re.search(r"states (\d+)/(\d+) \(\d+%\), transitions (\d+)/(\d+)", line)
+    assert match is not None, line
+    states, all_states, taken, transitions = map(int, match.groups())
+    assert states == all_states and transitions >= 60
+    assert taken >= 0.9 * transitions, line

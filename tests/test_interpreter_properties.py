@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from builders import demo
+from builders import demo, valid_html
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -94,8 +94,10 @@ def check_limits(effects: tuple[Effect, ...]) -> None:
         ), effect
         if isinstance(effect, SendText | EditText):
             assert 1 <= len(effect.text) <= 4096
+            assert parses(effect.text, effect.parse_mode), effect.text
         if isinstance(effect, SendMedia):
             assert len(effect.caption) <= 1024
+            assert parses(effect.caption, effect.parse_mode), effect.caption
         markup = getattr(effect, "markup", None)
         if markup is not None:
             for row in markup.inline:
@@ -103,6 +105,15 @@ def check_limits(effects: tuple[Effect, ...]) -> None:
                     assert button.url or 1 <= len((button.data or "").encode()) <= 64
         if isinstance(effect, AnswerButton):
             assert len(effect.text) <= 200
+
+
+def parses(text: str, parse_mode: str | None) -> bool:
+    """Whether Telegram can parse the text in its mode (each message on its own)."""
+    if parse_mode == "HTML":
+        return valid_html(text)
+    if parse_mode == "MarkdownV2":
+        return (len(text) - len(text.rstrip("\\"))) % 2 == 0  # no dangling backslash
+    return True
 
 
 def play(scenario: Scenario, actions: list[tuple[str, Any]], admin: bool) -> None:
@@ -170,10 +181,16 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
             "Plain",
         ]
     )
+    messages = st.one_of(
+        texts,
+        st.just("<b>{{ (answer ~ ' & <i>') * 300 }}</b>\n\n<i>after</i>"),
+        st.just({"text": "{{ (answer ~ ' *x*.') * 300 }}", "parse_mode": "MarkdownV2"}),
+        st.just({"photo": "https://x.example/p.jpg", "caption": "{{ (answer ~ ' <') * 60 }}"}),
+    )
     states: dict[str, Any] = {}
     for i, name in enumerate(names):
         state: dict[str, Any] = {
-            "say": draw(st.one_of(texts, st.lists(texts, min_size=1, max_size=3)))
+            "say": draw(st.one_of(messages, st.lists(messages, min_size=1, max_size=3)))
         }
         kind = draw(st.sampled_from(["buttons", "ask", "on", "goto", "end", "timer"]))
         later = names[i + 1 :]

@@ -8,7 +8,7 @@ import html
 import re
 from pathlib import Path
 
-from builders import Conversation, compile_yaml, texts
+from builders import Conversation, compile_yaml, texts, valid_html
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,20 +16,6 @@ from engine.core.effects import SendText
 from engine.core.rendering import split_text
 
 _TAG = re.compile(r"<(/?)([a-z-]+)[^<>]*>")
-_BARE_AMPERSAND = re.compile(r"&(?!(?:[a-z]+|#\d+);)")
-
-
-def valid_html(piece: str) -> bool:
-    """What Telegram's HTML parser needs: entities whole, tags closed in order."""
-    if _BARE_AMPERSAND.search(piece) or re.search(r"<[^>]*$|^[^<]*>", piece):
-        return False
-    stack: list[str] = []
-    for found in _TAG.finditer(piece):
-        if not found.group(1):
-            stack.append(found.group(2))
-        elif not stack or stack.pop() != found.group(2):
-            return False
-    return not stack
 
 
 def visible(text: str) -> str:
