@@ -81,6 +81,14 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
+def _cause(exc: BaseException) -> BaseException:
+    """The error that failed the transaction: SQLite rolls back by itself on a full disk,
+    and the rollback that follows ("no transaction is active") hides the reason."""
+    while "no transaction is active" in str(exc) and exc.__context__ is not None:
+        exc = exc.__context__
+    return exc
+
+
 def _status(update: IncomingUpdate) -> str:
     """pending (to be stepped), ignored (nothing this bot reacts to) or failed (unreadable)."""
     if update.event is not None:
@@ -188,7 +196,7 @@ class Store:
                 # the next attempt sees it as a duplicate
                 if attempt == self.retries:
                     raise StoreUnavailable(
-                        f"the database refused the batch {attempt + 1} times: {exc}"
+                        f"the database refused the batch {attempt + 1} times: {_cause(exc)}"
                     ) from exc
                 self._reconnect()
                 self.sleep(min(0.05 * 2**attempt, 2.0))
