@@ -9,6 +9,7 @@ import os
 import threading
 
 from engine.core.model import Scenario
+from engine.i18n import check_catalogs
 from engine.i18n.catalogs import domain_of, locales_dir
 from engine.scenario import Diagnostic, validate_file
 from engine.scenario.compiler import compile_scenario
@@ -23,9 +24,14 @@ class ScenarioError(Exception):
 
 
 def load(path: str) -> tuple[Scenario, tuple[str, ...]]:
+    """The scenario compiled with its catalogs, or ScenarioError with every error in the
+    scenario's files and its translations (what `--validate` would report)."""
     report = validate_file(path)
-    if report.errors or report.scenario is None:
-        raise ScenarioError([d for d in report.diagnostics if d.is_error])
+    problems = [d for d in report.diagnostics if d.is_error]
+    if not problems and report.scenario is not None:
+        problems = [d for d in check_catalogs(path, report.scenario) if d.is_error]
+    if problems or report.scenario is None:
+        raise ScenarioError(problems)
     return compile_scenario(report.scenario), report.files
 
 
