@@ -1,0 +1,64 @@
+"""`python run.py` without a token: the bot in the terminal through the real pipeline (inbox,
+sessions, outbox and timers in a SQLite file), so a conversation survives a restart."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from pathlib import Path
+
+import pytest
+from builders import ROOT
+
+from engine.cli import run
+
+
+@pytest.fixture
+def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)  # no .env here
+    for name in ("TELEGRAM_BOT_TOKEN", "BOT_PLUGINS", "BOT_LOCALES", "BOT_ENCRYPTION_KEYS"):
+        monkeypatch.delenv(name, raising=False)
+    database = tmp_path / "data" / "bot.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("BOT_SCENARIO", str(ROOT / "scenarios" / "demo.yaml"))
+    return database
+
+
+def talk(*lines: str) -> str:
+    out, err = io.StringIO(), io.StringIO()
+    code = run([], out, err, io.StringIO("".join(f"{line}\n" for line in lines)))
+    assert code == 0, err.getvalue()
+    return out.getvalue()
+
+
+def test_the_demo_runs_in_the_terminal_through_the_database(environment: Path) -> None:
+    output = talk("1")
+    assert "No TELEGRAM_BOT_TOKEN set" in output
+    assert "What would you like?" in output  # /start was sent for a new user
+    assert "Which size would you like?" in output  # "1" pressed the first button
+    with sqlite3.connect(environment) as db:
+        assert db.execute("SELECT state FROM sessions").fetchall() == [("size",)]
+        statuses = {s for (s,) in db.execute("SELECT status FROM outbox")}
+        assert statuses == {"sent"}
+
+
+def test_the_conversation_continues_after_a_restart(environment: Path) -> None:
+    talk("1")
+    output = talk("Large", "/debug")
+    assert "What would you like?" not in output  # not started over
+    assert "How many Large pizzas?" in output
+    assert "state: quantity" in output
+
+
+def test_the_bundled_plugin_answers_in_the_terminal(environment: Path) -> None:
+    output = talk("1", "Small", "2")
+    assert "Anything extra on your Small pizza?" in output  # check_stock said available
+
+
+def test_a_broken_scenario_is_reported_not_run(environment: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("bot: {name: X, start: nowhere}\nstates: {a: {say: Hi}}\n")
+    out, err = io.StringIO(), io.StringIO()
+    assert run([str(broken)], out, err, io.StringIO("")) == 1
+    assert "broken.yaml:1:" in err.getvalue()
+    assert "has errors" in err.getvalue()
