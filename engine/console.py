@@ -6,6 +6,8 @@ variables, `/wait 2h` moves the clock on so timers fire, `/reset` starts over, `
 from __future__ import annotations
 
 import datetime as dt
+import os
+from collections.abc import Mapping
 from typing import TextIO
 
 from engine.core.durations import DurationError, parse_duration
@@ -155,7 +157,9 @@ class ConsoleChat:
         markup = getattr(effect, "markup", None)
         if markup is None:
             return
-        if markup.inline:
+        if not markup.inline:
+            self.buttons = []  # numbers press the latest message's buttons; without any, they are text
+        else:
             self.buttons = [b for row in markup.inline for b in row]
             for row in markup.inline:
                 start = self.buttons.index(row[0]) + 1
@@ -168,7 +172,30 @@ class ConsoleChat:
             )
 
 
-def run_chat(scenario: Scenario, stdin: TextIO, stdout: TextIO, language: str | None = None) -> int:
+def chat_plugins(scenario_path: str, environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The plugin modules a live bot of this scenario would load (BOT_PLUGINS, or else
+    NAME_plugins.py beside NAME.yaml), so that the chat runs the same actions."""
+    if "BOT_PLUGINS" in environ:
+        return tuple(p.strip() for p in environ["BOT_PLUGINS"].split(",") if p.strip())
+    beside = os.path.splitext(scenario_path)[0] + "_plugins.py"
+    return (beside,) if os.path.isfile(beside) else ()
+
+
+def run_chat(
+    scenario: Scenario,
+    stdin: TextIO,
+    stdout: TextIO,
+    language: str | None = None,
+    scenario_path: str | None = None,
+) -> int:
+    """The console conversation; with `scenario_path`, the scenario's plugin actions run."""
+    if scenario_path is not None:
+        from engine.runtime.plugins import PluginLoadError, load_plugins
+
+        try:
+            load_plugins(chat_plugins(scenario_path, os.environ))
+        except PluginLoadError as exc:
+            stdout.write(f"({exc}; plugin actions will fail)\n")
     chat = ConsoleChat(scenario, stdout, language)
     stdout.write(f"Chatting with {scenario.name}. {HELP}\n")
     chat.handle_line("/start")

@@ -5,9 +5,14 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from builders import ROOT
 
 from engine.cli import run
+from engine.console import run_chat
+from engine.core import ports
+from engine.scenario import validate_file
+from engine.scenario.compiler import compile_scenario
 
 DEMO = str(ROOT / "scenarios" / "demo.yaml")
 
@@ -85,3 +90,21 @@ def test_wait_moves_the_clock_so_timers_fire_when_due(tmp_path: Path) -> None:
 def test_lang_chooses_the_language_of_the_conversation() -> None:
     assert "bot: Привет, You! Добро пожаловать в Pizza Planet 🍕" in chat([], "--lang", "ru")
     assert "Добро пожаловать" not in chat([])
+
+
+def test_a_number_is_an_answer_when_the_latest_message_has_no_buttons() -> None:
+    output = chat(["1", "Large", "2", "/debug"])  # the menu's [2] is gone: 2 pizzas
+    assert "bot: How many Large pizzas? From 1 to 30." in output
+    assert "This button has expired." not in output
+    assert "'quantity': 2" in output
+
+
+def test_the_scenarios_plugin_actions_run_in_the_chat(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ports, "_PLUGINS", {})
+    monkeypatch.delenv("BOT_PLUGINS", raising=False)
+    scenario = compile_scenario(validate_file(DEMO).scenario)  # type: ignore[arg-type]
+    out = io.StringIO()
+    # demo_plugins.py beside demo.yaml provides check_stock, as for the live bot
+    run_chat(scenario, io.StringIO("1\nLarge\n2\n"), out, scenario_path=DEMO)
+    assert "problem" not in out.getvalue()
+    assert "bot: Great, we have them! Anything extra on your Large pizza?" in out.getvalue()

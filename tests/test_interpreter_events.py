@@ -5,11 +5,14 @@ optional question, commands for some roles only, and `ago` against the step's cl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from builders import NOW, Conversation, compile_yaml, texts
 
+from engine.core import ports
 from engine.core.effects import HttpRequest, ReportProblem
 from engine.core.events import OtherMessage
 
@@ -153,3 +156,45 @@ def test_an_optional_question_still_takes_an_answer(chat: Conversation) -> None:
     chat.media("photo", "P")
     chat.media("document", "D")
     assert texts(chat.send("PIZZA10")) == ["n=3 pic=P doc=D code=PIZZA10"]
+
+
+PLUGIN_BOT = """
+bot: {name: P, start: a}
+vars: {stock: null}
+states:
+  a:
+    say: Which size?
+    ask: {var: size, choices: [Small, Large]}
+    goto: b
+  b:
+    do:
+      - call: stock_of
+        with: {size: "{{ size }}", user: "{{ user.first_name }}"}
+        save_as: stock
+    say: "{{ stock.left if stock else 'No idea how many' }} left."
+    goto: a
+"""
+
+
+def test_a_plugin_registered_by_name_is_called_and_a_failing_one_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ports, "_PLUGINS", {})
+    seen: list[tuple[object, object]] = []
+
+    @ports.register_plugin("stock_of")
+    def stock_of(arguments: Any, context: Mapping[str, Any]) -> Any:
+        seen.append((arguments, context["size"]))
+        if arguments["size"] == "Large":
+            raise RuntimeError("the stock service is down")
+        return {"left": 3}
+
+    chat = Conversation(compile_yaml(PLUGIN_BOT, tmp_path))  # no plugins given: the registry
+    chat.send("/start")
+    assert texts(chat.send("Small")) == ["3 left.", "Which size?"]
+    assert seen == [({"size": "Small", "user": "Ann"}, "Small")]
+    effects = chat.send("Large")
+    assert texts(effects) == ["No idea how many left.", "Which size?"]
+    assert any(
+        isinstance(e, ReportProblem) and "the stock service is down" in e.message for e in effects
+    )
