@@ -63,7 +63,11 @@ class BotApi:
         files: Mapping[str, Any] | None = None,
     ) -> Any:
         """The method's `result`, or ApiError."""
-        payload = {key: value for key, value in params.items() if value is not None}
+        payload = {  # booleans as the Bot API writes them (requests would send "True")
+            key: ("true" if value else "false") if isinstance(value, bool) else value
+            for key, value in params.items()
+            if value is not None
+        }
         try:
             return apihelper._make_request(  # type: ignore[no-untyped-call]
                 self._token, method, "post", payload, dict(files) if files else None
