@@ -124,7 +124,7 @@ def test_one_message_per_second_per_chat_other_chats_go_on(
     db: peewee.Database, fake: FakeTelegram, clock: Clock
 ) -> None:
     queue(SendText(10, "a1"), SendText(10, "a2"), SendText(11, "b1"), SendText(10, "a3"))
-    send = sender(db, fake, clock, chat_interval=1.0)
+    send = sender(db, fake, clock, chat_interval=1.0, chat_burst=1)
     send.run_once()
     assert fake.texts_to(10) == ["a1"] and fake.texts_to(11) == ["b1"]
     clock.tick(0.5)
@@ -135,6 +135,24 @@ def test_one_message_per_second_per_chat_other_chats_go_on(
     clock.tick(1)
     send.run_once()
     assert fake.texts_to(10) == ["a1", "a2", "a3"]  # in order
+
+
+def test_a_short_burst_per_chat_then_one_a_second(
+    db: peewee.Database, fake: FakeTelegram, clock: Clock
+) -> None:
+    queue(*(SendText(10, f"m{n}") for n in range(6)))
+    send = sender(db, fake, clock, chat_interval=1.0, chat_burst=3)
+    send.run_once()
+    assert fake.texts_to(10) == ["m0", "m1", "m2"]  # a state's messages arrive together
+    clock.tick(1)
+    send.run_once()
+    assert fake.texts_to(10) == ["m0", "m1", "m2", "m3"]
+    clock.tick(0.5)
+    send.run_once()
+    assert len(fake.texts_to(10)) == 4
+    clock.tick(0.5)
+    send.run_once()
+    assert len(fake.texts_to(10)) == 5
 
 
 def test_the_global_limit_caps_messages_per_second(
@@ -151,7 +169,7 @@ def test_groups_get_twenty_messages_a_minute(
     db: peewee.Database, fake: FakeTelegram, clock: Clock
 ) -> None:
     queue(SendText(-100, "g1"), SendText(-100, "g2"))
-    send = sender(db, fake, clock)
+    send = sender(db, fake, clock, chat_burst=1)
     send.run_once()
     clock.tick(2)
     send.run_once()

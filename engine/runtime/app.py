@@ -114,6 +114,7 @@ class Bot:
             self.settings.rate_global,
             1 / self.settings.rate_per_chat,
             60 / self.settings.rate_per_group_minute,
+            self.settings.chat_burst,
         )
         return Sender(
             Outbox(self.db),

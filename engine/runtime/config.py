@@ -50,6 +50,7 @@ class Settings:
     rate_global: float = 30.0
     rate_per_chat: float = 1.0
     rate_per_group_minute: float = 20.0
+    chat_burst: int = 3
     poll_timeout: int = 25
     user_rate: float = 5.0
     user_burst: float = 20.0
@@ -146,6 +147,7 @@ def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = T
         rate_global=_number(env, "BOT_RATE_GLOBAL", 30, problems, 0.1),
         rate_per_chat=_number(env, "BOT_RATE_PER_CHAT", 1, problems, 0.01),
         rate_per_group_minute=_number(env, "BOT_RATE_PER_GROUP_MINUTE", 20, problems, 0.1),
+        chat_burst=int(_number(env, "BOT_CHAT_BURST", 3, problems, 1)),
         poll_timeout=int(_number(env, "BOT_POLL_TIMEOUT", 25, problems, 0)),
         user_rate=_number(env, "BOT_USER_RATE", 5, problems, 0),
         user_burst=_number(env, "BOT_USER_BURST", 20, problems, 1),

@@ -24,16 +24,31 @@ Clock = Callable[[], dt.datetime]
 
 @dataclass
 class Limits:
+    """Telegram's sending limits. Per chat a GCRA bucket: a short burst (`chat_burst`
+    messages at once, as a state's several messages), then one per interval; a 429 pauses
+    the chat for its retry_after. In all, `per_second` messages a second."""
+
     per_second: float = 30.0
-    chat_interval: float = 1.0  # seconds between two messages to one private chat
-    group_interval: float = 3.0  # seconds between two messages to one group (20/min)
-    _next_chat: dict[int, dt.datetime] = field(default_factory=dict)
+    chat_interval: float = 1.0  # seconds per message to one private chat, sustained
+    group_interval: float = 3.0  # seconds per message to one group (20 a minute)
+    chat_burst: int = 3
+    _due: dict[int, dt.datetime] = field(default_factory=dict)  # each chat's theoretical time
+    _paused: dict[int, dt.datetime] = field(default_factory=dict)
     _tokens: float = 0.0
     _refilled: dt.datetime | None = None
+    _swept: dt.datetime | None = None
+
+    def _interval(self, chat: int) -> float:
+        return self.group_interval if chat < 0 else self.chat_interval
 
     def ready(self, chat: int | None, now: dt.datetime) -> bool:
-        if chat is not None and self._next_chat.get(chat, now) > now:
-            return False
+        if chat is not None:
+            if self._paused.get(chat, now) > now:
+                return False
+            due = self._due.get(chat, now)
+            allowance = dt.timedelta(seconds=(self.chat_burst - 1) * self._interval(chat))
+            if due - now > allowance:
+                return False
         if self._refilled is None:
             self._refilled, self._tokens = now, self.per_second
         elapsed = (now - self._refilled).total_seconds()
@@ -44,12 +59,21 @@ class Limits:
     def spend(self, chat: int | None, now: dt.datetime) -> None:
         self._tokens -= 1
         if chat is not None:
-            interval = self.group_interval if chat < 0 else self.chat_interval
-            self._next_chat[chat] = now + dt.timedelta(seconds=interval)
+            start = max(self._due.get(chat, now), now)
+            self._due[chat] = start + dt.timedelta(seconds=self._interval(chat))
+        self._sweep(now)
 
     def pause(self, chat: int | None, seconds: float, now: dt.datetime) -> None:
         if chat is not None:
-            self._next_chat[chat] = now + dt.timedelta(seconds=seconds)
+            self._paused[chat] = now + dt.timedelta(seconds=seconds)
+
+    def _sweep(self, now: dt.datetime) -> None:
+        """Forget chats whose limits have run out, so memory stays flat with many users."""
+        if self._swept is not None and (now - self._swept).total_seconds() < 60:
+            return
+        self._swept = now
+        self._due = {chat: due for chat, due in self._due.items() if due > now}
+        self._paused = {chat: until for chat, until in self._paused.items() if until > now}
 
 
 def _harmless(method: str, exc: ApiError) -> bool:
