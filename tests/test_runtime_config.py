@@ -67,3 +67,32 @@ def test_dotenv_fills_in_without_overriding(tmp_path: Path) -> None:
     environ = {"B": "from environment"}
     load_dotenv(str(env_file), environ)
     assert environ == {"A": "from file", "B": "from environment"}
+
+
+def test_plugins_listed_or_found_beside_the_scenario(tmp_path: Path) -> None:
+    base = {"TELEGRAM_BOT_TOKEN": "1:x", "BOT_SCENARIO": DEMO}
+    assert read_settings(base).plugins == (DEMO.removesuffix(".yaml") + "_plugins.py",)
+    assert read_settings({**base, "BOT_PLUGINS": ""}).plugins == ()
+    listed = read_settings({**base, "BOT_PLUGINS": "a.py, shop.actions"})
+    assert listed.plugins == ("a.py", "shop.actions")
+
+
+def test_limits_are_numbers_with_their_floor() -> None:
+    base = {"TELEGRAM_BOT_TOKEN": "1:x", "BOT_SCENARIO": DEMO}
+    settings = read_settings({**base, "BOT_USER_RATE": "0", "BOT_CHAT_BURST": "5"})
+    assert settings.user_rate == 0 and settings.chat_burst == 5
+    with pytest.raises(SettingsError, match="BOT_CHAT_BURST must be at least 1"):
+        read_settings({**base, "BOT_CHAT_BURST": "0"})
+    with pytest.raises(SettingsError, match="BOT_POLL_TIMEOUT='soon' is not a number"):
+        read_settings({**base, "BOT_POLL_TIMEOUT": "soon"})
+
+
+def test_a_broken_plugin_is_named_at_start(tmp_path: Path) -> None:
+    from engine.runtime.plugins import PluginLoadError, load_plugins
+
+    plugin = tmp_path / "bad_plugin.py"
+    plugin.write_text("import nonexistent_module_xyz\n")
+    with pytest.raises(PluginLoadError, match=r"loading .*bad_plugin\.py failed: ModuleNotFound"):
+        load_plugins([str(plugin)])
+    with pytest.raises(PluginLoadError, match="there is no file"):
+        load_plugins([str(tmp_path / "missing.py")])
