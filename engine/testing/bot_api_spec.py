@@ -58,13 +58,7 @@ def check_call(method: str, params: dict[str, Any], files: tuple[str, ...] = ())
     methods = spec()["methods"]
     if method not in methods:
         raise SpecViolation(f"there is no method {method}")
-    fields = {f["name"]: f for f in methods[method]["fields"]}
-    for name in params:
-        if name not in fields:
-            raise SpecViolation(f"{method} has no parameter {name!r}")
-    for name, item in fields.items():
-        if item["required"] and name not in params:
-            raise SpecViolation(f"{method} needs the parameter {name!r}")
+    fields = _fields(methods[method]["fields"], params, method, "parameter")
     for name, value in params.items():
         types = fields[name]["types"]
         if name in files:
@@ -73,6 +67,20 @@ def check_call(method: str, params: dict[str, Any], files: tuple[str, ...] = ())
             continue
         _check_param(f"{method}.{name}", str(value), types)
     _check_limits(method, params)
+
+
+def _fields(
+    described: list[dict[str, Any]], given: dict[str, Any], owner: str, noun: str
+) -> dict[str, dict[str, Any]]:
+    """The described fields by name, once `given` has none unknown and every required one."""
+    fields = {f["name"]: f for f in described}
+    for name in given:
+        if name not in fields:
+            raise SpecViolation(f"{owner} has no {noun} {name!r}")
+    for name, item in fields.items():
+        if item["required"] and name not in given:
+            raise SpecViolation(f"{owner} needs the {noun} {name!r}")
+    return fields
 
 
 def _check_param(where: str, value: str, types: list[str]) -> None:
@@ -142,13 +150,7 @@ def _check_json(where: str, data: Any, kind: str) -> None:
         raise SpecViolation(f"{where} is none of {kind}'s kinds: {'; '.join(problems)}")
     if not isinstance(data, dict):
         raise SpecViolation(f"{where} must be an object ({kind})")
-    fields = {f["name"]: f for f in described["fields"]}
-    for name in data:
-        if name not in fields:
-            raise SpecViolation(f"{where}: {kind} has no field {name!r}")
-    for name, item in fields.items():
-        if item["required"] and name not in data:
-            raise SpecViolation(f"{where}: {kind} needs the field {name!r}")
+    fields = _fields(described["fields"], data, f"{where}: {kind}", "field")
     for name, value in data.items():
         options = fields[name]["types"]
         problems = []
