@@ -123,6 +123,7 @@ class Bot:
             self.settings.admins,
             self.holder.current.base_dir,
             file_ids=UploadedFiles(self.db),
+            parallel=self.settings.senders,
         )
 
     def start_background(self) -> list[threading.Thread]:
@@ -160,15 +161,20 @@ class Bot:
         allowed = allowed_updates(self.holder.current)
         sender = self.sender(api)
 
+        outbox_ready = threading.Event()
+        self.processor.on_commit = outbox_ready.set  # a commit wakes the sender at once
+
         def send_with_lease() -> None:
             if self.wait_for_lease():
                 while not self.stop.is_set():
                     try:
                         if sender.run_once() == 0:
-                            self.stop.wait(0.05)
+                            outbox_ready.wait(0.25)  # or retries come due
+                            outbox_ready.clear()
                     except Exception:  # one failing round must not end the bot
                         log.exception("sender failed; trying again")
                         self.stop.wait(1.0)
+                sender.close()
 
         threads.append(threading.Thread(target=send_with_lease, name="sender", daemon=True))
         threads[-1].start()

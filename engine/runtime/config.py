@@ -47,6 +47,7 @@ class Settings:
     webhook_port: int = 8080
     admins: tuple[int, ...] = ()
     workers: int = 4
+    senders: int = 8
     rate_global: float = 30.0
     rate_per_chat: float = 1.0
     rate_per_group_minute: float = 20.0
@@ -144,6 +145,7 @@ def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = T
         webhook_port=int(port),
         admins=tuple(admins),
         workers=int(_number(env, "BOT_WORKERS", 4, problems, 1)),
+        senders=int(_number(env, "BOT_SENDERS", 8, problems, 1)),
         rate_global=_number(env, "BOT_RATE_GLOBAL", 30, problems, 0.1),
         rate_per_chat=_number(env, "BOT_RATE_PER_CHAT", 1, problems, 0.01),
         rate_per_group_minute=_number(env, "BOT_RATE_PER_GROUP_MINUTE", 20, problems, 0.1),

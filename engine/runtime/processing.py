@@ -1,6 +1,6 @@
-"""Handling batches of updates: one chat's updates one at a time in arrival order, different
-chats in parallel (a worker per shard of chat ids), each shard committed through the store
-before the batch counts as done."""
+"""Handling batches of updates: one chat's updates one at a time in update_id order,
+different chats together (in parallel shards of chat ids on PostgreSQL, one transaction per
+batch on SQLite), all of it committed through the store before the batch counts as done."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from engine.core.session import Session
 from engine.core.store_protocol import BatchResult, IncomingUpdate, Parser
 from engine.runtime.flood import FloodGuard
 from engine.runtime.scenario_holder import ScenarioHolder
+from engine.store.database import is_postgres
 from engine.store.pipeline import Store
 from engine.store.queues import DueTimer
 
@@ -50,6 +51,9 @@ class Processor:
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="chat-worker")
         self._shard_locks = [threading.Lock() for _ in range(self.workers)]
         self._flood_lock = threading.Lock()
+        self._single = threading.Lock()
+        self.parallel = self.workers > 1 and is_postgres(store.db)
+        self.on_commit: Callable[[], None] = lambda: None  # new effects are in the outbox
 
     def roles(self, user_id: int) -> frozenset[str]:
         return frozenset({"admin"}) if user_id in self.admins else frozenset()
@@ -58,10 +62,29 @@ class Processor:
         return step(self.holder.current, session, event, self.clock(), self.services)
 
     def process(self, updates: Sequence[IncomingUpdate]) -> BatchResult:
-        """Commit the batch (shards in parallel); returns once every shard is durable."""
-        shards: dict[int, list[IncomingUpdate]] = {}
+        """Commit the batch; returns once all of it is durable (StoreUnavailable: none of
+        it is, nothing may be acknowledged).
+
+        On PostgreSQL the batch is split into shards of chat ids committed in parallel.
+        SQLite has one writer at a time, so parallel transactions would only queue for its
+        lock: there the whole batch is one transaction, in update_id order per chat."""
         with self._flood_lock:
             admitted = self.flood.admit(list(updates), self.clock())
+        if not admitted:
+            return BatchResult()
+        if not self.parallel:
+            with self._single:
+                result = self.store.process(
+                    admitted, self._handle, self.clock(), self.roles, self.parse
+                )
+        else:
+            result = self._in_shards(admitted)
+        if result.effects:
+            self.on_commit()
+        return result
+
+    def _in_shards(self, admitted: list[IncomingUpdate]) -> BatchResult:
+        shards: dict[int, list[IncomingUpdate]] = {}
         for update in admitted:
             shards.setdefault((update.chat_id or 0) % self.workers, []).append(update)
         futures = [self._pool.submit(self._shard, index, items) for index, items in shards.items()]
@@ -79,7 +102,7 @@ class Processor:
             try:
                 return self.store.process(items, self._handle, self.clock(), self.roles, self.parse)
             finally:
-                self.store.db.close()  # the pool's threads do not keep connections open
+                self.store.db.close()  # back to the pool: the threads keep no connection
 
     def fire(self, timer: DueTimer, user: User) -> BatchResult:
         """A due timer becomes an event through the same pipeline (a synthetic update id

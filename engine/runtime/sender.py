@@ -10,11 +10,12 @@ import logging
 import random
 import urllib.request
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.core.effects import HttpRequest
-from engine.store.queues import Outbox, QueuedEffect
+from engine.store.queues import Outbox, Outcome, QueuedEffect
 from engine.telegram.bot_api import ApiError, BotApi
 from engine.telegram.calls import FileIds, MediaFileError, Uploads, api_calls, uploaded_file_id
 
@@ -88,6 +89,10 @@ def _harmless(method: str, exc: ApiError) -> bool:
 
 
 class Sender:
+    """Drains the outbox. Each round decides, in order, what the limits let go now; the
+    chats' messages are then delivered in parallel (`parallel` threads; one chat's messages
+    one after another, in order), and the round's outcomes are written in one transaction."""
+
     def __init__(
         self,
         outbox: Outbox,
@@ -97,16 +102,23 @@ class Sender:
         base_dir: str = ".",
         clock: Clock = lambda: dt.datetime.now(dt.UTC),
         file_ids: FileIds | None = None,
+        parallel: int = 1,
     ) -> None:
         self.outbox, self.api, self.limits = outbox, api, limits
         self.admins = tuple(admins)
         self.uploads = Uploads(base_dir, file_ids if file_ids is not None else {})
         self.clock = clock
+        self.parallel = max(1, parallel)
+        self._pool = (
+            ThreadPoolExecutor(self.parallel, thread_name_prefix="send")
+            if self.parallel > 1
+            else None
+        )
 
     def run_once(self, limit: int = 100) -> int:
         """Send what is due and allowed now; returns how many effects were handled."""
         now = self.clock()
-        handled = 0
+        chats: dict[int | None, list[QueuedEffect]] = {}
         held: set[int | None] = set()  # chats waiting: their later messages wait too (order)
         for queued in self.outbox.pending(now, limit):
             chat = queued.chat_id
@@ -114,12 +126,38 @@ class Sender:
                 held.add(chat)
                 continue
             self.limits.spend(chat, now)
-            if not self._deliver(queued, now):
-                held.add(chat)
-            handled += 1
-        return handled
+            chats.setdefault(chat, []).append(queued)
+        if not chats:
+            return 0
+        outcomes: list[Outcome] = []
+        if self._pool is None or len(chats) == 1:
+            for items in chats.values():
+                outcomes += self._deliver_in_order(items, now)
+        else:
+            for part in self._pool.map(
+                lambda items: self._deliver_in_order(items, now), chats.values()
+            ):
+                outcomes += part
+        self.outbox.record(outcomes)
+        return len(outcomes)
 
-    def _deliver(self, queued: QueuedEffect, now: dt.datetime) -> bool:
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def _deliver_in_order(self, items: list[QueuedEffect], now: dt.datetime) -> list[Outcome]:
+        """One chat's messages of this round, in order; after one that must wait, the rest
+        of the chat's messages wait too."""
+        outcomes = []
+        for queued in items:
+            outcome = self._deliver(queued, now)
+            if outcome is not None:
+                outcomes.append(outcome)
+            if outcome is None or outcome.status == "pending":
+                break
+        return outcomes
+
+    def _deliver(self, queued: QueuedEffect, now: dt.datetime) -> Outcome | None:
         effect = queued.effect
         if isinstance(effect, HttpRequest):
             return self._http(queued, effect)
@@ -142,38 +180,34 @@ class Sender:
             return self._failed(queued, exc, now)
         except (MediaFileError, OSError) as exc:
             log.error("cannot send %s: %s", type(effect).__name__, exc)
-            self.outbox.failed(queued.id)
-            return True
-        self.outbox.sent(queued.id, message_id)
-        return True
+            return Outcome(queued.id, "failed")
+        return Outcome(queued.id, "sent", message_id)
 
-    def _failed(self, queued: QueuedEffect, exc: ApiError, now: dt.datetime) -> bool:
+    def _failed(self, queued: QueuedEffect, exc: ApiError, now: dt.datetime) -> Outcome | None:
+        """The outcome of a refused call; None when the chat's queue was dropped (403)."""
         chat = queued.chat_id
         if exc.kind == "rate_limited":
             wait = float(exc.retry_after or 1)
             self.limits.pause(chat, wait, now)
-            self.outbox.retry_at(queued.id, now + dt.timedelta(seconds=wait))
-        elif exc.kind in ("server", "network"):
+            return Outcome(queued.id, "pending", not_before=now + dt.timedelta(seconds=wait))
+        if exc.kind in ("server", "network"):
             backoff = min(300.0, 2.0 ** min(queued.attempts, 8)) * (0.5 + random.random())
             self.limits.pause(chat, backoff, now)
-            self.outbox.retry_at(queued.id, now + dt.timedelta(seconds=backoff))
-        elif exc.kind == "timeout":
-            self.outbox.uncertain(queued.id)  # it may have arrived: never sent twice blindly
-            return True
-        elif exc.kind == "blocked" and chat is not None and chat > 0:
+            return Outcome(queued.id, "pending", not_before=now + dt.timedelta(seconds=backoff))
+        if exc.kind == "timeout":
+            return Outcome(queued.id, "uncertain")  # it may have arrived: never sent twice blindly
+        if exc.kind == "blocked" and chat is not None and chat > 0:
             self.outbox.blocked_by(chat)
-        else:
-            log.warning(
-                "Telegram refused %s for chat %s: %s",
-                type(queued.effect).__name__,
-                chat,
-                exc.description,
-            )
-            self.outbox.failed(queued.id)
-            return True
-        return False
+            return None
+        log.warning(
+            "Telegram refused %s for chat %s: %s",
+            type(queued.effect).__name__,
+            chat,
+            exc.description,
+        )
+        return Outcome(queued.id, "failed")
 
-    def _http(self, queued: QueuedEffect, effect: HttpRequest) -> bool:
+    def _http(self, queued: QueuedEffect, effect: HttpRequest) -> Outcome:
         body = json.dumps(effect.json).encode() if effect.json is not None else None
         headers = (
             {"Content-Type": "application/json", **dict(effect.headers)}
@@ -188,7 +222,5 @@ class Sender:
                 pass
         except Exception as exc:  # a fire-and-forget call: logged, not retried forever
             log.warning("http %s %s failed: %s", effect.method, effect.url[:80], exc)
-            self.outbox.failed(queued.id)
-            return True
-        self.outbox.sent(queued.id)
-        return True
+            return Outcome(queued.id, "failed")
+        return Outcome(queued.id, "sent")

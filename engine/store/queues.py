@@ -27,6 +27,17 @@ class QueuedEffect:
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """What one delivery round did to a queued effect: sent (with Telegram's message id),
+    pending again from `not_before` (a 429 or 5xx), uncertain (timed out) or failed."""
+
+    id: int
+    status: str
+    message_id: int | None = None
+    not_before: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
 class DueTimer:
     id: int
     chat_id: int
@@ -52,6 +63,26 @@ class Outbox:
         return [
             QueuedEffect(r.id, r.chat_id, effect_from_json(r.payload), r.attempts) for r in rows
         ]
+
+    def record(self, outcomes: list[Outcome]) -> None:
+        """A delivery round's outcomes in one transaction with one prepared statement (the
+        sender's hot path: an UPDATE through the query builder per effect costs far more)."""
+        if not outcomes:
+            return
+        mark = self.db.param
+        sql = (
+            f'UPDATE "outbox" SET status = {mark}, message_id = COALESCE({mark}, message_id), '
+            f"not_before = COALESCE({mark}, not_before), attempts = attempts + 1 "
+            f"WHERE id = {mark}"
+        )
+        sqlite = isinstance(self.db, peewee.SqliteDatabase)
+        rows = []
+        for outcome in outcomes:
+            moment = _utc(outcome.not_before) if outcome.not_before else None
+            stamp = str(moment) if sqlite and moment is not None else moment
+            rows.append((outcome.status, outcome.message_id, stamp, outcome.id))
+        with write_transaction(self.db):
+            self.db.cursor().executemany(sql, rows)
 
     def sent(self, effect_id: int, message_id: int | None = None) -> None:
         OutboxRow.update(
