@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import cast
 
 import peewee
 
@@ -54,14 +55,17 @@ class Outbox:
 
     def pending(self, now: dt.datetime, limit: int = 100) -> list[QueuedEffect]:
         """Effects due to be sent, oldest first (one chat's messages stay in order)."""
-        rows = (
-            OutboxRow.select()
+        query = (
+            OutboxRow.select(OutboxRow.id, OutboxRow.chat_id, OutboxRow.payload, OutboxRow.attempts)
             .where((OutboxRow.status == "pending") & (OutboxRow.not_before <= _utc(now)))
             .order_by(OutboxRow.id)
             .limit(limit)
+            .tuples()  # no model objects: this runs many times a second
         )
+        rows = cast(list[tuple[int, int | None, str, int]], list(query))
         return [
-            QueuedEffect(r.id, r.chat_id, effect_from_json(r.payload), r.attempts) for r in rows
+            QueuedEffect(row_id, chat, effect_from_json(payload), attempts)
+            for row_id, chat, payload, attempts in rows
         ]
 
     def record(self, outcomes: list[Outcome]) -> None:

@@ -18,9 +18,25 @@ _EFFECTS: dict[str, type[Effect]] = {
 }
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names (dataclasses.fields is slow; this is per effect sent)."""
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 def _plain(value: Any) -> Any:
+    if isinstance(value, _SCALARS):
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     if isinstance(value, dt.datetime):
@@ -45,7 +61,7 @@ def _markup(data: dict[str, Any]) -> Markup:
 def effect_from_json(text: str) -> Effect:
     data = json.loads(text)
     kind = _EFFECTS[data.pop("type")]
-    fields = {f.name: f for f in dataclasses.fields(kind)}
+    fields = _field_names(kind)
     values: dict[str, Any] = {}
     for name, value in data.items():
         if name not in fields:
