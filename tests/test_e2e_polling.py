@@ -246,3 +246,15 @@ def test_a_flooding_user_does_not_slow_anyone_else(bot: LiveBot, fake: FakeTeleg
     # a burst of 20 (plus what refilled while the updates arrived) was handled, the rest set aside
     assert 20 <= counts["done"] <= 30
     assert counts["ignored"] == 100 - counts["done"]
+
+
+def test_the_token_is_never_logged_even_at_debug(bot: LiveBot, fake: FakeTelegram) -> None:
+    bot.env["LOG_LEVEL"] = "DEBUG"
+    bot.start().ready()
+    ann = Person(fake, 510)
+    ann.send("/start")
+    ann.expect("What would you like?")
+    bot.stop()
+    secret = fake.token.split(":", 1)[1]
+    assert secret not in bot.log
+    assert "DEBUG" in bot.log  # it did log at debug level

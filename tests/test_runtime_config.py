@@ -96,3 +96,23 @@ def test_a_broken_plugin_is_named_at_start(tmp_path: Path) -> None:
         load_plugins([str(plugin)])
     with pytest.raises(PluginLoadError, match="there is no file"):
         load_plugins([str(tmp_path / "missing.py")])
+
+
+def test_secrets_are_blanked_out_of_log_records_and_tracebacks() -> None:
+    import logging
+
+    from engine.runtime.redaction import RedactSecrets
+
+    redactor = RedactSecrets(["123:SeCrEt", "SeCrEt", "x"])
+    record = logging.LogRecord("t", logging.INFO, "f", 1, "GET /bot%s/getMe", ("123:SeCrEt",), None)
+    redactor.filter(record)
+    assert record.getMessage() == "GET /bot[secret]/getMe"
+    try:
+        raise ValueError("url /bot123:SeCrEt/getMe")
+    except ValueError:
+        import sys
+
+        failed = logging.LogRecord("t", logging.ERROR, "f", 1, "boom", None, sys.exc_info())
+    redactor.filter(failed)
+    assert "SeCrEt" not in logging.Formatter().format(failed)
+    assert "[secret]" in logging.Formatter().format(failed)

@@ -25,6 +25,7 @@ from engine.runtime.lease import Lease
 from engine.runtime.plugins import PluginLoadError, load_plugins
 from engine.runtime.polling import Poller
 from engine.runtime.processing import Processor
+from engine.runtime.redaction import redact_logs
 from engine.runtime.scenario_holder import ScenarioError, ScenarioHolder
 from engine.runtime.scheduler import Scheduler
 from engine.runtime.sender import Limits, Sender
@@ -270,6 +271,8 @@ def run_bot(settings: Settings, stderr: TextIO) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    token_secret = settings.token.partition(":")[2]
+    redact_logs([settings.token, token_secret, settings.webhook_secret])
     try:
         bot = Bot(settings)
     except ScenarioError as exc:
