@@ -162,6 +162,8 @@ def _main_job(paths: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -
 
 
 def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    import peewee
+
     from engine.store import admin
     from engine.store.crypto import EncryptionKeyError
     from engine.store.database import DatabaseURLError
@@ -177,6 +179,10 @@ def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
         return admin.run_prune(stdout)
     except (SchemaError, DatabaseURLError, EncryptionKeyError) as exc:
         stderr.write(f"run.py: {exc}\n")
+        return EXIT_PROBLEMS
+    except peewee.DatabaseError as exc:  # unreachable server, wrong password, locked file
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        stderr.write(f"run.py: cannot use the database of DATABASE_URL: {first_line}\n")
         return EXIT_PROBLEMS
 
 

@@ -62,3 +62,11 @@ def test_a_broken_scenario_is_reported_not_run(environment: Path, tmp_path: Path
     assert run([str(broken)], out, err, io.StringIO("")) == 1
     assert "broken.yaml:1:" in err.getvalue()
     assert "has errors" in err.getvalue()
+
+
+def test_an_unreachable_database_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody:wrong@127.0.0.1:1/none")
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["--migrate"], out, err) == 1
+    assert err.getvalue().startswith("run.py: cannot use the database of DATABASE_URL:")
+    assert "Traceback" not in err.getvalue() and len(err.getvalue().splitlines()) == 1
