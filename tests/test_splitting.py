@@ -57,6 +57,14 @@ def test_escaped_user_text_without_spaces_is_never_cut_inside_an_entity(
     assert visible("".join(pieces)) == visible("You said " + html.escape(typed))
 
 
+def test_no_message_is_only_tags() -> None:
+    """Telegram refuses a message with no text; a cut right after an opening tag made one."""
+    pieces = split_text("<b>\n\n" + "x" * 5000 + "</b>", parse_mode="HTML")
+    assert all(visible(p) for p in pieces)
+    assert all(valid_html(p) and len(p) <= 4096 for p in pieces)
+    assert visible("".join(pieces)) == "x" * 5000
+
+
 def test_markdown_v2_escapes_stay_with_what_they_escape() -> None:
     text = "x" + "\\." * 3000  # odd start: a cut at 4096 would fall between \ and .
     pieces = split_text(text, parse_mode="MarkdownV2")
@@ -77,6 +85,7 @@ def test_every_piece_of_balanced_html_is_valid_html(parts: list[str], limit: int
     text = _balanced("".join(parts))
     pieces = split_text(text, limit, parse_mode="HTML")
     assert all(0 < len(p) <= limit for p in pieces)
+    assert all(visible(p) for p in pieces) or not visible(text)
     assert all(valid_html(p) for p in pieces), pieces
     assert visible("".join(pieces)) == visible(text)
 

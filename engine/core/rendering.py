@@ -118,6 +118,7 @@ def split_text(text: str, limit: int = TEXT_LIMIT, parse_mode: str | None = None
     A piece is valid on its own in its parse mode: a cut never falls inside an HTML tag or
     entity (`&lt;`) or after a MarkdownV2 backslash, and HTML tags open at a cut are closed
     at the end of the piece and opened again at the start of the next one."""
+    html = parse_mode == "HTML"
     pieces: list[str] = []
     rest = text.strip()
     while len(rest) > limit:
@@ -125,24 +126,32 @@ def split_text(text: str, limit: int = TEXT_LIMIT, parse_mode: str | None = None
         while True:
             cut = _cut(rest, budget, parse_mode)
             head = rest[:cut].rstrip()
-            opened = _open_tags(head) if parse_mode == "HTML" else []
+            if html and not _TAG.sub("", head).strip():
+                cut = _cut(rest, budget, parse_mode, boundaries=False)  # not a message of tags
+                head = rest[:cut].rstrip()
+            opened = _open_tags(head) if html else []
             closing = "".join(f"</{name}>" for name, _ in reversed(opened))
-            if len(head) + len(closing) <= limit or budget <= limit // 2:
+            if len(head) + len(closing) <= limit or budget == limit // 2:
                 break
-            budget -= len(closing)
+            budget = max(limit // 2, budget - len(closing))
         reopen = "".join(tag for _, tag in opened)
-        if len(reopen) > limit // 4:  # tags nested past reason: cut them, do not loop
-            closing = reopen = ""
+        if (
+            len(head) + len(closing) > limit
+            or len(reopen) + len(closing) > limit // 4
+            or (html and not _TAG.sub("", head).strip())
+        ):
+            rest = _TAG.sub("", rest).strip()  # tags nested past reason: the rest goes without
+            continue
         pieces.append(head + closing)
         rest = reopen + rest[cut:].lstrip()
-    if rest:
-        pieces.append(rest)
+    if rest and not (pieces and html and not _TAG.sub("", rest).strip()):
+        pieces.append(rest)  # (tags reopened only to be closed are not a message)
     return pieces
 
 
-def _cut(text: str, budget: int, parse_mode: str | None) -> int:
+def _cut(text: str, budget: int, parse_mode: str | None, boundaries: bool = True) -> int:
     window = text[:budget]
-    cut = window.rfind("\n\n")
+    cut = window.rfind("\n\n") if boundaries else budget
     if cut <= 0:
         cut = window.rfind("\n")
     if cut <= 0:
