@@ -129,7 +129,7 @@ def run(argv: list[str], stdout: TextIO, stderr: TextIO, stdin: TextIO | None = 
                 return EXIT_PROBLEMS
             from engine.console import run_chat
 
-            return run_chat(scenario, stdin or sys.stdin, stdout, args.lang)
+            return run_chat(scenario, stdin or sys.stdin, stdout, args.lang, scenario_path=path)
         if args.validate or args.format or args.strict:
             return _validate(args.paths, args.format or "text", args.strict, stdout)
         return _main_job(args.paths, stdin or sys.stdin, stdout, stderr)

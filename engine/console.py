@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping
 from typing import TextIO
 
 from engine.core.durations import DurationError, parse_duration
@@ -172,15 +171,6 @@ class ConsoleChat:
             )
 
 
-def chat_plugins(scenario_path: str, environ: Mapping[str, str]) -> tuple[str, ...]:
-    """The plugin modules a live bot of this scenario would load (BOT_PLUGINS, or else
-    NAME_plugins.py beside NAME.yaml), so that the chat runs the same actions."""
-    if "BOT_PLUGINS" in environ:
-        return tuple(p.strip() for p in environ["BOT_PLUGINS"].split(",") if p.strip())
-    beside = os.path.splitext(scenario_path)[0] + "_plugins.py"
-    return (beside,) if os.path.isfile(beside) else ()
-
-
 def run_chat(
     scenario: Scenario,
     stdin: TextIO,
@@ -190,10 +180,10 @@ def run_chat(
 ) -> int:
     """The console conversation; with `scenario_path`, the scenario's plugin actions run."""
     if scenario_path is not None:
-        from engine.runtime.plugins import PluginLoadError, load_plugins
+        from engine.runtime.plugins import PluginLoadError, load_plugins, plugin_names
 
         try:
-            load_plugins(chat_plugins(scenario_path, os.environ))
+            load_plugins(plugin_names(os.environ, scenario_path))
         except PluginLoadError as exc:
             stdout.write(f"({exc}; plugin actions will fail)\n")
     chat = ConsoleChat(scenario, stdout, language)

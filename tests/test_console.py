@@ -108,3 +108,9 @@ def test_the_scenarios_plugin_actions_run_in_the_chat(monkeypatch: pytest.Monkey
     run_chat(scenario, io.StringIO("1\nLarge\n2\n"), out, scenario_path=DEMO)
     assert "problem" not in out.getvalue()
     assert "bot: Great, we have them! Anything extra on your Large pizza?" in out.getvalue()
+
+
+def test_the_chat_runs_the_scenarios_plugin_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BOT_PLUGINS", raising=False)
+    output = chat(["1", "Small", "2"])
+    assert "Anything extra on your Small pizza?" in output  # check_stock from demo_plugins.py

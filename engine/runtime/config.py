@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
+from engine.runtime.plugins import plugin_names
 from engine.store.database import DEFAULT_URL
 
 TELEGRAM_API = "https://api.telegram.org"
@@ -81,15 +82,6 @@ def _number(
     return value
 
 
-def _plugins(env: Mapping[str, str], scenario: str) -> tuple[str, ...]:
-    """BOT_PLUGINS as listed; when it is not set at all, NAME_plugins.py beside NAME.yaml
-    (like pytest's conftest.py), so a bundled bot runs with its actions out of the box."""
-    if "BOT_PLUGINS" in env:
-        return tuple(p.strip() for p in env["BOT_PLUGINS"].split(",") if p.strip())
-    beside = os.path.splitext(scenario)[0] + "_plugins.py"
-    return (beside,) if os.path.isfile(beside) else ()
-
-
 def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = True) -> Settings:
     env = os.environ if environ is None else environ
     problems: list[str] = []
@@ -153,7 +145,7 @@ def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = T
         poll_timeout=int(_number(env, "BOT_POLL_TIMEOUT", 25, problems, 0)),
         user_rate=_number(env, "BOT_USER_RATE", 5, problems, 0),
         user_burst=_number(env, "BOT_USER_BURST", 20, problems, 1),
-        plugins=_plugins(env, scenario),
+        plugins=plugin_names(env, scenario),
         config_vars=tuple(
             v.strip() for v in env.get("BOT_CONFIG_VARS", "").split(",") if v.strip()
         ),

@@ -8,7 +8,16 @@ import importlib
 import importlib.util
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+
+
+def plugin_names(environ: Mapping[str, str], scenario_path: str) -> tuple[str, ...]:
+    """BOT_PLUGINS as listed; when it is not set at all, NAME_plugins.py beside NAME.yaml
+    (like pytest's conftest.py), so a bundled bot runs with its actions out of the box."""
+    if "BOT_PLUGINS" in environ:
+        return tuple(p.strip() for p in environ["BOT_PLUGINS"].split(",") if p.strip())
+    beside = os.path.splitext(scenario_path)[0] + "_plugins.py"
+    return (beside,) if os.path.isfile(beside) else ()
 
 
 class PluginLoadError(Exception):
