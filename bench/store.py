@@ -2,7 +2,7 @@
 sessions already stored, and the process's peak memory.
 
 Run: python bench/store.py [--sessions 1000000] [--batch 200] [--updates 20000]
-         [--postgres postgresql://bot:bot@127.0.0.1/postgres]
+         [--postgres postgresql://bot:bot@127.0.0.1/postgres] [--one-core]
 Each update goes through the whole transaction: inbox row, session loaded, step() of a small
 scenario, session stored, outbox row, inbox marked done; one transaction per batch, every
 update durable before it is acknowledged. Goals: 10,000/s on SQLite, 3,000/s on PostgreSQL,
@@ -125,7 +125,15 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--updates", type=int, default=20_000)
     parser.add_argument("--postgres", default=os.environ.get("TEST_POSTGRES_URL"))
+    parser.add_argument(
+        "--one-core",
+        action="store_true",
+        help="run the whole process (its threads too) on one CPU core",
+    )
     args = parser.parse_args()
+    if args.one_core:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+        print(f"pinned to CPU core {min(os.sched_getaffinity(0))}")
     folder = tempfile.mkdtemp()
     measure(
         f"sqlite:///{os.path.join(folder, 'bench.db')}",

@@ -3,7 +3,9 @@ unreachable PostgreSQL. The batch is retried; while it fails nothing is acknowle
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -160,3 +162,28 @@ def test_an_unreachable_postgresql_acknowledges_nothing(tmp_path: Path) -> None:
     bot = StoreBot(compile_yaml(COUNTER, tmp_path), store)
     with pytest.raises(StoreUnavailable, match="refused the batch 3 times"):
         bot.say(1, 5, "a")
+
+
+def test_sqlite_checkpoints_in_a_thread_that_ends_when_idle(
+    sqlite_file: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.store import database
+
+    monkeypatch.setattr(database._Checkpointer, "IDLE", 0.2)
+    db = open_database(f"sqlite:///{sqlite_file}")
+    try:
+        db.execute_sql("CREATE TABLE t (x TEXT)")
+        size = os.path.getsize(sqlite_file)
+        with write_transaction(db):
+            db.execute_sql("INSERT INTO t VALUES (?)", ("x" * 200_000,))
+        checkpointer = db._checkpointer  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 5
+        while os.path.getsize(sqlite_file) <= size and time.monotonic() < deadline:
+            time.sleep(0.02)  # the committed pages reach the file while the writer is open
+        assert os.path.getsize(sqlite_file) > size and checkpointer.failures == 0
+        while checkpointer.thread is not None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert checkpointer.thread is None  # idle: the thread and its connection are gone
+        assert db.execute_sql("SELECT length(x) FROM t").fetchone()[0] == 200_000
+    finally:
+        db.close()

@@ -16,7 +16,7 @@ from store_fixtures import close_all
 from engine.store import migrations
 from engine.store.database import open_database
 from engine.store.migrations import LATEST, SchemaError, check, current_version, migrate
-from engine.store.models import ALL_MODELS, AuditRow, SettingRow, database_proxy
+from engine.store.models import ALL_MODELS, AuditRow, SessionRow, SettingRow, database_proxy
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +38,10 @@ def run_py(store_url: str, *argv: str) -> subprocess.CompletedProcess[str]:
 def test_migrate_creates_the_schema_once_and_says_so(store_url: str) -> None:
     first = run_py(store_url, "--migrate")
     assert first.returncode == 0, first.stderr
-    assert first.stdout == "schema 1: create the tables\n"
+    assert first.stdout == (
+        "schema 1: create the tables\n"
+        "schema 2: sessions stored by their key (SQLite), no index on inbox status\n"
+    )
     again = run_py(store_url, "--migrate")
     assert (again.returncode, again.stdout) == (0, "the schema is up to date\n")
     db = open_database(store_url)
@@ -81,7 +84,10 @@ def test_an_empty_database_asks_for_migrate(store_url: str) -> None:
         close_all(db)
     result = run_py(store_url, "--delete-user", "1")
     assert result.returncode == 1
-    assert "version 0, this engine needs 1: run `python run.py --migrate` first" in result.stderr
+    assert (
+        f"version 0, this engine needs {LATEST}: run `python run.py --migrate` first"
+        in result.stderr
+    )
 
 
 Step = Callable[[peewee.Database], None]
@@ -98,11 +104,12 @@ def test_a_later_step_is_applied_on_top_and_recorded(
     def add_table(database: peewee.Database) -> None:
         database.execute_sql('CREATE TABLE "notes" (id INTEGER PRIMARY KEY, text TEXT)')
 
-    _with_steps(monkeypatch, (2, "add notes", add_table))
-    with pytest.raises(SchemaError, match="version 1, this engine needs 2"):
+    later = LATEST + 1
+    _with_steps(monkeypatch, (later, "add notes", add_table))
+    with pytest.raises(SchemaError, match=f"version {LATEST}, this engine needs {later}"):
         check(db)
-    assert migrate(db) == ["schema 2: add notes"]
-    assert current_version(db) == 2 and db.table_exists("notes")
+    assert migrate(db) == [f"schema {later}: add notes"]
+    assert current_version(db) == later and db.table_exists("notes")
     check(db)
     assert migrate(db) == []
 
@@ -114,8 +121,35 @@ def test_a_failing_step_leaves_the_schema_as_it_was(
         database.execute_sql('CREATE TABLE "notes" (id INTEGER PRIMARY KEY)')
         raise RuntimeError("the disk filled up")
 
-    _with_steps(monkeypatch, (2, "add notes", half_done))
+    _with_steps(monkeypatch, (LATEST + 1, "add notes", half_done))
     with pytest.raises(RuntimeError):
         migrate(db)
     database_proxy.initialize(db)
-    assert current_version(db) == 1 and not db.table_exists("notes")
+    assert current_version(db) == LATEST and not db.table_exists("notes")
+
+
+def test_a_schema_1_database_keeps_its_sessions_when_upgraded(store_url: str) -> None:
+    db = open_database(store_url)
+    try:
+        database_proxy.initialize(db)
+        with db.atomic():
+            db.create_tables(ALL_MODELS)
+            db.execute_sql('DROP INDEX IF EXISTS "sessions_user_id"')  # as schema 1 made it
+            SettingRow.create(key=migrations.VERSION_KEY, value="1")
+            for user in (1, 2, 2**62):
+                SessionRow.create(chat_id=user, user_id=user, scenario="s", state="a", vars="{}")
+        assert migrate(db)[0].startswith("schema 2: ")
+        check(db)
+        assert sorted(s.user_id for s in SessionRow.select()) == [1, 2, 2**62]
+        SessionRow.update(state="b").where(SessionRow.chat_id == 2).execute()
+        assert SessionRow.get(SessionRow.chat_id == 2).state == "b"
+        if isinstance(db, peewee.SqliteDatabase):
+            create = db.execute_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'sessions'"
+            ).fetchone()[0]
+            assert create.endswith("WITHOUT ROWID")
+            assert db.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert "sessions_user_id" in {i.name for i in db.get_indexes("sessions")}
+        assert "inbox_status" not in {i.name for i in db.get_indexes("inbox")}
+    finally:
+        close_all(db)

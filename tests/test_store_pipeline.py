@@ -207,3 +207,16 @@ def test_nul_characters_and_unusual_text_are_stored(db: peewee.Database, tmp_pat
     assert logged.text == kept
     body = InboxRow.get(InboxRow.update_id == 2).body  # as Telegram sent it (JSON escapes NUL)
     assert json.loads(body)["message"]["text"] == odd
+
+
+def test_the_roles_of_a_user_are_stored_with_the_profile(counter: StoreBot) -> None:
+    def roles(user_id: int) -> frozenset[str]:
+        return frozenset({"admin", "editor"}) if user_id == 7 else frozenset()
+
+    counter.store.process(
+        [text_update(1, 7, "hi"), text_update(2, 8, "hi")], counter.handle, NOW, roles
+    )
+    assert json.loads(UserRow.get_by_id(7).roles) == ["admin", "editor"]
+    assert json.loads(UserRow.get_by_id(8).roles) == []
+    counter.store.process([text_update(3, 7, "again")], counter.handle, NOW)  # no longer admin
+    assert json.loads(UserRow.get_by_id(7).roles) == []

@@ -39,6 +39,24 @@ def _sqlite_value(value: Any) -> Any:
     return value.isoformat(" ") if isinstance(value, dt.datetime) else value
 
 
+@lru_cache(maxsize=64)
+def _shape(
+    model: type[peewee.Model], given: tuple[str, ...]
+) -> tuple[dict[str, Any], tuple[str, ...], frozenset[str]]:
+    """For rows with the keys `given`: the defaults peewee would fill in, all the columns
+    written, and which of them are timestamps (worked out once per table and shape)."""
+    defaults = {
+        f.column_name: f.default
+        for f in model._meta.sorted_fields
+        if f.name not in given and f.default is not None and not isinstance(f, peewee.AutoField)
+    }
+    columns = given + tuple(defaults)
+    dates = frozenset(
+        f.column_name for f in model._meta.sorted_fields if isinstance(f, peewee.DateTimeField)
+    ) & frozenset(columns)
+    return defaults, columns, dates
+
+
 def insert_rows(
     db: peewee.Database,
     model: type[peewee.Model],
@@ -49,54 +67,44 @@ def insert_rows(
     """Insert rows (all with the same keys); on a conflict, update the `update` columns."""
     if not rows:
         return
-    defaults = {
-        f.column_name: f.default
-        for f in model._meta.sorted_fields
-        if f.name not in rows[0] and f.default is not None and not isinstance(f, peewee.AutoField)
-    }
-    if defaults:  # peewee fills these in Python, not as SQL defaults
-        filled = {k: (v() if callable(v) else v) for k, v in defaults.items()}
-        rows = [{**filled, **row} for row in rows]
-    columns = tuple(rows[0])
+    defaults, columns, dates = _shape(model, tuple(rows[0]))
+    # peewee fills defaults in Python, not as SQL defaults: once per batch here
+    filled = tuple(v() if callable(v) else v for v in defaults.values())
     postgres = is_postgres(db)
     sql = _statement(model._meta.table_name, columns, conflict, update, postgres)
+    given = columns[: len(columns) - len(filled)]
+    if postgres:
+        values = [tuple([row[c] for c in given]) + filled for row in rows]
+    elif dates:  # a batch shares a few timestamps: each is formatted once
+        formatted: dict[int, Any] = {}
+
+        def value(item: Any) -> Any:
+            key = id(item)
+            if key not in formatted:
+                formatted[key] = _sqlite_value(item)
+            return formatted[key]
+
+        kept = tuple(_sqlite_value(v) for v in filled)
+        values = [
+            tuple([value(row[c]) if c in dates else row[c] for c in given]) + kept for row in rows
+        ]
+    else:
+        values = [tuple([row[c] for c in given]) + filled for row in rows]
     with _wrapped_errors:  # driver errors become peewee's, which the batch retry catches
-        _execute(db, model, sql, columns, rows, postgres)
+        _execute(db, sql, values, postgres)
 
 
 # peewee's mapping of the drivers' exceptions (sqlite3, psycopg2) to its own classes
 _wrapped_errors = peewee.__exception_wrapper__  # type: ignore[attr-defined]
 
 
-def _execute(
-    db: peewee.Database,
-    model: type[peewee.Model],
-    sql: str,
-    columns: tuple[str, ...],
-    rows: Sequence[dict[str, Any]],
-    postgres: bool,
-) -> None:
+def _execute(db: peewee.Database, sql: str, values: list[tuple[Any, ...]], postgres: bool) -> None:
     cursor = db.cursor()
     if postgres:
         from psycopg2.extras import execute_values
 
-        execute_values(cursor, sql, [tuple(r[c] for c in columns) for r in rows], page_size=500)
+        execute_values(cursor, sql, values, page_size=500)
     else:
-        dates = {
-            f.column_name for f in model._meta.sorted_fields if isinstance(f, peewee.DateTimeField)
-        } & set(columns)
-        if dates:  # a batch shares a few timestamps: each is formatted once
-            formatted: dict[int, Any] = {}
-            for row in rows:
-                for column in dates:
-                    value = row[column]
-                    if id(value) not in formatted:
-                        formatted[id(value)] = _sqlite_value(value)
-            values = [
-                tuple(formatted[id(r[c])] if c in dates else r[c] for c in columns) for r in rows
-            ]
-        else:
-            values = [tuple(r[c] for c in columns) for r in rows]
         cursor.executemany(sql, values)
 
 

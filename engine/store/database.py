@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import threading
+import time
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -32,7 +35,7 @@ def open_database(url: str = DEFAULT_URL) -> peewee.Database:
         synchronous = options.get("synchronous", "normal").lower()
         if synchronous not in ("normal", "full"):
             raise DatabaseURLError("DATABASE_URL: synchronous may be normal or full")
-        return peewee.SqliteDatabase(
+        return CheckpointedSqliteDatabase(
             path,
             pragmas={
                 "journal_mode": "wal",
@@ -41,6 +44,9 @@ def open_database(url: str = DEFAULT_URL) -> peewee.Database:
                 "synchronous": synchronous,
                 "cache_size": -128_000,  # KiB: hot sessions stay in memory
                 "mmap_size": 1 << 28,  # reads of a large file without copying pages
+                # the checkpointer thread copies the WAL back into the file; a writer does it
+                # itself only if the WAL grows past this many pages (40 MB) all the same
+                "wal_autocheckpoint": 10_000,
             },
             check_same_thread=False,
         )
@@ -83,3 +89,71 @@ def write_transaction(db: peewee.Database) -> Any:
     if isinstance(db, peewee.SqliteDatabase):
         return db.atomic("IMMEDIATE")
     return db.atomic()
+
+
+class _Checkpointer:
+    """Copies committed pages from SQLite's WAL back into the database file in a thread of
+    its own (PRAGMA wal_checkpoint(PASSIVE)), so the writer's commits do not wait for that
+    copy and its fsyncs. A commit is durable once it is in the WAL, before any checkpoint;
+    a checkpoint killed half-way is finished by the next one. The thread ends after a few
+    idle seconds and starts again with the next commit."""
+
+    INTERVAL = 0.05  # seconds between checkpoints while commits keep coming
+    IDLE = 5.0  # seconds without a commit before the thread ends
+
+    def __init__(self, path: str, synchronous: str) -> None:
+        self.path = path
+        self.synchronous = synchronous  # a checkpoint syncs the file as the writer would
+        self.wake = threading.Event()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        self.failures = 0
+
+    def poke(self) -> None:
+        self.wake.set()
+        if self.thread is None:
+            with self.lock:
+                if self.thread is None:
+                    self.thread = threading.Thread(
+                        target=self._run, name="sqlite-checkpoint", daemon=True
+                    )
+                    self.thread.start()
+
+    def _run(self) -> None:
+        connection = None
+        try:
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            connection.execute(f"PRAGMA synchronous={self.synchronous}")
+            connection.execute("PRAGMA cache_size=-2000")
+            while True:
+                if not self.wake.wait(self.IDLE):
+                    with self.lock:
+                        if not self.wake.is_set():
+                            return
+                self.wake.clear()
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                time.sleep(self.INTERVAL)  # several commits per checkpoint
+        except sqlite3.Error:  # the writers' own automatic checkpoints still bound the WAL
+            self.failures += 1
+        finally:
+            with self.lock:
+                self.thread = None
+            if connection is not None:
+                connection.close()
+
+
+class CheckpointedSqliteDatabase(peewee.SqliteDatabase):
+    """SQLite with WAL checkpoints done by a background thread (see _Checkpointer)."""
+
+    def init(self, database: Any, *args: Any, **kwargs: Any) -> None:
+        super().init(database, *args, **kwargs)
+        self._checkpointer: _Checkpointer | None = None
+        if database and database != ":memory:":
+            pragmas = dict(getattr(self, "_pragmas", ()))
+            synchronous = str(pragmas.get("synchronous", "normal"))
+            self._checkpointer = _Checkpointer(database, synchronous)
+
+    def commit(self) -> None:
+        super().commit()
+        if self._checkpointer is not None:
+            self._checkpointer.poke()

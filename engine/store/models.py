@@ -51,6 +51,8 @@ class SessionRow(_Model):
     class Meta:
         table_name = "sessions"
         primary_key = peewee.CompositeKey("chat_id", "user_id")
+        # on SQLite a WITHOUT ROWID table since schema 2 (migrations.py)
+        indexes = ((("user_id",), False),)
 
 
 class InboxRow(_Model):
@@ -58,7 +60,7 @@ class InboxRow(_Model):
     update_id = peewee.BigIntegerField(unique=True)
     chat_id = peewee.BigIntegerField(null=True, index=True)
     body = peewee.TextField()  # the update as Telegram sent it (JSON)
-    status = peewee.TextField(default="pending", index=True)  # pending, done, failed, ignored
+    status = peewee.TextField(default="pending")  # pending, done, failed, ignored
     attempts = peewee.IntegerField(default=0)
     error = peewee.TextField(null=True)
     received = peewee.DateTimeField(default=_now, index=True)

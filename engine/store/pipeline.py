@@ -53,7 +53,15 @@ _SESSION_COLUMNS = (
     "scenario_version",
     "updated",
 )
-_USER_COLUMNS = ("first_name", "last_name", "username", "language", "last_seen", "blocked")
+_USER_COLUMNS = (
+    "first_name",
+    "last_name",
+    "username",
+    "language",
+    "roles",
+    "last_seen",
+    "blocked",
+)
 
 
 REDACTED = "[sensitive]"  # what the message log shows instead of a sensitive value
@@ -94,6 +102,10 @@ def _status(update: IncomingUpdate) -> str:
     if update.event is not None:
         return "pending"
     return "ignored" if (update.error or "").startswith("ignored") else "failed"
+
+
+def _roles_json(roles: frozenset[str]) -> str:
+    return json.dumps(sorted(roles)) if roles else "[]"
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -235,12 +247,15 @@ class Store:
                 else:
                     known.add(u.update_id)  # the same update twice in one batch: once
                     fresh.append(u)
+            # an update this batch steps is recorded as done at once (attempt 1): the same
+            # transaction steps it, so no other transaction ever sees it pending
             rows = [
                 {
                     "update_id": u.update_id,
                     "chat_id": u.chat_id,
                     "body": u.raw.replace("\x00", ""),
-                    "status": _status(u),
+                    "status": "done" if u.event is not None else _status(u),
+                    "attempts": 1 if u.event is not None else 0,
                     "error": _text(u.error),
                     "received": stamp,
                 }
@@ -257,7 +272,9 @@ class Store:
                 if parse is not None:
                     work = self._work(fresh, parse)  # rows other processes committed meanwhile
             keys = {(u.event.chat.id, u.event.user.id) for u in work if u.event is not None}
-            sessions = self.load_sessions(keys, roles)
+            user_roles: dict[int, frozenset[str]] = {}  # the roles callback once per user
+            role_of = self._cached(roles, user_roles)
+            sessions = self.load_sessions(keys, role_of)
             changed: dict[tuple[int, int], Session] = {}
             outbox: list[dict[str, Any]] = []
             timers: list[dict[str, Any]] = []
@@ -269,7 +286,7 @@ class Store:
                 event = update.event
                 assert event is not None
                 key = (event.chat.id, event.user.id)
-                session = sessions.get(key) or new_session(*key, roles(event.user.id))
+                session = sessions.get(key) or new_session(*key, role_of(event.user.id))
                 step = handle(session, event)
                 sessions[key] = changed[key] = step.session
                 users[event.user.id] = {
@@ -278,6 +295,7 @@ class Store:
                     "last_name": _text(event.user.last_name),
                     "username": _text(event.user.username),
                     "language": step.session.language,
+                    "roles": _roles_json(role_of(event.user.id)),
                     "last_seen": stamp,
                 }
                 answered = self._answered_sensitive(session, step.session)
@@ -314,8 +332,9 @@ class Store:
                     InboxRow.update(
                         body=json.dumps({"update_id": update_id, "redacted": True})
                     ).where(InboxRow.update_id == update_id).execute()
-            done = [u.update_id for u in work]
-            for part in _chunks(done):
+            recorded = {u.update_id for u in fresh}
+            done = [u.update_id for u in work if u.update_id not in recorded]
+            for part in _chunks(done):  # pending updates recorded by earlier transactions
                 InboxRow.update(status="done", attempts=InboxRow.attempts + 1).where(
                     InboxRow.update_id.in_(list(part))
                 ).execute()
@@ -388,6 +407,17 @@ class Store:
     def _store_users(self, users: dict[int, dict[str, Any]], stamp: dt.datetime) -> None:
         rows = [{**u, "first_seen": stamp, "blocked": False} for u in users.values()]
         insert_rows(self.db, UserRow, rows, ("id",), _USER_COLUMNS)
+
+    @staticmethod
+    def _cached(
+        roles: Callable[[int], frozenset[str]], known: dict[int, frozenset[str]]
+    ) -> Callable[[int], frozenset[str]]:
+        def cached(user_id: int) -> frozenset[str]:
+            if user_id not in known:
+                known[user_id] = roles(user_id)
+            return known[user_id]
+
+        return cached
 
     def _answered_sensitive(self, before: Session, after: Session) -> bool:
         return any(before.vars.get(name) != after.vars.get(name) for name in self.sensitive)

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from engine.core import effects as effect_types
-from engine.core.effects import Effect, InlineButton, Markup, ReplyKey
+from engine.core.effects import NO_MARKUP, Effect, InlineButton, Markup, ReplyKey
 from engine.core.session import Frame, Session
 
 _EFFECTS: dict[str, type[Effect]] = {
@@ -32,11 +32,22 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return names
 
 
+_SCALARS = (str, int, float, bool, type(None))
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _names(kind: type) -> tuple[str, ...]:
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    return names
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, _SCALARS):
         return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
+        return {name: _plain(getattr(value, name)) for name in _names(type(value))}
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     if isinstance(value, dt.datetime):
@@ -46,8 +57,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_EMPTY_MARKUP: dict[str, Any] = {"inline": [], "keyboard": [], "remove_keyboard": False}
+
+
 def effect_to_json(effect: Effect) -> str:
-    return json.dumps({"type": type(effect).__name__, **_plain(effect)}, ensure_ascii=False)
+    fields: dict[str, Any] = {"type": type(effect).__name__}
+    for name in _names(type(effect)):
+        value = getattr(effect, name)
+        fields[name] = _EMPTY_MARKUP if value is NO_MARKUP else _plain(value)
+    return json.dumps(fields, ensure_ascii=False)
 
 
 def _markup(data: dict[str, Any]) -> Markup:
