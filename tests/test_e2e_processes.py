@@ -4,6 +4,8 @@ twice. And many users at once: each chat's replies in order, chats handled in pa
 
 from __future__ import annotations
 
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,3 +69,27 @@ def test_many_users_at_once_each_chat_in_order(fake: FakeTelegram, tmp_path: Pat
             assert help_replies, texts  # /help was answered between the two menus
     finally:
         assert bot.stop() == 0, bot.log
+
+
+def test_a_paused_holder_keeps_the_lease_nothing_runs_twice(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    database = f"sqlite:///{tmp_path / 'bot.db'}"
+    first = LiveBot(fake, database, tmp_path / "first.log").start().ready()
+    second = LiveBot(fake, database, tmp_path / "second.log").start()
+    try:
+        assert fake.wait_for(lambda: "another process of this bot" in second.log, 20)
+        assert first.process is not None
+        first.process.send_signal(signal.SIGSTOP)  # paused, longer than any lock's lifetime
+        time.sleep(5)
+        assert "took over" not in second.log  # the lock lives as long as its holder
+        first.process.send_signal(signal.SIGCONT)
+        ann = Person(fake, 310)
+        ann.send("/start")
+        ann.expect("What would you like?")
+        settle(fake)
+        assert sum("What would you like?" in t for t in ann.texts()) == 1
+    finally:
+        for bot in (first, second):
+            if bot.alive:
+                assert bot.stop() == 0, bot.log
