@@ -189,10 +189,16 @@ def run_chat(
     chat = ConsoleChat(scenario, stdout, language)
     stdout.write(f"Chatting with {scenario.name}. {HELP}\n")
     chat.handle_line("/start")
+    converse(chat, stdin, stdout)
+    return 0
+
+
+def converse(chat: ConsoleChat, stdin: TextIO, stdout: TextIO) -> None:
+    """Read the user's lines until the input ends or /quit."""
     while True:
         stdout.write("you: ")
         stdout.flush()
         line = stdin.readline()
         if not line or not chat.handle_line(line):
             stdout.write("\n")
-            return 0
+            return

@@ -19,13 +19,6 @@ ADMIN = 777
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
-    assert server.rejected == [], "the bot made calls Telegram would refuse"
-
-
-@pytest.fixture
 def bot(fake: FakeTelegram, tmp_path: Path) -> Iterator[LiveBot]:
     live = LiveBot(
         fake,

@@ -6,20 +6,11 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from live_bot import LiveBot, Person, settle
 
 from engine.testing.fake_telegram import FakeTelegram
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
-    assert server.rejected == []
 
 
 def test_one_process_polls_and_sends_the_other_takes_over(

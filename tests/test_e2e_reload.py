@@ -45,13 +45,6 @@ states:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
-    assert server.rejected == []
-
-
-@pytest.fixture
 def scenario(tmp_path: Path) -> Path:
     path = tmp_path / "bot" / "reload.yaml"
     path.parent.mkdir()

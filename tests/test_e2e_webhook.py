@@ -21,13 +21,6 @@ SECRET = "s3cret_webhook-token"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
-    assert server.rejected == []
-
-
-@pytest.fixture
 def bot(fake: FakeTelegram, tmp_path: Path) -> Iterator[LiveBot]:
     port = free_port()
     live = LiveBot(

@@ -15,8 +15,6 @@ from engine.core.ports import OfflineServices
 from engine.runtime.polling import Poller
 from engine.runtime.processing import Processor
 from engine.runtime.scenario_holder import ScenarioHolder
-from engine.store.database import open_database
-from engine.store.migrations import migrate
 from engine.store.pipeline import Store, StoreUnavailable
 from engine.telegram.bot_api import BotApi
 from engine.testing.fake_telegram import FakeTelegram, text_update
@@ -25,17 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram(poll_cap=0.2) as server:
-        yield server
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[peewee.Database]:
-    database = open_database(f"sqlite:///{tmp_path / 'bot.db'}")
-    migrate(database)
-    yield database
-    database.close()
+def db(sqlite_db: peewee.Database) -> peewee.Database:
+    return sqlite_db  # a migrated SQLite file (tests/runtime_fixtures.py)
 
 
 @pytest.fixture

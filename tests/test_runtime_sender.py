@@ -5,7 +5,6 @@ been delivered, media by URL, file_id or local file (uploaded once), harmless re
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import peewee
@@ -22,8 +21,6 @@ from engine.core.effects import (
     SendText,
 )
 from engine.runtime.sender import Limits, Sender
-from engine.store.database import open_database
-from engine.store.migrations import migrate
 from engine.store.models import OutboxRow, UserRow
 from engine.store.queues import Outbox
 from engine.store.serialization import effect_to_json
@@ -32,6 +29,11 @@ from engine.telegram.bot_api import BotApi
 from engine.testing.fake_telegram import FakeTelegram
 
 T0 = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def db(sqlite_db: peewee.Database) -> peewee.Database:
+    return sqlite_db  # a migrated SQLite file (tests/runtime_fixtures.py)
 
 
 class Clock:
@@ -43,21 +45,6 @@ class Clock:
 
     def tick(self, seconds: float) -> None:
         self.now += dt.timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
-    assert server.rejected == []
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[peewee.Database]:
-    database = open_database(f"sqlite:///{tmp_path / 'bot.db'}")
-    migrate(database)
-    yield database
-    database.close()
 
 
 @pytest.fixture

@@ -22,8 +22,6 @@ from engine.core.ports import OfflineServices
 from engine.runtime.processing import Processor
 from engine.runtime.scenario_holder import ScenarioHolder
 from engine.runtime.webhook import SECRET_HEADER, make_app
-from engine.store.database import open_database
-from engine.store.migrations import migrate
 from engine.store.pipeline import Store
 from engine.testing.fake_telegram import text_update
 
@@ -32,11 +30,8 @@ SECRET = "in-process-secret"
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[peewee.Database]:
-    database = open_database(f"sqlite:///{tmp_path / 'bot.db'}")
-    migrate(database)
-    yield database
-    database.close()
+def db(sqlite_db: peewee.Database) -> peewee.Database:
+    return sqlite_db  # a migrated SQLite file (tests/runtime_fixtures.py)
 
 
 @pytest.fixture

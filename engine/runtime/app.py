@@ -267,21 +267,25 @@ class Bot:
         asyncio.run(serve())
 
 
+def open_bot(settings: Settings, stderr: TextIO, require_keys: bool = True) -> Bot | None:
+    """The bot, or None once what stops it from starting is written to `stderr` in a
+    sentence (scenario errors with their positions, the schema, plugins, the database)."""
+    try:
+        return Bot(settings, require_keys)
+    except ScenarioError as exc:
+        stderr.write(f"{exc}\n{settings.scenario} has errors; the bot does not start.\n")
+    except (SchemaError, PluginLoadError) as exc:
+        stderr.write(f"run.py: {exc}\n")
+    except peewee.DatabaseError as exc:
+        stderr.write(f"run.py: cannot use the database of DATABASE_URL: {exc}\n")
+    return None
+
+
 def run_bot(settings: Settings, stderr: TextIO) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     token_secret = settings.token.partition(":")[2]
     redact_logs([settings.token, token_secret, settings.webhook_secret])
-    try:
-        bot = Bot(settings)
-    except ScenarioError as exc:
-        stderr.write(f"{exc}\n{settings.scenario} has errors; the bot does not start.\n")
-        return 1
-    except (SchemaError, PluginLoadError) as exc:
-        stderr.write(f"run.py: {exc}\n")
-        return 1
-    except peewee.DatabaseError as exc:
-        stderr.write(f"run.py: cannot use the database of DATABASE_URL: {exc}\n")
-        return 1
-    return bot.run()
+    bot = open_bot(settings, stderr)
+    return 1 if bot is None else bot.run()

@@ -7,15 +7,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import TextIO
 
-from engine.console import HELP, ConsoleChat
+from engine.console import HELP, ConsoleChat, converse
 from engine.core.events import Event
 from engine.core.store_protocol import IncomingUpdate
-from engine.runtime.app import Bot
+from engine.runtime.app import Bot, open_bot
 from engine.runtime.config import Settings
-from engine.runtime.plugins import PluginLoadError
-from engine.runtime.scenario_holder import ScenarioError
 from engine.runtime.scheduler import Scheduler
-from engine.store.migrations import SchemaError
 from engine.store.models import InboxRow
 from engine.store.queues import Outbox, Timers
 
@@ -51,13 +48,8 @@ class StoredChat(ConsoleChat):
 
 
 def run_local(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
-    try:
-        bot = Bot(settings, require_keys=False)
-    except ScenarioError as exc:
-        stderr.write(f"{exc}\n{settings.scenario} has errors; fix them first.\n")
-        return 1
-    except (SchemaError, PluginLoadError) as exc:
-        stderr.write(f"run.py: {exc}\n")
+    bot = open_bot(settings, stderr, require_keys=False)
+    if bot is None:
         return 1
     chat = StoredChat(bot, stdout)
     stdout.write(
@@ -67,11 +59,6 @@ def run_local(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO)
     chat.flush()
     if bot.store.session(chat.chat.id, chat.user.id) is None:
         chat.handle_line("/start")
-    while True:
-        stdout.write("you: ")
-        stdout.flush()
-        line = stdin.readline()
-        if not line or not chat.handle_line(line):
-            stdout.write("\n")
-            bot.processor.close()
-            return 0
+    converse(chat, stdin, stdout)
+    bot.processor.close()
+    return 0
