@@ -21,6 +21,8 @@ from engine.core.effects import (
     SendText,
 )
 from engine.runtime.sender import Limits, Sender
+from engine.store.database import open_database
+from engine.store.migrations import migrate
 from engine.store.models import OutboxRow, UserRow
 from engine.store.queues import Outbox
 from engine.store.serialization import effect_to_json
@@ -284,3 +286,26 @@ def test_a_notice_to_admins_goes_to_each_admin(
     queue(NotifyChat("admins", "New order"))
     sender(db, fake, clock).run_once()
     assert fake.texts_to(901) == ["New order"] and fake.texts_to(902) == ["New order"]
+
+
+def test_sends_are_recorded_even_when_the_database_is_busy_a_while(
+    fake: FakeTelegram, clock: Clock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sqlite3
+    import threading
+
+    database = open_database(f"sqlite:///{tmp_path / 'busy.db'}?busy_timeout=50")
+    migrate(database)
+    send = sender(database, fake, clock)  # the outbox of this database
+    [row] = queue(SendText(10, "once"))
+    other = sqlite3.connect(database.database, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the lock for a second
+    threading.Timer(1.0, other.commit).start()
+    assert send.run_once() == 1
+    assert "the outbox is busy" in caplog.text  # it had to wait
+    assert status(row) == "sent"
+    clock.tick(5)
+    send.run_once()
+    assert fake.texts_to(10) == ["once"]  # recorded: not sent again
+    other.close()
+    database.close()

@@ -8,11 +8,14 @@ import datetime as dt
 import json
 import logging
 import random
+import time
 import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+
+import peewee
 
 from engine.core.effects import HttpRequest
 from engine.store.queues import Outbox, Outcome, QueuedEffect
@@ -138,8 +141,20 @@ class Sender:
                 lambda items: self._deliver_in_order(items, now), chats.values()
             ):
                 outcomes += part
-        self.outbox.record(outcomes)
+        self._record(outcomes)
         return len(outcomes)
+
+    def _record(self, outcomes: list[Outcome]) -> None:
+        """Write what was sent. These messages are out already: a busy database is waited
+        for (a lost record would send them again), and only then given up, loudly."""
+        for attempt in range(6):
+            try:
+                self.outbox.record(outcomes)
+                return
+            except peewee.OperationalError as exc:
+                log.warning("the outbox is busy (%s); recording the sends again", exc)
+                time.sleep(min(5.0, 0.2 * 2**attempt))
+        log.error("could not record %d sends: they may be sent again", len(outcomes))
 
     def close(self) -> None:
         if self._pool is not None:
