@@ -31,7 +31,7 @@ states:
 VERSION_TWO = """
 bot: {name: Reload, start: first}
 commands:
-  start: {description: Start, goto: first}
+  start: {description: Start from the top, goto: first}
 migrations:
   second: renamed
 states:
@@ -98,6 +98,12 @@ def test_a_valid_change_is_swapped_in_and_users_follow_migrations(
     ann.expect("In the second state.")  # Ann is in `second`, which version two removes
     rewrite(scenario, VERSION_TWO)
     assert fake.wait_for(lambda: "reloaded" in bot.log, 15), bot.log
+    # the new version's command menu is set
+    assert fake.wait_for(
+        lambda: any(
+            "Start from the top" in c.params["commands"] for c in fake.calls_of("setMyCommands")
+        )
+    )
     bob.send("/start")
     bob.expect("Version two.")
     ann.press("Back")  # a button of the old version's message

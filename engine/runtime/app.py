@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 import peewee
 
+from engine.core.model import Scenario
 from engine.core.store_protocol import IncomingUpdate
 from engine.i18n import command_menus
 from engine.i18n.catalogs import domain_of
@@ -94,6 +95,7 @@ class Bot:
         self.stop = threading.Event()
         self.failed = False  # set when the bot had to stop on an error: exit code 1
         self.lease = Lease(self.db)
+        self.allowed: list[str] = allowed_updates(scenario)
 
     def telegram(self) -> BotApi:
         return BotApi(self.settings.api_url, self.settings.token)
@@ -158,8 +160,9 @@ class Bot:
             signal.signal(sig, lambda number, frame: self.stop.set())
         if not self._connect(api):
             return 1
+        self.allowed = allowed_updates(self.holder.current)
+        self.holder.listeners.append(lambda scenario: self._reloaded(api, scenario))
         threads = self.start_background()
-        allowed = allowed_updates(self.holder.current)
         sender = self.sender(api)
 
         outbox_ready = threading.Event()
@@ -180,9 +183,9 @@ class Bot:
         threads.append(threading.Thread(target=send_with_lease, name="sender", daemon=True))
         threads[-1].start()
         if self.settings.mode == "webhook":
-            self._webhook(api, allowed)
+            self._webhook(api)
         elif self.wait_for_lease():
-            self._poll(api, allowed)
+            self._poll(api)
         self.stop.set()
         for thread in threads:
             thread.join(timeout=5)
@@ -216,11 +219,30 @@ class Bot:
             log.warning("could not set the command menu: %s", exc)
         return True
 
-    def _poll(self, api: BotApi, allowed: list[str]) -> None:
+    def _reloaded(self, api: BotApi, scenario: Scenario) -> None:
+        """A new version runs: its command menus, and the update kinds it reacts to."""
+        self.allowed = allowed_updates(scenario)
+        try:
+            self.set_commands(api)
+            if self.settings.mode == "webhook":
+                api.call("setWebhook", self._webhook_params())
+        except ApiError as exc:
+            log.warning("could not update the command menu or webhook after reloading: %s", exc)
+
+    def _webhook_params(self) -> dict[str, object]:
+        settings = self.settings
+        return {
+            "url": settings.webhook_url,
+            "secret_token": settings.webhook_secret,
+            "allowed_updates": json.dumps(self.allowed),
+            "max_connections": min(100, settings.workers * 10),
+        }
+
+    def _poll(self, api: BotApi) -> None:
         """Polling in its own thread; on SIGTERM the batch in flight is committed, a long
         poll still waiting is abandoned (nothing of it was confirmed)."""
         api.call("deleteWebhook", {})
-        poller = Poller(api, self.processor, allowed, self.settings.poll_timeout)
+        poller = Poller(api, self.processor, lambda: self.allowed, self.settings.poll_timeout)
         thread = threading.Thread(target=poller.run, args=(self.stop,), name="poller", daemon=True)
         thread.start()
         while not self.stop.wait(0.2):
@@ -229,7 +251,7 @@ class Bot:
         with poller.busy:  # waits for the batch in flight
             pass
 
-    def _webhook(self, api: BotApi, allowed: list[str]) -> None:
+    def _webhook(self, api: BotApi) -> None:
         from aiohttp import web
 
         from engine.runtime.webhook import make_app
@@ -246,12 +268,7 @@ class Bot:
                 "webhook listening on %s:%s%s", settings.webhook_host, settings.webhook_port, path
             )
             # only now that it listens: Telegram starts sending at once
-            params = {
-                "url": settings.webhook_url,
-                "secret_token": settings.webhook_secret,
-                "allowed_updates": json.dumps(allowed),
-                "max_connections": min(100, settings.workers * 10),
-            }
+            params = self._webhook_params()
             try:
                 await asyncio.get_running_loop().run_in_executor(
                     None, lambda: api.call("setWebhook", params)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from engine.runtime.processing import Processor
 from engine.store.pipeline import StoreUnavailable
@@ -23,11 +23,16 @@ CONFLICT = (
 
 class Poller:
     def __init__(
-        self, api: BotApi, processor: Processor, allowed: Sequence[str], timeout: int = 25
+        self,
+        api: BotApi,
+        processor: Processor,
+        allowed: Sequence[str] | Callable[[], Sequence[str]],
+        timeout: int = 25,
     ) -> None:
         self.api = api
         self.processor = processor
-        self.allowed = list(allowed)
+        # the update kinds to ask for; a callable follows the running scenario's version
+        self.allowed = allowed if callable(allowed) else (lambda kinds=list(allowed): kinds)
         self.timeout = timeout
         self.offset = 0
         self.failures = 0
@@ -36,7 +41,7 @@ class Poller:
     def poll_once(self, stop: threading.Event | None = None) -> int:
         """One getUpdates round; returns how many updates were committed. A batch that
         arrives after `stop` is left unconfirmed: Telegram sends it again next time."""
-        raw = self.api.get_updates_raw(self.offset, self.timeout, self.allowed)
+        raw = self.api.get_updates_raw(self.offset, self.timeout, self.allowed())
         if not raw:
             return 0
         with self.busy:

@@ -7,6 +7,7 @@ import glob
 import logging
 import os
 import threading
+from collections.abc import Callable
 
 from engine.core.model import Scenario
 from engine.i18n import check_catalogs
@@ -42,6 +43,7 @@ class ScenarioHolder:
         self._lock = threading.Lock()
         self._stamps = self._read_stamps(files)
         self.files = files
+        self.listeners: list[Callable[[Scenario], None]] = []  # told of each new version
 
     def _watched(self, files: tuple[str, ...]) -> list[str]:
         catalogs = glob.glob(
@@ -79,4 +81,9 @@ class ScenarioHolder:
             self.current, self.files = scenario, files
             self._stamps = self._read_stamps(files)
         log.info("reloaded %s (version %s)", self.path, scenario.version)
+        for listener in self.listeners:
+            try:
+                listener(scenario)
+            except Exception:  # the new version runs anyway; the listener's failure is logged
+                log.exception("after reloading %s", self.path)
         return True
