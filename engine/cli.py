@@ -256,22 +256,23 @@ def _validate(paths: list[str], output: str, strict: bool, stdout: TextIO) -> in
 
     reports = [validate_file(p) for p in paths]
     found = [d for r in reports for d in r.diagnostics]
-    shares: list[str] = []
+    translated: dict[str, dict[str, str]] = {}
     for report in reports:
         if report.scenario is not None and not report.errors:
             languages: dict[str, str] = {}
             found.extend(check_catalogs(report.path, report.scenario, languages))
             if languages:
-                shares.append(
-                    f"{report.path}: translated "
-                    + ", ".join(f"{k} {v}" for k, v in languages.items())
-                )
+                translated[report.path] = languages
+    shares = [
+        f"{path}: translated " + ", ".join(f"{k} {v}" for k, v in languages.items())
+        for path, languages in translated.items()
+    ]
     diagnostics = ordered(found)
     errors = sum(1 for d in diagnostics if d.is_error)
     warnings = len(diagnostics) - errors
     if output == "json":
         files = [f for r in reports for f in r.files]
-        stdout.write(as_json_document(files, diagnostics) + "\n")
+        stdout.write(as_json_document(files, diagnostics, translated) + "\n")
     else:
         for diagnostic in diagnostics:
             stdout.write(diagnostic.format() + "\n")

@@ -117,6 +117,7 @@ def test_json_output_of_a_clean_file(write_file: WriteFile, cli: Cli) -> None:
         "errors": 0,
         "warnings": 0,
         "diagnostics": [],
+        "translated": {},  # a bot in one language
     }
 
 
@@ -198,3 +199,9 @@ def test_run_py_validates_the_bundled_scenarios() -> None:
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert completed.stderr == ""
     assert completed.stdout.strip().endswith("no problems found")
+
+
+def test_json_output_carries_each_languages_translated_share(cli: Cli) -> None:
+    demo = Path(__file__).resolve().parents[1] / "scenarios" / "demo.yaml"
+    as_json = json.loads(cli("--validate", "--format", "json", demo).out)
+    assert as_json["translated"] == {str(demo): {"ru": "132/132 (100%)", "de": "132/132 (100%)"}}

@@ -96,7 +96,12 @@ def ordered(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     return sorted(unique.values(), key=Diagnostic.sort_key)
 
 
-def as_json_document(files: list[str], diagnostics: list[Diagnostic]) -> str:
+def as_json_document(
+    files: list[str],
+    diagnostics: list[Diagnostic],
+    translated: dict[str, dict[str, str]] | None = None,
+) -> str:
+    """The report for editors and CI; `translated`: per scenario, each language's share."""
     errors = sum(1 for d in diagnostics if d.is_error)
     return json.dumps(
         {
@@ -104,6 +109,7 @@ def as_json_document(files: list[str], diagnostics: list[Diagnostic]) -> str:
             "errors": errors,
             "warnings": len(diagnostics) - errors,
             "diagnostics": [d.as_json() for d in diagnostics],
+            "translated": translated or {},
         },
         ensure_ascii=False,
         indent=2,
