@@ -4,8 +4,9 @@ most of a batch's time; the statements here are built once per table and shape."
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import peewee
@@ -57,6 +58,15 @@ def _shape(
     return defaults, columns, dates
 
 
+@lru_cache(maxsize=64)
+def _getter(columns: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A row's values for `columns`, as a tuple (itemgetter of one key gives no tuple)."""
+    if len(columns) == 1:
+        name = columns[0]
+        return lambda row: (row[name],)
+    return itemgetter(*columns)
+
+
 def insert_rows(
     db: peewee.Database,
     model: type[peewee.Model],
@@ -73,23 +83,25 @@ def insert_rows(
     postgres = is_postgres(db)
     sql = _statement(model._meta.table_name, columns, conflict, update, postgres)
     given = columns[: len(columns) - len(filled)]
+    row_values = _getter(given)
     if postgres:
-        values = [tuple([row[c] for c in given]) + filled for row in rows]
+        values = [row_values(row) + filled for row in rows]
     elif dates:  # a batch shares a few timestamps: each is formatted once
         formatted: dict[int, Any] = {}
-
-        def value(item: Any) -> Any:
-            key = id(item)
-            if key not in formatted:
-                formatted[key] = _sqlite_value(item)
-            return formatted[key]
-
+        at = [i for i, c in enumerate(given) if c in dates]
         kept = tuple(_sqlite_value(v) for v in filled)
-        values = [
-            tuple([value(row[c]) if c in dates else row[c] for c in given]) + kept for row in rows
-        ]
+        values = []
+        for row in rows:
+            items = list(row_values(row))
+            for i in at:
+                item = items[i]
+                key = id(item)
+                if key not in formatted:
+                    formatted[key] = _sqlite_value(item)
+                items[i] = formatted[key]
+            values.append(tuple(items) + kept)
     else:
-        values = [tuple([row[c] for c in given]) + filled for row in rows]
+        values = [row_values(row) + filled for row in rows]
     with _wrapped_errors:  # driver errors become peewee's, which the batch retry catches
         _execute(db, sql, values, postgres)
 

@@ -13,12 +13,15 @@ from typing import Any
 import peewee
 
 from engine.core.effects import (
+    AnswerButton,
     CancelTimers,
+    EditText,
     Effect,
     ExportUserData,
     ForgetUser,
     ReportProblem,
     SendFile,
+    SendText,
     StartTimer,
 )
 from engine.core.events import Event
@@ -63,6 +66,10 @@ _USER_COLUMNS = (
     "blocked",
 )
 
+
+# built once (json.dumps with options builds an encoder per call); variables are plain
+# values, never cyclic
+_encode_vars = json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False).encode
 
 REDACTED = "[sensitive]"  # what the message log shows instead of a sensitive value
 
@@ -140,7 +147,7 @@ class Store:
     def _vars_json(self, values: dict[str, Any]) -> str:
         if self.cipher is not None and self.sensitive:
             values = self.cipher.seal(values, self.sensitive)
-        return json.dumps(values, ensure_ascii=False, default=str).replace("\\u0000", "")
+        return _encode_vars(values).replace("\\u0000", "")
 
     def _session(self, row: tuple[Any, ...], roles: frozenset[str]) -> Session:
         chat_id, user_id, state, vars_json, stack, attempts, epoch, language, ended, version = row
@@ -282,36 +289,54 @@ class Store:
             log: list[dict[str, Any]] = []
             users: dict[int, dict[str, Any]] = {}
             redacted: list[int] = []  # updates that answered a sensitive question
+            log_text = self.log_text
+            sensitive = bool(self.sensitive)
             for update in work:
                 event = update.event
                 assert event is not None
-                key = (event.chat.id, event.user.id)
-                session = sessions.get(key) or new_session(*key, role_of(event.user.id))
+                user = event.user
+                key = (event.chat.id, user.id)
+                session = sessions.get(key) or new_session(*key, role_of(user.id))
                 step = handle(session, event)
-                sessions[key] = changed[key] = step.session
-                users[event.user.id] = {
-                    "id": event.user.id,
-                    "first_name": _text(event.user.first_name),
-                    "last_name": _text(event.user.last_name),
-                    "username": _text(event.user.username),
-                    "language": step.session.language,
-                    "roles": _roles_json(role_of(event.user.id)),
+                after = step.session
+                sessions[key] = changed[key] = after
+                users[user.id] = {
+                    "id": user.id,
+                    "first_name": _text(user.first_name),
+                    "last_name": _text(user.last_name),
+                    "username": _text(user.username),
+                    "language": after.language,
+                    "roles": _roles_json(role_of(user.id)),
                     "last_seen": stamp,
                 }
-                answered = self._answered_sensitive(session, step.session)
+                answered = sensitive and self._answered_sensitive(session, after)
                 if answered:
                     redacted.append(update.update_id)
-                log.append(self._log_in(update, event, session, stamp, answered))
-                self._queue(
-                    step.effects,
-                    update.update_id,
-                    stamp,
-                    outbox,
-                    timers,
-                    cancels,
-                    log,
-                    step.session,
-                )
+                if log_text:
+                    log.append(self._log_in(update, event, session, stamp, answered))
+                else:
+                    log.append(
+                        {
+                            "at": stamp,
+                            "chat_id": key[0],
+                            "user_id": key[1],
+                            "direction": "in",
+                            "kind": type(event).__name__,
+                            "state": session.state,
+                            "text": None,
+                        }
+                    )
+                if step.effects:
+                    self._queue(
+                        step.effects,
+                        update.update_id,
+                        stamp,
+                        outbox,
+                        timers,
+                        cancels,
+                        log,
+                        after,
+                    )
             self.crash("after_step")
             self._privacy(outbox, log, changed, users, stamp)
             if changed:
@@ -387,20 +412,27 @@ class Store:
         if parse is None:
             return sorted(mine.values(), key=lambda u: u.update_id)
         chats = sorted({u.chat_id for u in mine.values() if u.chat_id is not None})
+        mark = self.db.param
+        sql = f'SELECT update_id, body FROM "inbox" WHERE status = {mark} AND chat_id IN ({{}})'
         for part in _chunks(chats):
-            rows = InboxRow.select(InboxRow.update_id, InboxRow.body).where(
-                (InboxRow.status == "pending") & InboxRow.chat_id.in_(list(part))
-            )
-            for row in rows:
-                if row.update_id not in mine:
-                    parsed = parse(row.update_id, row.body)
+            marks = ", ".join(mark for _ in part)
+            rows = self.db.execute_sql(sql.format(marks), ["pending", *part]).fetchall()
+            for update_id, body in rows:
+                if update_id not in mine:
+                    parsed = parse(update_id, body)
                     if parsed.event is not None:
-                        mine[row.update_id] = parsed
+                        mine[update_id] = parsed
         return sorted(mine.values(), key=lambda u: u.update_id)
 
     def _store_sessions(self, sessions: Iterable[Session], stamp: dt.datetime) -> None:
         rows = [
-            session_row(s, self.scenario, self._vars_json(dict(s.vars)), stamp) for s in sessions
+            session_row(
+                s,
+                self.scenario,
+                self._vars_json(s.vars if type(s.vars) is dict else dict(s.vars)),
+                stamp,
+            )
+            for s in sessions
         ]
         insert_rows(self.db, SessionRow, rows, ("chat_id", "user_id"), _SESSION_COLUMNS)
 
@@ -465,7 +497,10 @@ class Store:
         session: Session,
     ) -> None:
         for effect in effects:
-            if isinstance(effect, StartTimer):
+            kind = type(effect)
+            if kind is SendText or kind is EditText or kind is AnswerButton:
+                pass  # the usual ones, queued below
+            elif isinstance(effect, StartTimer):
                 timers.append(
                     {
                         "chat_id": effect.chat_id,
@@ -476,25 +511,37 @@ class Store:
                         "due": _utc(effect.due),
                     }
                 )
+                continue
             elif isinstance(effect, CancelTimers):
                 cancels.append(effect)
+                continue
             elif isinstance(effect, ReportProblem):
                 continue  # for the operator's log, not for Telegram
             elif isinstance(effect, ExportUserData | ForgetUser):
                 self._requests.append((effect, session))
-            else:
-                chat = getattr(effect, "chat_id", None)
-                outbox.append(self._outbox_row(effect, update_id, stamp))
-                log.append(
-                    {
-                        "at": stamp,
-                        "chat_id": chat if chat is not None else 0,
-                        "user_id": session.user_id,
-                        "direction": "out",
-                        "kind": type(effect).__name__,
-                        "state": session.state,
-                        "text": self._redact(_text(getattr(effect, "text", None)), session)
-                        if self.log_text
-                        else None,
-                    }
-                )
+                continue
+            chat = getattr(effect, "chat_id", None)
+            name = kind.__name__
+            outbox.append(
+                {
+                    "chat_id": chat,
+                    "kind": name,
+                    "payload": effect_to_json(effect),
+                    "update_id": update_id,
+                    "not_before": stamp,
+                    "created": stamp,
+                }
+            )
+            log.append(
+                {
+                    "at": stamp,
+                    "chat_id": chat if chat is not None else 0,
+                    "user_id": session.user_id,
+                    "direction": "out",
+                    "kind": name,
+                    "state": session.state,
+                    "text": self._redact(_text(getattr(effect, "text", None)), session)
+                    if self.log_text
+                    else None,
+                }
+            )

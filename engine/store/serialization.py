@@ -19,24 +19,11 @@ _EFFECTS: dict[str, type[Effect]] = {
 
 
 _SCALARS = (str, int, float, bool, type(None))
-
-
-_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def _field_names(cls: type) -> tuple[str, ...]:
-    """A dataclass's field names (dataclasses.fields is slow; this is per effect sent)."""
-    names = _NAMES.get(cls)
-    if names is None:
-        names = _NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    return names
-
-
-_SCALARS = (str, int, float, bool, type(None))
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _names(kind: type) -> tuple[str, ...]:
+    """A dataclass's field names (dataclasses.fields is slow; this is per effect sent)."""
     names = _FIELDS.get(kind)
     if names is None:
         names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
@@ -58,14 +45,26 @@ def _plain(value: Any) -> Any:
 
 
 _EMPTY_MARKUP: dict[str, Any] = {"inline": [], "keyboard": [], "remove_keyboard": False}
+_EXACT_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+# one encoder, built once: json.dumps with any option builds a new JSONEncoder per call.
+# No circular check: effects and variables are plain values (trees), never cyclic.
+_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
 
 def effect_to_json(effect: Effect) -> str:
     fields: dict[str, Any] = {"type": type(effect).__name__}
-    for name in _names(type(effect)):
-        value = getattr(effect, name)
-        fields[name] = _EMPTY_MARKUP if value is NO_MARKUP else _plain(value)
-    return json.dumps(fields, ensure_ascii=False)
+    values = vars(effect)  # a dataclass's fields, in their order (frozen: set once in __init__)
+    if len(values) != len(_names(type(effect))):  # something else in __dict__: by the fields
+        values = {name: getattr(effect, name) for name in _names(type(effect))}
+    for name, value in values.items():
+        if type(value) in _EXACT_SCALARS:
+            fields[name] = value
+        elif value is NO_MARKUP:
+            fields[name] = _EMPTY_MARKUP
+        else:
+            fields[name] = _plain(value)
+    return _encode(fields)
 
 
 def _markup(data: dict[str, Any]) -> Markup:
@@ -79,13 +78,13 @@ def _markup(data: dict[str, Any]) -> Markup:
 def effect_from_json(text: str) -> Effect:
     data = json.loads(text)
     kind = _EFFECTS[data.pop("type")]
-    fields = _field_names(kind)
+    fields = _names(kind)
     values: dict[str, Any] = {}
     for name, value in data.items():
         if name not in fields:
             continue
         if name == "markup":
-            value = _markup(value)
+            value = NO_MARKUP if value == _EMPTY_MARKUP else _markup(value)
         elif name == "due":
             value = dt.datetime.fromisoformat(value)
         elif isinstance(value, list):
@@ -95,11 +94,15 @@ def effect_from_json(text: str) -> Effect:
 
 
 def stack_to_json(stack: tuple[Frame, ...]) -> str:
+    if not stack:
+        return "[]"  # most sessions are in no sub-flow
     return json.dumps([[f.state, f.follow_goto] for f in stack])
 
 
 def stack_from_json(text: str) -> tuple[Frame, ...]:
-    return tuple(Frame(state, bool(follow)) for state, follow in json.loads(text or "[]"))
+    if not text or text == "[]":
+        return ()
+    return tuple(Frame(state, bool(follow)) for state, follow in json.loads(text))
 
 
 def session_row(

@@ -82,6 +82,10 @@ class Uploads:
         return f"{path}:{stat.st_size}:{int(stat.st_mtime)}"
 
 
+# built once: json.dumps with an option builds a new encoder on every call
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def reply_markup(markup: Markup) -> str | None:
     if markup.inline:
         rows = [
@@ -93,12 +97,12 @@ def reply_markup(markup: Markup) -> str | None:
             ]
             for row in markup.inline
         ]
-        return json.dumps({"inline_keyboard": rows}, ensure_ascii=False)
+        return _encode({"inline_keyboard": rows})
     if markup.keyboard:
         keys = [[_key(k) for k in row] for row in markup.keyboard]
-        return json.dumps({"keyboard": keys, "resize_keyboard": True}, ensure_ascii=False)
+        return _encode({"keyboard": keys, "resize_keyboard": True})
     if markup.remove_keyboard:
-        return json.dumps({"remove_keyboard": True})
+        return '{"remove_keyboard": true}'
     return None
 
 

@@ -61,6 +61,10 @@ _SERVICE = frozenset(
 )
 
 
+# built once: json.dumps with an option builds a new encoder on every call
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
 class Unreadable(ValueError):
     """The update is not what the Bot API sends; the message says which field."""
 
@@ -257,7 +261,7 @@ def parse_update(raw: Any, update_id: int | None = None) -> IncomingUpdate:
     else:
         data = raw
         try:
-            body = json.dumps(raw, ensure_ascii=False)
+            body = _encode(raw)
         except (TypeError, ValueError, RecursionError) as exc:
             return IncomingUpdate(update_id or 0, repr(raw)[:1000], error=f"malformed: {exc}")
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
