@@ -71,6 +71,22 @@ _USER_COLUMNS = (
 # values, never cyclic
 _encode_vars = json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False).encode
 
+
+def _build_session(**fields: Any) -> Session:
+    """A Session from all its fields, without the frozen dataclass's __init__ (one
+    object.__setattr__ per field: a noticeable share of loading a batch's sessions)."""
+    session = object.__new__(Session)
+    session.__dict__.update(fields)
+    return session
+
+
+# only while Session is a plain frozen dataclass with nothing to run on creation
+_new_session: Callable[..., Session] = (
+    _build_session
+    if not hasattr(Session, "__slots__") and not hasattr(Session, "__post_init__")
+    else Session
+)
+
 REDACTED = "[sensitive]"  # what the message log shows instead of a sensitive value
 
 
@@ -156,7 +172,7 @@ class Store:
             values = self.cipher.open(values)
         elif MARK in vars_json:
             _refuse_sealed(values)
-        return Session(
+        return _new_session(
             chat_id=chat_id,
             user_id=user_id,
             state=state,
@@ -308,6 +324,8 @@ class Store:
                     "language": after.language,
                     "roles": _roles_json(role_of(user.id)),
                     "last_seen": stamp,
+                    "first_seen": stamp,  # kept as it was when the user is stored already
+                    "blocked": False,
                 }
                 answered = sensitive and self._answered_sensitive(session, after)
                 if answered:
@@ -437,8 +455,7 @@ class Store:
         insert_rows(self.db, SessionRow, rows, ("chat_id", "user_id"), _SESSION_COLUMNS)
 
     def _store_users(self, users: dict[int, dict[str, Any]], stamp: dt.datetime) -> None:
-        rows = [{**u, "first_seen": stamp, "blocked": False} for u in users.values()]
-        insert_rows(self.db, UserRow, rows, ("id",), _USER_COLUMNS)
+        insert_rows(self.db, UserRow, list(users.values()), ("id",), _USER_COLUMNS)
 
     @staticmethod
     def _cached(
