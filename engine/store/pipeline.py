@@ -72,21 +72,6 @@ _USER_COLUMNS = (
 _encode_vars = json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False).encode
 
 
-def _build_session(**fields: Any) -> Session:
-    """A Session from all its fields, without the frozen dataclass's __init__ (one
-    object.__setattr__ per field: a noticeable share of loading a batch's sessions)."""
-    session = object.__new__(Session)
-    session.__dict__.update(fields)
-    return session
-
-
-# only while Session is a plain frozen dataclass with nothing to run on creation
-_new_session: Callable[..., Session] = (
-    _build_session
-    if not hasattr(Session, "__slots__") and not hasattr(Session, "__post_init__")
-    else Session
-)
-
 REDACTED = "[sensitive]"  # what the message log shows instead of a sensitive value
 
 
@@ -172,7 +157,7 @@ class Store:
             values = self.cipher.open(values)
         elif MARK in vars_json:
             _refuse_sealed(values)
-        return _new_session(
+        return Session(
             chat_id=chat_id,
             user_id=user_id,
             state=state,
