@@ -14,6 +14,7 @@ from engine.core.effects import (
     AnswerButton,
     EditText,
     Effect,
+    HttpRequest,
     InlineButton,
     Markup,
     NotifyChat,
@@ -309,3 +310,19 @@ def test_sends_are_recorded_even_when_the_database_is_busy_a_while(
     assert fake.texts_to(10) == ["once"]  # recorded: not sent again
     other.close()
     database.close()
+
+
+def test_a_fire_and_forget_http_call_is_made_once_and_a_failure_recorded(
+    db: peewee.Database, fake: FakeTelegram, clock: Clock
+) -> None:
+    sent, failing = queue(
+        HttpRequest("POST", f"{fake.url}/shop/orders", json={"pizza": "Large"}),
+        HttpRequest("POST", "http://127.0.0.1:1/nothing-listens", timeout=1),
+    )
+    send = sender(db, fake, clock)
+    send.run_once()
+    assert fake.orders == [{"pizza": "Large"}]
+    assert (status(sent), status(failing)) == ("sent", "failed")
+    clock.tick(60)
+    send.run_once()
+    assert len(fake.orders) == 1

@@ -127,6 +127,7 @@ class Bot:
             self.holder.current.base_dir,
             file_ids=UploadedFiles(self.db),
             parallel=self.settings.senders,
+            services=self.processor.services,
         )
 
     def start_background(self) -> list[threading.Thread]:

@@ -5,11 +5,9 @@ user as blocked, a timeout is recorded as uncertain instead of being sent again 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import random
 import time
-import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,6 +16,8 @@ from typing import Any
 import peewee
 
 from engine.core.effects import HttpRequest
+from engine.core.ports import HttpCall, PortError, Services
+from engine.runtime.services import LiveServices
 from engine.store.queues import Outbox, Outcome, QueuedEffect
 from engine.telegram.bot_api import ApiError, BotApi
 from engine.telegram.calls import FileIds, MediaFileError, Uploads, api_calls, uploaded_file_id
@@ -106,11 +106,13 @@ class Sender:
         clock: Clock = lambda: dt.datetime.now(dt.UTC),
         file_ids: FileIds | None = None,
         parallel: int = 1,
+        services: Services | None = None,
     ) -> None:
         self.outbox, self.api, self.limits = outbox, api, limits
         self.admins = tuple(admins)
         self.uploads = Uploads(base_dir, file_ids if file_ids is not None else {})
         self.clock = clock
+        self.services = services or LiveServices({})
         self.parallel = max(1, parallel)
         self._pool = (
             ThreadPoolExecutor(self.parallel, thread_name_prefix="send")
@@ -223,19 +225,14 @@ class Sender:
         return Outcome(queued.id, "failed")
 
     def _http(self, queued: QueuedEffect, effect: HttpRequest) -> Outcome:
-        body = json.dumps(effect.json).encode() if effect.json is not None else None
-        headers = (
-            {"Content-Type": "application/json", **dict(effect.headers)}
-            if body
-            else dict(effect.headers)
-        )
-        request = urllib.request.Request(
-            effect.url, data=body, headers=headers, method=effect.method
+        """A fire-and-forget call (`do: http` without `save_as`), made as the services
+        port makes every HTTP call; logged when it fails, not retried forever."""
+        call = HttpCall(
+            effect.method, effect.url, effect.headers, effect.json, effect.form, effect.timeout
         )
         try:
-            with urllib.request.urlopen(request, timeout=effect.timeout):
-                pass
-        except Exception as exc:  # a fire-and-forget call: logged, not retried forever
-            log.warning("http %s %s failed: %s", effect.method, effect.url[:80], exc)
+            self.services.http(call)
+        except PortError as exc:
+            log.warning("http %s failed: %s", effect.method, exc)
             return Outcome(queued.id, "failed")
         return Outcome(queued.id, "sent")
