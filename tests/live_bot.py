@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,20 @@ from engine.testing.fake_telegram import (
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = Fernet.generate_key().decode()
+
+
+def post_webhook(url: str, body: bytes, secret: str | None) -> int:
+    """POST a body as Telegram delivers a webhook update; the HTTP status it was answered."""
+    request = urllib.request.Request(url, data=body, method="POST")
+    request.add_header("Content-Type", "application/json")
+    if secret is not None:
+        request.add_header("X-Telegram-Bot-Api-Secret-Token", secret)
+    try:
+        with urllib.request.urlopen(request, timeout=20) as answer:
+            status: int = answer.status
+            return status
+    except urllib.error.HTTPError as exc:
+        return exc.code
 
 
 def free_port() -> int:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from live_bot import LiveBot, Person, free_port, settle
+from live_bot import LiveBot, Person, free_port, post_webhook, settle
 from test_e2e_polling import order_two_large_pizzas
 
 from engine.testing.fake_telegram import FakeTelegram, text_update
@@ -45,19 +43,7 @@ def bot(fake: FakeTelegram, tmp_path: Path) -> Iterator[LiveBot]:
 
 
 def post(bot: LiveBot, body: bytes, secret: str | None = SECRET) -> int:
-    port = bot.env["WEBHOOK_PORT"]
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/telegram/hook", data=body, method="POST"
-    )
-    request.add_header("Content-Type", "application/json")
-    if secret is not None:
-        request.add_header("X-Telegram-Bot-Api-Secret-Token", secret)
-    try:
-        with urllib.request.urlopen(request, timeout=20) as answer:
-            status: int = answer.status
-            return status
-    except urllib.error.HTTPError as exc:
-        return exc.code
+    return post_webhook(f"http://127.0.0.1:{bot.env['WEBHOOK_PORT']}/telegram/hook", body, secret)
 
 
 def deliver(bot: LiveBot, fake: FakeTelegram, update: dict[str, Any]) -> int:

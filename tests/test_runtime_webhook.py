@@ -8,20 +8,18 @@ import asyncio
 import json
 import sqlite3
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import peewee
 import pytest
-from live_bot import free_port
+from live_bot import free_port, post_webhook
 
 from engine.core.ports import OfflineServices
 from engine.runtime.processing import Processor
 from engine.runtime.scenario_holder import ScenarioHolder
-from engine.runtime.webhook import SECRET_HEADER, make_app
+from engine.runtime.webhook import make_app
 from engine.store.pipeline import Store
 from engine.testing.fake_telegram import text_update
 
@@ -69,14 +67,7 @@ def endpoint(db: peewee.Database) -> Iterator[tuple[str, asyncio.AbstractEventLo
 
 
 def post(url: str, update: dict[str, object]) -> int:
-    request = urllib.request.Request(url, data=json.dumps(update).encode(), method="POST")
-    request.add_header(SECRET_HEADER, SECRET)
-    try:
-        with urllib.request.urlopen(request, timeout=20) as answer:
-            status: int = answer.status
-            return status
-    except urllib.error.HTTPError as exc:
-        return exc.code
+    return post_webhook(url, json.dumps(update).encode(), SECRET)
 
 
 def limit_pages(loop: asyncio.AbstractEventLoop, db: peewee.Database, pages: int) -> None:

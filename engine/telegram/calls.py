@@ -49,11 +49,6 @@ class ApiCall:
     upload_key: str | None = None  # set when a local file is uploaded: remember its file_id
     upload_kind: str | None = None
 
-    @property
-    def chat_id(self) -> int | None:
-        chat = self.params.get("chat_id")
-        return chat if isinstance(chat, int) else None
-
 
 @dataclass
 class Uploads:
