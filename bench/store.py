@@ -71,7 +71,16 @@ def fill(db: peewee.Database, count: int) -> None:
             insert_rows(
                 db,
                 UserRow,
-                [{"id": i, "first_name": "U", "first_seen": NOW, "last_seen": NOW} for i in ids],
+                [
+                    {
+                        "id": i,
+                        "first_name": "U",
+                        "language": "en",
+                        "first_seen": NOW,
+                        "updated": NOW,
+                    }
+                    for i in ids
+                ],
             )
 
 

@@ -206,7 +206,7 @@ def test_5xx_is_retried_later_with_backoff(
 def test_403_marks_the_user_as_blocked_and_drops_their_queue(
     db: peewee.Database, fake: FakeTelegram, clock: Clock
 ) -> None:
-    UserRow.create(id=10, first_name="A", first_seen=T0, last_seen=T0)
+    UserRow.create(id=10, first_name="A", first_seen=T0, updated=T0)
     rows = queue(SendText(10, "one"), SendText(10, "two"))
     fake.fail("sendMessage", 403, description="Forbidden: bot was blocked by the user")
     send = sender(db, fake, clock)

@@ -3,6 +3,7 @@ and the engine refuses, with a sentence saying what to do, a schema older or new
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -16,7 +17,15 @@ from store_fixtures import close_all
 from engine.store import migrations
 from engine.store.database import open_database
 from engine.store.migrations import LATEST, SchemaError, check, current_version, migrate
-from engine.store.models import ALL_MODELS, AuditRow, SessionRow, SettingRow, database_proxy
+from engine.store.models import (
+    ALL_MODELS,
+    AuditRow,
+    InboxRow,
+    SessionRow,
+    SettingRow,
+    UserRow,
+    database_proxy,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,6 +50,7 @@ def test_migrate_creates_the_schema_once_and_says_so(store_url: str) -> None:
     assert first.stdout == (
         "schema 1: create the tables\n"
         "schema 2: sessions stored by their key (SQLite), no index on inbox status\n"
+        "schema 3: users row written only when it changes, inbox indexed by chat while pending\n"
     )
     again = run_py(store_url, "--migrate")
     assert (again.returncode, again.stdout) == (0, "the schema is up to date\n")
@@ -151,5 +161,40 @@ def test_a_schema_1_database_keeps_its_sessions_when_upgraded(store_url: str) ->
             assert db.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert "sessions_user_id" in {i.name for i in db.get_indexes("sessions")}
         assert "inbox_status" not in {i.name for i in db.get_indexes("inbox")}
+    finally:
+        close_all(db)
+
+
+def test_a_schema_2_database_keeps_its_users_and_pending_updates_when_upgraded(
+    store_url: str,
+) -> None:
+    db = open_database(store_url)
+    try:
+        database_proxy.initialize(db)
+        with db.atomic():  # the tables as schema 2 left them
+            db.create_tables(ALL_MODELS)
+            db.execute_sql('ALTER TABLE "users" RENAME COLUMN "updated" TO "last_seen"')
+            db.execute_sql('CREATE INDEX "inbox_chat_id" ON "inbox" ("chat_id")')
+            SettingRow.create(key=migrations.VERSION_KEY, value="2")
+            db.execute_sql(
+                'INSERT INTO "users" (id, first_name, last_name, username, roles, first_seen, '
+                "last_seen, blocked) VALUES (7, 'Ann', '', '', '[]', '2026-01-01 10:00:00', "
+                "'2026-03-04 05:06:07', false)"
+            )
+            for update_id, status in ((1, "done"), (2, "pending")):
+                InboxRow.create(update_id=update_id, chat_id=7, body="{}", status=status)
+        assert migrate(db) == [
+            "schema 3: users row written only when it changes, inbox indexed by chat while pending"
+        ]
+        check(db)
+        user = UserRow.get_by_id(7)
+        assert (user.first_name, user.updated) == ("Ann", dt.datetime(2026, 3, 4, 5, 6, 7))
+        indexes = {i.name for i in db.get_indexes("inbox")}
+        assert "inbox_pending_chat_id" in indexes and "inbox_chat_id" not in indexes
+        pending = "SELECT update_id FROM inbox WHERE status = 'pending' AND chat_id IN (7)"
+        assert [r[0] for r in db.execute_sql(pending).fetchall()] == [2]
+        if isinstance(db, peewee.SqliteDatabase):  # the pipeline's look-up uses the index
+            plan = " ".join(str(r) for r in db.execute_sql("EXPLAIN QUERY PLAN " + pending))
+            assert "inbox_pending_chat_id" in plan, plan
     finally:
         close_all(db)

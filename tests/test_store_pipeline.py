@@ -4,6 +4,7 @@ message log are kept as the operator expects."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -17,6 +18,7 @@ from engine.core.store_protocol import IncomingUpdate
 from engine.store.database import open_database
 from engine.store.models import InboxRow, MessageLogRow, OutboxRow, SessionRow, TimerRow, UserRow
 from engine.store.pipeline import Store
+from engine.store.privacy import export_user
 
 TIMED = """
 bot: {name: T, start: wait}
@@ -127,10 +129,31 @@ def test_users_are_kept_with_64_bit_ids_names_and_language(counter: StoreBot) ->
         [text_update(2, big, "again", chat_id=group)], counter.handle, later
     )  # the same user in a group
     user = UserRow.get_by_id(big)
-    assert user.first_seen == first.first_seen and user.last_seen == later.replace(tzinfo=None)
+    assert user.first_seen == first.first_seen and user.updated == later.replace(tzinfo=None)
     assert {(s.chat_id, s.user_id) for s in SessionRow.select()} == {(big, big), (group, big)}
     session = counter.store.session(group, big)
     assert session is not None and session.chat_id == group
+
+
+def test_the_users_row_changes_with_the_profile_and_last_seen_with_every_message(
+    counter: StoreBot,
+) -> None:
+    counter.say(1, 5, "hi")
+    written = UserRow.get_by_id(5).updated
+    later = NOW + dt.timedelta(hours=3)
+    counter.store.process([text_update(2, 5, "again")], counter.handle, later)
+    assert UserRow.get_by_id(5).updated == written  # same name, language and roles
+    assert export_user(5)["user"]["last_seen"] == later.replace(tzinfo=None).isoformat()
+    renamed = text_update(3, 5, "new name")
+    assert renamed.event is not None
+    event = dataclasses.replace(
+        renamed.event, user=dataclasses.replace(renamed.event.user, first_name="Anna")
+    )
+    counter.send(dataclasses.replace(renamed, event=event))
+    assert (UserRow.get_by_id(5).first_name, UserRow.get_by_id(5).updated) == (
+        "Anna",
+        NOW.replace(tzinfo=None),
+    )
 
 
 def test_a_user_who_blocked_the_bot_is_unblocked_when_they_write_again(

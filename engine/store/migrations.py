@@ -39,10 +39,31 @@ def _sessions_by_key_v2(db: peewee.Database) -> None:
     db.execute_sql('CREATE INDEX IF NOT EXISTS "sessions_user_id" ON "sessions" ("user_id")')
 
 
+def _fewer_pages_per_update_v3(db: peewee.Database) -> None:
+    """Each update used to change a page of four tables that no other update touched (with
+    many users): the session's, the user's, and two indexes. Now the users row is written
+    only when the profile changes, so its last_seen becomes `updated` (the last message is
+    the session's `updated`), and the inbox's chat index holds only pending updates, the
+    ones a later transaction looks up by chat."""
+    columns = {c.name for c in db.get_columns("users")}
+    if "last_seen" in columns and "updated" not in columns:
+        db.execute_sql('ALTER TABLE "users" RENAME COLUMN "last_seen" TO "updated"')
+    db.execute_sql('DROP INDEX IF EXISTS "inbox_chat_id"')
+    db.execute_sql(
+        'CREATE INDEX IF NOT EXISTS "inbox_pending_chat_id" ON "inbox" ("chat_id") '
+        "WHERE status = 'pending'"
+    )
+
+
 # (version, what it does, how): append, never edit a released step.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "create the tables", _create_v1),
     (2, "sessions stored by their key (SQLite), no index on inbox status", _sessions_by_key_v2),
+    (
+        3,
+        "users row written only when it changes, inbox indexed by chat while pending",
+        _fewer_pages_per_update_v3,
+    ),
 ]
 LATEST = MIGRATIONS[-1][0]
 

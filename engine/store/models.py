@@ -27,7 +27,9 @@ class UserRow(_Model):
     language = peewee.TextField(null=True)
     roles = peewee.TextField(default="[]")  # JSON list
     first_seen = peewee.DateTimeField(default=_now)
-    last_seen = peewee.DateTimeField(default=_now)
+    # when this row last changed; it is written only when the profile changes (schema 3),
+    # and the user's last message is their latest sessions.updated
+    updated = peewee.DateTimeField(default=_now)
     blocked = peewee.BooleanField(default=False)  # Telegram said the user blocked the bot
 
     class Meta:
@@ -58,7 +60,9 @@ class SessionRow(_Model):
 class InboxRow(_Model):
     id = peewee.AutoField()
     update_id = peewee.BigIntegerField(unique=True)
-    chat_id = peewee.BigIntegerField(null=True, index=True)
+    # indexed only while pending (schema 3): an index over every row's chat would change a
+    # page no other update touches, on every update
+    chat_id = peewee.BigIntegerField(null=True)
     body = peewee.TextField()  # the update as Telegram sent it (JSON)
     status = peewee.TextField(default="pending")  # pending, done, failed, ignored
     attempts = peewee.IntegerField(default=0)

@@ -62,8 +62,14 @@ _USER_COLUMNS = (
     "username",
     "language",
     "roles",
-    "last_seen",
+    "updated",
     "blocked",
+)
+_LOAD_SESSIONS = (
+    "SELECT s.chat_id, s.user_id, s.state, s.vars, s.stack, s.attempts, s.epoch, s.language, "
+    "s.ended, s.scenario_version, "
+    "u.first_name, u.last_name, u.username, u.language, u.roles, u.blocked "
+    'FROM "sessions" s LEFT JOIN "users" u ON u.id = s.user_id WHERE s.chat_id IN ({})'
 )
 
 
@@ -151,7 +157,9 @@ class Store:
         return _encode_vars(values).replace("\\u0000", "")
 
     def _session(self, row: tuple[Any, ...], roles: frozenset[str]) -> Session:
-        chat_id, user_id, state, vars_json, stack, attempts, epoch, language, ended, version = row
+        chat_id, user_id, state, vars_json, stack, attempts, epoch, language, ended, version = row[
+            :10
+        ]
         values = json.loads(vars_json or "{}")
         if self.cipher is not None:
             values = self.cipher.open(values)
@@ -172,19 +180,21 @@ class Store:
         )
 
     def load_sessions(
-        self, keys: set[tuple[int, int]], roles: Callable[[int], frozenset[str]]
+        self,
+        keys: set[tuple[int, int]],
+        roles: Callable[[int], frozenset[str]],
+        profiles: dict[int, tuple[Any, ...]] | None = None,
     ) -> dict[tuple[int, int], Session]:
-        sql = (
-            "SELECT chat_id, user_id, state, vars, stack, attempts, epoch, language, ended, "
-            'scenario_version FROM "sessions" WHERE chat_id IN ({})'
-        )
-        if is_postgres(self.db):
-            sql += " FOR UPDATE"
+        """The sessions of `keys`, locked on PostgreSQL; `profiles` receives each found
+        user's stored profile (as _profile() builds it), to write only the users that changed."""
+        sql = _LOAD_SESSIONS + (" FOR UPDATE OF s" if is_postgres(self.db) else "")
         found: dict[tuple[int, int], Session] = {}
         for row in select_in(self.db, sql, sorted({chat for chat, _ in keys})):
             key = (row[0], row[1])
             if key in keys:
                 found[key] = self._session(row, roles(row[1]))
+                if profiles is not None and row[14] is not None:  # the users row exists
+                    profiles[row[1]] = (*row[10:15], bool(row[15]))
         return found
 
     def session(self, chat_id: int, user_id: int) -> Session | None:
@@ -282,7 +292,10 @@ class Store:
             keys = {(u.event.chat.id, u.event.user.id) for u in work if u.event is not None}
             user_roles: dict[int, frozenset[str]] = {}  # the roles callback once per user
             role_of = self._cached(roles, user_roles)
-            sessions = self.load_sessions(keys, role_of)
+            # the users rows as stored: a row is written only when its profile changed
+            # (most updates change none, and each write was a page of its own)
+            profiles: dict[int, tuple[Any, ...]] = {}
+            sessions = self.load_sessions(keys, role_of, profiles)
             changed: dict[tuple[int, int], Session] = {}
             outbox: list[dict[str, Any]] = []
             timers: list[dict[str, Any]] = []
@@ -301,17 +314,27 @@ class Store:
                 step = handle(session, event)
                 after = step.session
                 sessions[key] = changed[key] = after
-                users[user.id] = {
-                    "id": user.id,
-                    "first_name": _text(user.first_name),
-                    "last_name": _text(user.last_name),
-                    "username": _text(user.username),
-                    "language": after.language,
-                    "roles": _roles_json(role_of(user.id)),
-                    "last_seen": stamp,
-                    "first_seen": stamp,  # kept as it was when the user is stored already
-                    "blocked": False,
-                }
+                profile = (
+                    _text(user.first_name),
+                    _text(user.last_name),
+                    _text(user.username),
+                    after.language,
+                    _roles_json(role_of(user.id)),
+                    False,  # not blocked: they wrote
+                )
+                if profiles.get(user.id) != profile:
+                    profiles[user.id] = profile
+                    users[user.id] = {
+                        "id": user.id,
+                        "first_name": profile[0],
+                        "last_name": profile[1],
+                        "username": profile[2],
+                        "language": profile[3],
+                        "roles": profile[4],
+                        "updated": stamp,
+                        "first_seen": stamp,  # kept as it was when the user is stored already
+                        "blocked": False,
+                    }
                 answered = sensitive and self._answered_sensitive(session, after)
                 if answered:
                     redacted.append(update.update_id)
@@ -415,16 +438,13 @@ class Store:
         if parse is None:
             return sorted(mine.values(), key=lambda u: u.update_id)
         chats = sorted({u.chat_id for u in mine.values() if u.chat_id is not None})
-        mark = self.db.param
-        sql = f'SELECT update_id, body FROM "inbox" WHERE status = {mark} AND chat_id IN ({{}})'
-        for part in _chunks(chats):
-            marks = ", ".join(mark for _ in part)
-            rows = self.db.execute_sql(sql.format(marks), ["pending", *part]).fetchall()
-            for update_id, body in rows:
-                if update_id not in mine:
-                    parsed = parse(update_id, body)
-                    if parsed.event is not None:
-                        mine[update_id] = parsed
+        # 'pending' written out: SQLite uses the partial index only for a literal
+        sql = "SELECT update_id, body FROM \"inbox\" WHERE status = 'pending' AND chat_id IN ({})"
+        for update_id, body in select_in(self.db, sql, chats):
+            if update_id not in mine:
+                parsed = parse(update_id, body)
+                if parsed.event is not None:
+                    mine[update_id] = parsed
         return sorted(mine.values(), key=lambda u: u.update_id)
 
     def _store_sessions(self, sessions: Iterable[Session], stamp: dt.datetime) -> None:

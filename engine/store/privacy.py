@@ -30,7 +30,8 @@ def export_user(user_id: int, cipher: SensitiveCipher | None = None) -> dict[str
     it is their own data)."""
     user = UserRow.get_or_none(UserRow.id == user_id)
     sessions = []
-    for row in SessionRow.select().where(SessionRow.user_id == user_id):
+    rows = list(SessionRow.select().where(SessionRow.user_id == user_id))
+    for row in rows:
         values = json.loads(row.vars or "{}")
         sessions.append(
             {
@@ -72,7 +73,8 @@ def export_user(user_id: int, cipher: SensitiveCipher | None = None) -> dict[str
             "language": user.language,
             "roles": json.loads(user.roles or "[]"),
             "first_seen": _stamp(user.first_seen),
-            "last_seen": _stamp(user.last_seen),
+            # the users row changes only with the profile; each message updates a session
+            "last_seen": _stamp(max([user.updated, *(s.updated for s in rows)])),
             "blocked": user.blocked,
         }
     return {"user": profile, "conversations": sessions, "message_log": messages, "timers": timers}
