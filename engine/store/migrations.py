@@ -43,12 +43,14 @@ def _fewer_pages_per_update_v3(db: peewee.Database) -> None:
     """Each update used to change a page of four tables that no other update touched (with
     many users): the session's, the user's, and two indexes. Now the users row is written
     only when the profile changes, so its last_seen becomes `updated` (the last message is
-    the session's `updated`), and the inbox's chat index holds only pending updates, the
-    ones a later transaction looks up by chat."""
+    the session's `updated`); the inbox's chat index holds only pending updates, the ones a
+    later transaction looks up by chat; the message log has no index by user (privacy
+    requests read it through)."""
     columns = {c.name for c in db.get_columns("users")}
     if "last_seen" in columns and "updated" not in columns:
         db.execute_sql('ALTER TABLE "users" RENAME COLUMN "last_seen" TO "updated"')
     db.execute_sql('DROP INDEX IF EXISTS "inbox_chat_id"')
+    db.execute_sql('DROP INDEX IF EXISTS "message_log_user_id"')
     db.execute_sql(
         'CREATE INDEX IF NOT EXISTS "inbox_pending_chat_id" ON "inbox" ("chat_id") '
         "WHERE status = 'pending'"
@@ -61,7 +63,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (2, "sessions stored by their key (SQLite), no index on inbox status", _sessions_by_key_v2),
     (
         3,
-        "users row written only when it changes, inbox indexed by chat while pending",
+        "fewer indexes written per update, users row only when it changes",
         _fewer_pages_per_update_v3,
     ),
 ]

@@ -109,7 +109,9 @@ class MessageLogRow(_Model):
     id = peewee.AutoField()
     at = peewee.DateTimeField(default=_now, index=True)
     chat_id = peewee.BigIntegerField()
-    user_id = peewee.BigIntegerField(null=True, index=True)  # exports and deletions by user
+    # not indexed (schema 3): the index changed a page of its own on every update; exports
+    # and deletions by user read the log through, which retention (--prune) keeps bounded
+    user_id = peewee.BigIntegerField(null=True)
     direction = peewee.TextField()  # in, out
     kind = peewee.TextField()
     state = peewee.TextField(null=True)
