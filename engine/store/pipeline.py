@@ -186,7 +186,8 @@ class Store:
         profiles: dict[int, tuple[Any, ...]] | None = None,
     ) -> dict[tuple[int, int], Session]:
         """The sessions of `keys`, locked on PostgreSQL; `profiles` receives each found
-        user's stored profile (as _profile() builds it), to write only the users that changed."""
+        user's stored (first_name, last_name, username, language, roles JSON, blocked), so
+        that only the users whose profile changed are written."""
         sql = _LOAD_SESSIONS + (" FOR UPDATE OF s" if is_postgres(self.db) else "")
         found: dict[tuple[int, int], Session] = {}
         for row in select_in(self.db, sql, sorted({chat for chat, _ in keys})):
