@@ -5,10 +5,14 @@ been delivered, media by URL, file_id or local file (uploaded once), harmless re
 from __future__ import annotations
 
 import datetime as dt
+import json
+import threading
+import time
 from pathlib import Path
 
 import peewee
 import pytest
+from telebot import apihelper
 
 from engine.core.effects import (
     AnswerButton,
@@ -326,3 +330,60 @@ def test_a_fire_and_forget_http_call_is_made_once_and_a_failure_recorded(
     clock.tick(60)
     send.run_once()
     assert len(fake.orders) == 1
+
+
+def test_calls_that_wait_for_the_network_go_out_in_parallel_each_chat_in_order(
+    db: peewee.Database, fake: FakeTelegram, clock: Clock
+) -> None:
+    fake.latency = 0.05  # Telegram far away
+    chats = range(10, 16)
+    queue(*(SendText(chat, f"{chat}-{n}") for n in range(2) for chat in chats))
+    api = BotApi(fake.url, fake.token, read_timeout=5)
+    send = Sender(Outbox(db), api, Limits(chat_burst=3), clock=clock, parallel=4)
+    assert send.run_once() == 12
+    assert fake.most_in_flight > 1
+    for chat in chats:
+        assert fake.texts_to(chat) == [f"{chat}-0", f"{chat}-1"]
+
+
+class InProcessAnswer:
+    """What requests hands telebot, for a Bot API answered inside this process."""
+
+    status_code = 200
+
+    def __init__(self, result: object) -> None:
+        self.text = json.dumps({"ok": True, "result": result})
+
+    def json(self) -> object:
+        return json.loads(self.text)
+
+
+def test_a_bot_api_that_answers_at_once_is_called_from_the_sending_thread(
+    db: peewee.Database, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Threads only queue for the interpreter then; when the calls wait again, they are used."""
+    callers: list[str] = []
+    network = {"wait": 0.01}
+
+    def bot_api(http_method: str, url: str, params: object = None, **_: object) -> InProcessAnswer:
+        callers.append(threading.current_thread().name)
+        time.sleep(network["wait"])
+        chat = {"id": 1, "type": "private"}
+        return InProcessAnswer({"message_id": len(callers), "date": 0, "chat": chat})
+
+    monkeypatch.setattr(apihelper, "CUSTOM_REQUEST_SENDER", bot_api)
+    api = BotApi("http://in-process", "1:x")
+    send = Sender(Outbox(db), api, Limits(chat_burst=10), clock=clock, parallel=4)
+
+    def round_of_callers() -> set[str]:
+        callers.clear()
+        queue(*(SendText(chat, "hi") for chat in range(10, 20)))
+        assert send.run_once() == 10
+        return set(callers)
+
+    main = threading.current_thread().name
+    assert round_of_callers() != {main}  # waiting calls: the delivery threads
+    network["wait"] = 0.0
+    assert round_of_callers() == {main}
+    network["wait"] = 0.01
+    assert round_of_callers() != {main}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -91,10 +92,38 @@ def _harmless(method: str, exc: ApiError) -> bool:
     return method == "answerCallbackQuery" and ("too old" in text or "invalid" in text)
 
 
+class CallWaits:
+    """How long Bot API calls wait for the network, which decides whether threads pay.
+
+    A thread pays for its hand-off only while calls wait (for Telegram, over a network);
+    a Bot API answered at once (a local server, the tests' in-process one) only makes the
+    threads queue for the interpreter. A call's wait is its wall time less the CPU time of
+    the thread that made it, measured where no other delivery thread runs."""
+
+    def __init__(self, worth_a_thread: float = 0.0002) -> None:
+        self.worth_a_thread = worth_a_thread  # seconds of waiting per call
+        self.mean: float | None = None  # the last round's; None: not measured (threads)
+        self._total, self._calls = 0.0, 0
+
+    def start_round(self) -> None:
+        self._total, self._calls = 0.0, 0
+
+    def measure(self, started: float, cpu_started: float) -> None:
+        wait = (time.perf_counter() - started) - (time.thread_time() - cpu_started)
+        self._total += max(0.0, wait)
+        self._calls += 1
+        self.mean = self._total / self._calls
+
+    @property
+    def threads_pay(self) -> bool:
+        return self.mean is None or self.mean >= self.worth_a_thread
+
+
 class Sender:
     """Drains the outbox. Each round decides, in order, what the limits let go now; the
     chats' messages are then delivered in parallel (`parallel` threads; one chat's messages
-    one after another, in order), and the round's outcomes are written in one transaction."""
+    one after another, in order) while calls wait for the network, in this thread while
+    they do not (CallWaits), and the round's outcomes are written in one transaction."""
 
     def __init__(
         self,
@@ -119,6 +148,8 @@ class Sender:
             if self.parallel > 1
             else None
         )
+        self.waits = CallWaits()
+        self._measuring = threading.local()  # set in the thread that measures
 
     def run_once(self, limit: int = 100) -> int:
         """Send what is due and allowed now; returns how many effects were handled."""
@@ -134,17 +165,27 @@ class Sender:
             chats.setdefault(chat, []).append(queued)
         if not chats:
             return 0
-        outcomes: list[Outcome] = []
-        if self._pool is None or len(chats) == 1:
-            for items in chats.values():
-                outcomes += self._deliver_in_order(items, now)
-        else:
-            for part in self._pool.map(
-                lambda items: self._deliver_in_order(items, now), chats.values()
-            ):
-                outcomes += part
+        outcomes = self._deliver_round(list(chats.values()), now)
         self._record(outcomes)
         return len(outcomes)
+
+    def _deliver_round(self, chats: list[list[QueuedEffect]], now: dt.datetime) -> list[Outcome]:
+        """The first chat in this thread, its calls' waits measured; the others in
+        parallel if those calls waited, else here too."""
+        outcomes: list[Outcome] = []
+        self.waits.start_round()
+        self._measuring.on = True
+        try:
+            outcomes += self._deliver_in_order(chats[0], now)
+            if self._pool is None or len(chats) == 1 or not self.waits.threads_pay:
+                for items in chats[1:]:
+                    outcomes += self._deliver_in_order(items, now)
+                return outcomes
+        finally:
+            self._measuring.on = False
+        for part in self._pool.map(lambda items: self._deliver_in_order(items, now), chats[1:]):
+            outcomes += part
+        return outcomes
 
     def _record(self, outcomes: list[Outcome]) -> None:
         """Write what was sent. These messages are out already: a busy database is waited
@@ -181,12 +222,17 @@ class Sender:
         message_id: int | None = None
         try:
             for call in api_calls(effect, self.admins, self.uploads):
+                measuring = getattr(self._measuring, "on", False)
+                started, cpu_started = time.perf_counter(), time.thread_time()
                 try:
                     result: Any = self.api.call(call.method, call.params, call.files)
                 except ApiError as exc:
                     if not _harmless(call.method, exc):
                         raise
                     result = None
+                finally:
+                    if measuring:
+                        self.waits.measure(started, cpu_started)
                 if isinstance(result, dict) and isinstance(result.get("message_id"), int):
                     message_id = result["message_id"]
                 if call.upload_key and call.upload_kind:

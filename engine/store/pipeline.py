@@ -40,7 +40,12 @@ from engine.store.models import (
     database_proxy,
 )
 from engine.store.privacy import audit, delete_user, export_user
-from engine.store.serialization import effect_to_json, session_row, stack_from_json
+from engine.store.serialization import (
+    effect_to_json,
+    queued_json,
+    session_row,
+    stack_from_json,
+)
 
 CrashHook = Callable[[str], None]
 _CHUNK = 400  # ids per IN (...): below SQLite's limit on bound variables
@@ -549,7 +554,7 @@ class Store:
                 {
                     "chat_id": chat,
                     "kind": name,
-                    "payload": effect_to_json(effect),
+                    "payload": queued_json(effect),
                     "update_id": update_id,
                     "not_before": stamp,
                     "created": stamp,

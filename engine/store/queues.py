@@ -11,7 +11,7 @@ import peewee
 from engine.core.effects import Effect
 from engine.store.database import write_transaction
 from engine.store.models import OutboxRow, TimerRow, UserRow, database_proxy
-from engine.store.serialization import effect_from_json
+from engine.store.serialization import queued_effect
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -65,7 +65,7 @@ class Outbox:
         stamp = str(moment) if sqlite else moment  # as peewee writes it on SQLite
         rows = self.db.execute_sql(sql, ("pending", stamp, int(limit))).fetchall()
         return [
-            QueuedEffect(row_id, chat, effect_from_json(payload), attempts)
+            QueuedEffect(row_id, chat, queued_effect(payload), attempts)
             for row_id, chat, payload, attempts in rows
         ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -52,6 +53,63 @@ _EXACT_SCALARS = frozenset({str, int, float, bool, type(None)})
 _encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
 
+def _markup_plain(markup: Markup) -> dict[str, Any]:
+    """A keyboard as JSON values without the general walk (one per message sent)."""
+    return {
+        "inline": [
+            [{"text": b.text, "data": b.data, "url": b.url} for b in row] for row in markup.inline
+        ],
+        "keyboard": [
+            [
+                {
+                    "text": k.text,
+                    "request_contact": k.request_contact,
+                    "request_location": k.request_location,
+                }
+                for k in row
+            ]
+            for row in markup.keyboard
+        ],
+        "remove_keyboard": markup.remove_keyboard,
+    }
+
+
+class _RecentEffects:
+    """Effects this process queued a moment ago, by their JSON: the sender, which usually
+    reads them back within the second, takes the effect instead of decoding its row.
+    Bounded; the oldest go first (another process may be the one sending)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._by_json: dict[str, Effect] = {}
+
+    def keep(self, text: str, effect: Effect) -> None:
+        by_json = self._by_json
+        by_json[text] = effect
+        if len(by_json) > self.size:
+            # another thread may have taken or dropped it first
+            with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+                del by_json[next(iter(by_json))]
+
+    def take(self, text: str) -> Effect | None:
+        return self._by_json.pop(text, None)
+
+
+_recent = _RecentEffects()
+
+
+def queued_json(effect: Effect) -> str:
+    """An effect's outbox payload; the effect is kept for `queued_effect` a moment later."""
+    text = effect_to_json(effect)
+    _recent.keep(text, effect)
+    return text
+
+
+def queued_effect(text: str) -> Effect:
+    """The effect of an outbox payload: the one this process queued, else decoded."""
+    return _recent.take(text) or effect_from_json(text)
+
+
 def effect_to_json(effect: Effect) -> str:
     fields: dict[str, Any] = {"type": type(effect).__name__}
     values = vars(effect)  # a dataclass's fields, in their order (frozen: set once in __init__)
@@ -62,6 +120,8 @@ def effect_to_json(effect: Effect) -> str:
             fields[name] = value
         elif value is NO_MARKUP:
             fields[name] = _EMPTY_MARKUP
+        elif type(value) is Markup:
+            fields[name] = _markup_plain(value)
         else:
             fields[name] = _plain(value)
     return _encode(fields)

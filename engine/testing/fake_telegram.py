@@ -67,6 +67,8 @@ class FakeTelegram:
     rejected: list[tuple[str, str]] = field(default_factory=list)
     webhook: dict[str, Any] = field(default_factory=dict)
     orders: list[Any] = field(default_factory=list)  # what `http:` actions posted to /shop/orders
+    latency: float = 0.0  # seconds before each answer, as over a network to Telegram
+    most_in_flight: int = 0  # the most calls answered at the same time so far
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -74,6 +76,7 @@ class FakeTelegram:
         self._message_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._faults: list[Fault] = []
+        self._in_flight = 0
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._new_update: asyncio.Event | None = None
@@ -228,6 +231,13 @@ class FakeTelegram:
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
+        if self.latency and method != "getUpdates":
+            self._in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self._in_flight)
+            try:
+                await asyncio.sleep(self.latency)
+            finally:
+                self._in_flight -= 1
         try:
             params, files = await self._params(request)
         except (ValueError, UnicodeDecodeError) as exc:
