@@ -7,8 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-import threading
+import statistics
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -100,9 +101,9 @@ class CallWaits:
     threads queue for the interpreter. A call's wait is its wall time less the CPU time of
     the thread that made it, measured where no other delivery thread runs."""
 
-    def __init__(self, worth_a_thread: float = 0.0002) -> None:
+    def __init__(self, worth_a_thread: float = 0.0002, rounds: int = 5) -> None:
         self.worth_a_thread = worth_a_thread  # seconds of waiting per call
-        self.mean: float | None = None  # the last round's; None: not measured (threads)
+        self.recent: deque[float] = deque(maxlen=rounds)  # each round's mean wait per call
         self._total, self._calls = 0.0, 0
 
     def start_round(self) -> None:
@@ -112,11 +113,18 @@ class CallWaits:
         wait = (time.perf_counter() - started) - (time.thread_time() - cpu_started)
         self._total += max(0.0, wait)
         self._calls += 1
-        self.mean = self._total / self._calls
+
+    def end_round(self) -> None:
+        if self._calls:
+            self.recent.append(self._total / self._calls)
 
     @property
     def threads_pay(self) -> bool:
-        return self.mean is None or self.mean >= self.worth_a_thread
+        """Until measured, yes (to be safe); then by the median of the last rounds, so that
+        one round slowed by something else does not switch."""
+        if not self.recent:
+            return True
+        return statistics.median(self.recent) >= self.worth_a_thread
 
 
 class Sender:
@@ -149,7 +157,6 @@ class Sender:
             else None
         )
         self.waits = CallWaits()
-        self._measuring = threading.local()  # set in the thread that measures
 
     def run_once(self, limit: int = 100) -> int:
         """Send what is due and allowed now; returns how many effects were handled."""
@@ -172,17 +179,13 @@ class Sender:
     def _deliver_round(self, chats: list[list[QueuedEffect]], now: dt.datetime) -> list[Outcome]:
         """The first chat in this thread, its calls' waits measured; the others in
         parallel if those calls waited, else here too."""
-        outcomes: list[Outcome] = []
         self.waits.start_round()
-        self._measuring.on = True
-        try:
-            outcomes += self._deliver_in_order(chats[0], now)
-            if self._pool is None or len(chats) == 1 or not self.waits.threads_pay:
-                for items in chats[1:]:
-                    outcomes += self._deliver_in_order(items, now)
-                return outcomes
-        finally:
-            self._measuring.on = False
+        outcomes = self._deliver_in_order(chats[0], now, measure=True)
+        self.waits.end_round()
+        if self._pool is None or len(chats) == 1 or not self.waits.threads_pay:
+            for items in chats[1:]:
+                outcomes += self._deliver_in_order(items, now)
+            return outcomes
         for part in self._pool.map(lambda items: self._deliver_in_order(items, now), chats[1:]):
             outcomes += part
         return outcomes
@@ -203,27 +206,29 @@ class Sender:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
 
-    def _deliver_in_order(self, items: list[QueuedEffect], now: dt.datetime) -> list[Outcome]:
+    def _deliver_in_order(
+        self, items: list[QueuedEffect], now: dt.datetime, measure: bool = False
+    ) -> list[Outcome]:
         """One chat's messages of this round, in order; after one that must wait, the rest
         of the chat's messages wait too."""
         outcomes = []
         for queued in items:
-            outcome = self._deliver(queued, now)
+            outcome = self._deliver(queued, now, measure)
             if outcome is not None:
                 outcomes.append(outcome)
             if outcome is None or outcome.status == "pending":
                 break
         return outcomes
 
-    def _deliver(self, queued: QueuedEffect, now: dt.datetime) -> Outcome | None:
+    def _deliver(self, queued: QueuedEffect, now: dt.datetime, measure: bool) -> Outcome | None:
         effect = queued.effect
         if isinstance(effect, HttpRequest):
             return self._http(queued, effect)
         message_id: int | None = None
         try:
             for call in api_calls(effect, self.admins, self.uploads):
-                measuring = getattr(self._measuring, "on", False)
-                started, cpu_started = time.perf_counter(), time.thread_time()
+                if measure:  # not for every call: reading the thread's CPU time is a syscall
+                    started, cpu_started = time.perf_counter(), time.thread_time()
                 try:
                     result: Any = self.api.call(call.method, call.params, call.files)
                 except ApiError as exc:
@@ -231,7 +236,7 @@ class Sender:
                         raise
                     result = None
                 finally:
-                    if measuring:
+                    if measure:
                         self.waits.measure(started, cpu_started)
                 if isinstance(result, dict) and isinstance(result.get("message_id"), int):
                     message_id = result["message_id"]
