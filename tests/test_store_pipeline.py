@@ -14,11 +14,13 @@ import pytest
 from builders import NOW, compile_yaml
 from store_fixtures import StoreBot, close_all, text_update
 
+from engine.core.events import ButtonPress, Chat, User
 from engine.core.store_protocol import IncomingUpdate
 from engine.store.database import open_database
 from engine.store.models import InboxRow, MessageLogRow, OutboxRow, SessionRow, TimerRow, UserRow
 from engine.store.pipeline import Store
 from engine.store.privacy import export_user
+from engine.store.serialization import effect_from_json
 
 TIMED = """
 bot: {name: T, start: wait}
@@ -188,6 +190,37 @@ def test_the_message_log_has_no_texts_unless_the_operator_turns_them_on(
     loud.say(3, 5, "now with text")
     texts = [r.text for r in MessageLogRow.select().order_by(MessageLogRow.id)][-2:]
     assert texts == ["now with text", "2: now with text"]
+
+
+def test_the_message_log_leaves_out_silent_answers_to_button_presses(
+    db: peewee.Database, tmp_path: Path
+) -> None:
+    """A press is logged, and what it brings; its silent answer (the spinner stops) is not,
+    an answer the user reads (the button is out of date) is."""
+    scenario = compile_yaml(
+        "bot: {name: B, start: menu}\nstates:\n  menu:\n    say: Pick.\n"
+        "    buttons: [{text: Go, goto: done}]\n  done:\n    say: Done.\n",
+        tmp_path,
+    )
+    bot = StoreBot(scenario, Store(db, "b"))
+    bot.say(1, 5, "hi")
+    [menu] = [effect_from_json(r.payload) for r in OutboxRow.select()]
+    data = menu.markup.inline[0][0].data  # type: ignore[attr-defined]
+    for update_id, pressed in ((2, data), (3, data)):  # the second press comes too late
+        event = ButtonPress(
+            user=User(5, "Ann"), chat=Chat(5), data=pressed, callback_id=f"q{update_id}"
+        )
+        raw = json.dumps({"update_id": update_id, "callback_query": {"id": f"q{update_id}"}})
+        bot.send(IncomingUpdate(update_id, raw, 5, event))
+    rows = list(MessageLogRow.select().where(MessageLogRow.id > 2).order_by(MessageLogRow.id))
+    assert [(r.direction, r.kind) for r in rows] == [
+        ("in", "ButtonPress"),
+        ("out", "SendText"),
+        ("in", "ButtonPress"),
+        ("out", "AnswerButton"),
+    ]
+    kinds = [r.kind for r in OutboxRow.select().order_by(OutboxRow.id)]
+    assert kinds == ["SendText", "AnswerButton", "SendText", "AnswerButton"]  # all still sent
 
 
 def test_an_update_the_adapter_could_not_read_is_kept_as_failed(counter: StoreBot) -> None:

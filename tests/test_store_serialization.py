@@ -91,3 +91,16 @@ def test_effects_kept_for_the_sender_are_bounded() -> None:
         kept.keep(str(n), SendText(n, "hi"))
     assert kept.take("5") is None  # long gone: the sender decodes the row instead
     assert kept.take("99") == SendText(99, "hi")
+
+
+def test_a_payload_queued_before_defaults_were_left_out_still_decodes() -> None:
+    """Rows queued by an earlier version spell every field out; they are sent after an upgrade."""
+    empty = '{"inline": [], "keyboard": [], "remove_keyboard": false}'
+    row = '{"type": "SendText", "chat_id": 1, "text": "hi", "parse_mode": "HTML", "markup": %s}'
+    assert effect_from_json(row % empty) == SendText(1, "hi")
+    full = '{"inline": [[{"text": "A", "data": "x", "url": null}]], "keyboard": [[{"text": "K", "request_contact": true, "request_location": false}]], "remove_keyboard": false}'
+    assert effect_from_json(row % full) == SendText(
+        1,
+        "hi",
+        markup=Markup(inline=((InlineButton("A", "x"),),), keyboard=((ReplyKey("K", True),),)),
+    )

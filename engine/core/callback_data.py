@@ -12,6 +12,7 @@ FORMAT_VERSION = "b1"
 MAX_BYTES = 64  # Telegram's limit for callback_data
 EPOCHS = 36 * 36  # the visit counter is kept to two base-36 digits
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+_VALUES = {digit: value for value, digit in enumerate(_DIGITS)}
 
 
 @dataclass(frozen=True)
@@ -33,14 +34,15 @@ def encode(ref: ButtonRef) -> str:
 def decode(data: str) -> ButtonRef | None:
     """The button a press refers to, or None for data this engine did not write."""
     parts = data.split(":")
-    if len(parts) != 4 or parts[0] != FORMAT_VERSION or not parts[1] or not parts[2].isdigit():
+    if len(parts) != 4 or parts[0] != FORMAT_VERSION or not parts[1]:
         return None
-    epoch = parts[3]
-    if len(epoch) != 2 or any(c not in _DIGITS for c in epoch):
+    index, epoch = parts[2], parts[3]
+    if not (index.isascii() and index.isdigit()) or len(epoch) != 2:  # "²" is a digit too
         return None
-    return ButtonRef(
-        parts[1], int(parts[2]), _DIGITS.index(epoch[0]) * 36 + _DIGITS.index(epoch[1])
-    )
+    high, low = _VALUES.get(epoch[0]), _VALUES.get(epoch[1])
+    if high is None or low is None:
+        return None
+    return ButtonRef(parts[1], int(index), high * 36 + low)
 
 
 def same_visit(ref: ButtonRef, epoch: int) -> bool:

@@ -58,8 +58,10 @@ class Processor:
     def roles(self, user_id: int) -> frozenset[str]:
         return frozenset({"admin"}) if user_id in self.admins else frozenset()
 
-    def _handle(self, session: Session, event: Event) -> StepResult:
-        return step(self.holder.current, session, event, self.clock(), self.services)
+    def _handler(self, now: dt.datetime) -> Callable[[Session, Event], StepResult]:
+        """`step` for one batch: the batch's time is every update's (read once, not per step)."""
+        scenario, services = self.holder.current, self.services
+        return lambda session, event: step(scenario, session, event, now, services)
 
     def process(self, updates: Sequence[IncomingUpdate]) -> BatchResult:
         """Commit the batch; returns once all of it is durable (StoreUnavailable: none of
@@ -68,14 +70,15 @@ class Processor:
         On PostgreSQL the batch is split into shards of chat ids committed in parallel.
         SQLite has one writer at a time, so parallel transactions would only queue for its
         lock: there the whole batch is one transaction, in update_id order per chat."""
+        now = self.clock()
         with self._flood_lock:
-            admitted = self.flood.admit(list(updates), self.clock())
+            admitted = self.flood.admit(list(updates), now)
         if not admitted:
             return BatchResult()
         if not self.parallel:
             with self._single:
                 result = self.store.process(
-                    admitted, self._handle, self.clock(), self.roles, self.parse
+                    admitted, self._handler(now), now, self.roles, self.parse
                 )
         else:
             result = self._in_shards(admitted)
@@ -100,7 +103,8 @@ class Processor:
     def _shard(self, index: int, items: list[IncomingUpdate]) -> BatchResult:
         with self._shard_locks[index]:  # one chat's updates never run concurrently
             try:
-                return self.store.process(items, self._handle, self.clock(), self.roles, self.parse)
+                now = self.clock()
+                return self.store.process(items, self._handler(now), now, self.roles, self.parse)
             finally:
                 self.store.db.close()  # back to the pool: the threads keep no connection
 

@@ -560,6 +560,8 @@ class Store:
                     "created": stamp,
                 }
             )
+            if isinstance(effect, AnswerButton) and not effect.text:
+                continue  # the spinner of a press stopped: nothing the user reads
             log.append(
                 {
                     "at": stamp,

@@ -45,7 +45,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-_EMPTY_MARKUP: dict[str, Any] = {"inline": [], "keyboard": [], "remove_keyboard": False}
 _EXACT_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 # one encoder, built once: json.dumps with any option builds a new JSONEncoder per call.
@@ -54,24 +53,31 @@ _encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
 
 def _markup_plain(markup: Markup) -> dict[str, Any]:
-    """A keyboard as JSON values without the general walk (one per message sent)."""
-    return {
-        "inline": [
-            [{"text": b.text, "data": b.data, "url": b.url} for b in row] for row in markup.inline
-        ],
-        "keyboard": [
-            [
-                {
-                    "text": k.text,
-                    "request_contact": k.request_contact,
-                    "request_location": k.request_location,
-                }
-                for k in row
-            ]
-            for row in markup.keyboard
-        ],
-        "remove_keyboard": markup.remove_keyboard,
-    }
+    """A keyboard as JSON values without the general walk (one per message sent); what is
+    left at its default is left out (decoding fills it in)."""
+    plain: dict[str, Any] = {}
+    if markup.inline:
+        plain["inline"] = [[_button_plain(b) for b in row] for row in markup.inline]
+    if markup.keyboard:
+        plain["keyboard"] = [[_key_plain(k) for k in row] for row in markup.keyboard]
+    if markup.remove_keyboard:
+        plain["remove_keyboard"] = True
+    return plain
+
+
+def _button_plain(button: InlineButton) -> dict[str, Any]:
+    if button.url is None:
+        return {"text": button.text, "data": button.data}
+    return {"text": button.text, "data": button.data, "url": button.url}
+
+
+def _key_plain(key: ReplyKey) -> dict[str, Any]:
+    plain: dict[str, Any] = {"text": key.text}
+    if key.request_contact:
+        plain["request_contact"] = True
+    if key.request_location:
+        plain["request_location"] = True
+    return plain
 
 
 class _RecentEffects:
@@ -118,10 +124,9 @@ def effect_to_json(effect: Effect) -> str:
     for name, value in values.items():
         if type(value) in _EXACT_SCALARS:
             fields[name] = value
-        elif value is NO_MARKUP:
-            fields[name] = _EMPTY_MARKUP
         elif type(value) is Markup:
-            fields[name] = _markup_plain(value)
+            if value:  # no keyboard is the default, filled in when decoded
+                fields[name] = _markup_plain(value)
         else:
             fields[name] = _plain(value)
     return _encode(fields)
@@ -144,7 +149,7 @@ def effect_from_json(text: str) -> Effect:
         if name not in fields:
             continue
         if name == "markup":
-            value = NO_MARKUP if value == _EMPTY_MARKUP else _markup(value)
+            value = NO_MARKUP if not any(value.values()) else _markup(value)
         elif name == "due":
             value = dt.datetime.fromisoformat(value)
         elif isinstance(value, list):
