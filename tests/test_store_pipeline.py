@@ -223,13 +223,33 @@ def test_the_message_log_leaves_out_silent_answers_to_button_presses(
     assert kinds == ["SendText", "AnswerButton", "SendText", "AnswerButton"]  # all still sent
 
 
+def test_a_pending_update_of_the_chat_is_handled_first_and_its_body_dropped(
+    counter: StoreBot,
+) -> None:
+    """An update recorded but not handled (left by an earlier version, or another process)
+    goes first when its chat writes again; once done, its raw body is not kept."""
+    waiting = text_update(1, 5, "first")
+    InboxRow.create(update_id=1, chat_id=5, body=waiting.raw, status="pending")
+    by_id = {1: waiting}
+    counter.store.process(
+        [text_update(2, 5, "second")], counter.handle, NOW, parse=lambda n, body: by_id[n]
+    )
+    assert counter.replies() == ["Send me anything.", "1: second"]
+    assert [(r.status, r.body) for r in InboxRow.select().order_by(InboxRow.update_id)] == [
+        ("done", ""),
+        ("done", ""),
+    ]
+
+
 def test_an_update_the_adapter_could_not_read_is_kept_as_failed(counter: StoreBot) -> None:
     broken = IncomingUpdate(1, '{"update_id": 1, "weird": true}', None, None, "no message")
     result = counter.send(broken, text_update(2, 5, "a"))
     assert result.failed == [1] and sorted(result.acknowledged) == [1, 2]
     row = InboxRow.get(InboxRow.update_id == 1)
     assert (row.status, row.error) == ("failed", "no message")
-    assert InboxRow.get(InboxRow.update_id == 2).status == "done"
+    assert json.loads(row.body) == {"update_id": 1, "weird": True}  # kept, to see what it was
+    handled = InboxRow.get(InboxRow.update_id == 2)
+    assert (handled.status, handled.body) == ("done", "")  # what the user wrote is not kept
 
 
 def test_nul_characters_and_unusual_text_are_stored(db: peewee.Database, tmp_path: Path) -> None:
@@ -261,8 +281,10 @@ def test_nul_characters_and_unusual_text_are_stored(db: peewee.Database, tmp_pat
     assert UserRow.get_by_id(5).first_name == "Ann"
     logged = MessageLogRow.get((MessageLogRow.direction == "in") & (MessageLogRow.id > 2))
     assert logged.text == kept
-    body = InboxRow.get(InboxRow.update_id == 2).body  # as Telegram sent it (JSON escapes NUL)
-    assert json.loads(body)["message"]["text"] == odd
+    raw = text_update(3, 5, odd).raw
+    bot.send(IncomingUpdate(3, raw, 5, None, "ignored: too many updates"))
+    body = InboxRow.get(InboxRow.update_id == 3).body  # set aside: kept as Telegram sent it
+    assert json.loads(body)["message"]["text"] == odd  # (JSON escapes the NUL)
 
 
 def test_the_roles_of_a_user_are_stored_with_the_profile(counter: StoreBot) -> None:

@@ -272,12 +272,14 @@ class Store:
                     known.add(u.update_id)  # the same update twice in one batch: once
                     fresh.append(u)
             # an update this batch steps is recorded as done at once (attempt 1): the same
-            # transaction steps it, so no other transaction ever sees it pending
+            # transaction steps it, so no other transaction ever sees it pending. Its raw
+            # body is not kept: nothing reads a handled update again (the message log says
+            # what happened), and it holds what the user wrote. Set-aside ones keep theirs.
             rows = [
                 {
                     "update_id": u.update_id,
                     "chat_id": u.chat_id,
-                    "body": u.raw.replace("\x00", ""),
+                    "body": "" if u.event is not None else u.raw.replace("\x00", ""),
                     "status": "done" if u.event is not None else _status(u),
                     "attempts": 1 if u.event is not None else 0,
                     "error": _text(u.error),
@@ -308,7 +310,6 @@ class Store:
             cancels: list[CancelTimers] = []
             log: list[dict[str, Any]] = []
             users: dict[int, dict[str, Any]] = {}
-            redacted: list[int] = []  # updates that answered a sensitive question
             log_text = self.log_text
             sensitive = bool(self.sensitive)
             for update in work:
@@ -342,8 +343,6 @@ class Store:
                         "blocked": False,
                     }
                 answered = sensitive and self._answered_sensitive(session, after)
-                if answered:
-                    redacted.append(update.update_id)
                 if log_text:
                     log.append(self._log_in(update, event, session, stamp, answered))
                 else:
@@ -384,15 +383,10 @@ class Store:
                 ).execute()
             for table, items in ((OutboxRow, outbox), (TimerRow, timers), (MessageLogRow, log)):
                 insert_rows(self.db, table, items)
-            if redacted:  # the raw update holds the answer: it is not kept in plain text
-                for update_id in redacted:
-                    InboxRow.update(
-                        body=json.dumps({"update_id": update_id, "redacted": True})
-                    ).where(InboxRow.update_id == update_id).execute()
             recorded = {u.update_id for u in fresh}
             done = [u.update_id for u in work if u.update_id not in recorded]
             for part in _chunks(done):  # pending updates recorded by earlier transactions
-                InboxRow.update(status="done", attempts=InboxRow.attempts + 1).where(
+                InboxRow.update(status="done", body="", attempts=InboxRow.attempts + 1).where(
                     InboxRow.update_id.in_(list(part))
                 ).execute()
             result.effects = len(outbox)
