@@ -4,6 +4,7 @@ never stalls the others."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import peewee
 import pytest
 
 from engine.core.ports import OfflineServices
+from engine.runtime.flood import FloodGuard
 from engine.runtime.polling import Poller
 from engine.runtime.processing import Processor
 from engine.runtime.scenario_holder import ScenarioHolder
@@ -84,3 +86,27 @@ def test_an_update_without_update_id_or_unreadable_does_not_stall(
     assert inbox(db) == {ids[0]: "failed", ids[1]: "done"}
     poller.poll_once()
     assert fake.pending_updates() == 0
+
+
+def bodies(db: peewee.Database) -> dict[int, str]:
+    with sqlite3.connect(db.database) as connection:
+        return dict(connection.execute("SELECT update_id, body FROM inbox").fetchall())
+
+
+def test_what_is_set_aside_keeps_its_json_what_is_handled_keeps_none(
+    poller: Poller, fake: FakeTelegram, db: peewee.Database
+) -> None:
+    """Unreadable, not for this bot, or over the user's flood limit: each is kept as
+    Telegram sent it, to see what it was; a handled update is not kept."""
+    poller.processor.flood = FloodGuard(rate=1, burst=1)
+    broken = text_update(3, "hi")
+    broken["message"]["from"] = 42
+    channel = {"my_chat_member": {"chat": {"id": 3}}}
+    ids = fake.push(broken, channel, text_update(4, "/start"), text_update(4, "/start again"))
+    assert poller.poll_once() == 4
+    assert inbox(db) == dict(zip(ids, ["failed", "ignored", "done", "ignored"], strict=True))
+    kept = bodies(db)
+    assert json.loads(kept[ids[0]])["message"]["from"] == 42
+    assert "my_chat_member" in json.loads(kept[ids[1]])
+    assert kept[ids[2]] == ""
+    assert json.loads(kept[ids[3]])["message"]["text"] == "/start again"

@@ -4,9 +4,10 @@ implementation on peewee). Adapters and tests depend on this, not on a database.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from engine.core.events import Event
 from engine.core.session import Session
@@ -18,10 +19,25 @@ class IncomingUpdate:
     """One raw update and what the adapter made of it (`event` None: set aside as failed)."""
 
     update_id: int
-    raw: str
+    raw: str  # the update's JSON, or "" while `data` holds it decoded
     chat_id: int | None = None
     event: Event | None = None
     error: str | None = None
+    data: Any = None  # the decoded update, encoded only if it is kept (`body`)
+
+    def body(self) -> str:
+        """The update as JSON, for an inbox row that keeps it (most are handled at once and
+        keep none: encoding every update cost more than anything else the adapter does)."""
+        if self.raw or self.data is None:
+            return self.raw
+        try:
+            return _encode(self.data)
+        except (TypeError, ValueError, RecursionError):  # not from JSON: what it looked like
+            return repr(self.data)[:1000]
+
+
+# built once: json.dumps with an option builds a new encoder on every call
+_encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
 @dataclass

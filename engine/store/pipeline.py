@@ -279,7 +279,7 @@ class Store:
                 {
                     "update_id": u.update_id,
                     "chat_id": u.chat_id,
-                    "body": "" if u.event is not None else u.raw.replace("\x00", ""),
+                    "body": "" if u.event is not None else u.body().replace("\x00", ""),
                     "status": "done" if u.event is not None else _status(u),
                     "attempts": 1 if u.event is not None else 0,
                     "error": _text(u.error),

@@ -258,22 +258,32 @@ def parse_update(raw: Any, update_id: int | None = None) -> IncomingUpdate:
             data: Any = json.loads(body)
         except (ValueError, RecursionError) as exc:
             return IncomingUpdate(update_id or 0, body, error=f"malformed: not JSON ({exc})")
-    else:
-        data = raw
-        try:
-            body = _encode(raw)
-        except (TypeError, ValueError, RecursionError) as exc:
-            return IncomingUpdate(update_id or 0, repr(raw)[:1000], error=f"malformed: {exc}")
+    else:  # decoded already (getUpdates): encoded again only to be kept (set aside)
+        data, body = raw, ""
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-        return IncomingUpdate(update_id or 0, body, error="malformed: no update_id")
+        return _set_aside(update_id or 0, body, data, "malformed: no update_id")
     number = data["update_id"] if update_id is None else update_id
     try:
         event, chat, ignored = read_update(data)
     except Unreadable as exc:
-        return IncomingUpdate(number, body, error=f"malformed: {exc}")
+        return _set_aside(number, body, data, f"malformed: {exc}")
     except RecursionError:
-        return IncomingUpdate(number, body, error="malformed: nested too deeply")
-    return IncomingUpdate(number, body, chat, event, ignored)
+        return _set_aside(number, body, data, "malformed: nested too deeply")
+    if event is None:
+        return _set_aside(number, body, data, ignored, chat)
+    return IncomingUpdate(number, body, chat, event, ignored, data=None if body else data)
+
+
+def _set_aside(
+    number: int, body: str, data: Any, error: str | None, chat: int | None = None
+) -> IncomingUpdate:
+    """An update that is not handled, with its JSON (kept in the inbox, to see what it was)."""
+    if not body:
+        try:
+            body = _encode(data)
+        except (TypeError, ValueError, RecursionError) as exc:
+            return IncomingUpdate(number, repr(data)[:1000], chat, error=f"malformed: {exc}")
+    return IncomingUpdate(number, body, chat, error=error)
 
 
 def allowed_updates(scenario: Scenario) -> list[str]:
