@@ -14,6 +14,7 @@ import peewee
 import pytest
 from store_fixtures import close_all
 
+from engine.core.effects import SendText
 from engine.store import migrations
 from engine.store.database import open_database
 from engine.store.migrations import LATEST, SchemaError, check, current_version, migrate
@@ -21,13 +22,19 @@ from engine.store.models import (
     ALL_MODELS,
     AuditRow,
     InboxRow,
+    OutboxRow,
     SessionRow,
     SettingRow,
     UserRow,
     database_proxy,
 )
+from engine.store.queues import Outbox
+from engine.store.serialization import effect_to_json
 
 ROOT = Path(__file__).resolve().parents[1]
+OUTBOX_INDEX_OF_SCHEMA_3 = (
+    'CREATE INDEX "outbox_status_not_before" ON "outbox" ("status", "not_before")'
+)
 
 
 def run_py(store_url: str, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -51,6 +58,7 @@ def test_migrate_creates_the_schema_once_and_says_so(store_url: str) -> None:
         "schema 1: create the tables\n"
         "schema 2: sessions stored by their key (SQLite), no index on inbox status\n"
         "schema 3: fewer indexes written per update, users row only when it changes\n"
+        "schema 4: the outbox indexed only while pending\n"
     )
     again = run_py(store_url, "--migrate")
     assert (again.returncode, again.stdout) == (0, "the schema is up to date\n")
@@ -176,6 +184,7 @@ def test_a_schema_2_database_keeps_its_users_and_pending_updates_when_upgraded(
             db.execute_sql('ALTER TABLE "users" RENAME COLUMN "updated" TO "last_seen"')
             db.execute_sql('CREATE INDEX "inbox_chat_id" ON "inbox" ("chat_id")')
             db.execute_sql('CREATE INDEX "message_log_user_id" ON "message_log" ("user_id")')
+            db.execute_sql(OUTBOX_INDEX_OF_SCHEMA_3)
             SettingRow.create(key=migrations.VERSION_KEY, value="2")
             db.execute_sql(
                 'INSERT INTO "users" (id, first_name, last_name, username, roles, first_seen, '
@@ -185,7 +194,8 @@ def test_a_schema_2_database_keeps_its_users_and_pending_updates_when_upgraded(
             for update_id, status in ((1, "done"), (2, "pending")):
                 InboxRow.create(update_id=update_id, chat_id=7, body="{}", status=status)
         assert migrate(db) == [
-            "schema 3: fewer indexes written per update, users row only when it changes"
+            "schema 3: fewer indexes written per update, users row only when it changes",
+            "schema 4: the outbox indexed only while pending",
         ]
         check(db)
         user = UserRow.get_by_id(7)
@@ -198,5 +208,44 @@ def test_a_schema_2_database_keeps_its_users_and_pending_updates_when_upgraded(
         if isinstance(db, peewee.SqliteDatabase):  # the pipeline's look-up uses the index
             plan = " ".join(str(r) for r in db.execute_sql("EXPLAIN QUERY PLAN " + pending))
             assert "inbox_pending_chat_id" in plan, plan
+    finally:
+        close_all(db)
+
+
+def test_a_schema_3_outbox_is_indexed_only_while_pending_after_the_upgrade(
+    store_url: str,
+) -> None:
+    db = open_database(store_url)
+    try:
+        database_proxy.initialize(db)
+        stamp = dt.datetime(2026, 1, 1, 10, 0)
+        with db.atomic():  # the tables as schema 3 left them, a message sent, one waiting
+            db.create_tables(ALL_MODELS)
+            db.execute_sql(OUTBOX_INDEX_OF_SCHEMA_3)
+            SettingRow.create(key=migrations.VERSION_KEY, value="3")
+            for status, text in (("sent", "old"), ("pending", "waiting")):
+                OutboxRow.create(
+                    chat_id=7,
+                    kind="SendText",
+                    payload=effect_to_json(SendText(7, text)),
+                    status=status,
+                    not_before=stamp,
+                    created=stamp,
+                )
+        assert migrate(db) == ["schema 4: the outbox indexed only while pending"]
+        check(db)
+        indexes = {i.name for i in db.get_indexes("outbox")}
+        assert "outbox_pending" in indexes and "outbox_status_not_before" not in indexes
+        [waiting] = Outbox(db).pending(stamp + dt.timedelta(seconds=1))
+        assert waiting.effect == SendText(7, "waiting")
+        if isinstance(db, peewee.SqliteDatabase):  # the sender's look-up uses the index
+            sql = (
+                "EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE status = 'pending' "
+                "AND not_before <= '2026-01-01 10:00:01' ORDER BY id LIMIT 100"
+            )
+            plan = " ".join(str(r) for r in db.execute_sql(sql))
+            assert "USING INDEX outbox_pending" in plan, plan  # not the whole table
+        Outbox(db).blocked_by(7)  # a 403: what waits for the chat is dropped, nothing else
+        assert [r.status for r in OutboxRow.select().order_by(OutboxRow.id)] == ["sent", "failed"]
     finally:
         close_all(db)

@@ -87,7 +87,8 @@ class OutboxRow(_Model):
 
     class Meta:
         table_name = "outbox"
-        indexes = ((("status", "not_before"), False),)
+        # indexed only while pending (schema 4, migrations.py): the sender looks up nothing
+        # else, and a sent row then leaves the index instead of moving inside it
 
 
 class TimerRow(_Model):

@@ -57,13 +57,14 @@ class Outbox:
         # raw SQL: the query builder's SQL generation cost more than the query itself
         mark = self.db.param
         moment = _utc(now)
+        # 'pending' written out: SQLite uses the partial index only for a literal
         sql = (
             'SELECT id, chat_id, payload, attempts FROM "outbox" '
-            f"WHERE status = {mark} AND not_before <= {mark} ORDER BY id LIMIT {mark}"
+            f"WHERE status = 'pending' AND not_before <= {mark} ORDER BY id LIMIT {mark}"
         )
         sqlite = isinstance(self.db, peewee.SqliteDatabase)
         stamp = str(moment) if sqlite else moment  # as peewee writes it on SQLite
-        rows = self.db.execute_sql(sql, ("pending", stamp, int(limit))).fetchall()
+        rows = self.db.execute_sql(sql, (stamp, int(limit))).fetchall()
         return [
             QueuedEffect(row_id, chat, queued_effect(payload), attempts)
             for row_id, chat, payload, attempts in rows
@@ -113,11 +114,14 @@ class Outbox:
 
     def blocked_by(self, user_id: int) -> None:
         """Telegram answered 403: the user blocked the bot. Their queued messages are dropped."""
+        mark = self.db.param
         with write_transaction(self.db):
             UserRow.update(blocked=True).where(UserRow.id == user_id).execute()
-            OutboxRow.update(status="failed").where(
-                (OutboxRow.chat_id == user_id) & (OutboxRow.status == "pending")
-            ).execute()
+            self.db.execute_sql(  # through the pending index ('pending' written out)
+                f"UPDATE \"outbox\" SET status = 'failed' "
+                f"WHERE status = 'pending' AND chat_id = {mark}",
+                (user_id,),
+            )
 
 
 class Timers:
