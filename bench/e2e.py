@@ -263,10 +263,12 @@ class Responder:
 def engine_inproc(args: argparse.Namespace, database: str) -> tuple[Conversation, str]:
     from engine.runtime.app import Bot
     from engine.runtime.config import read_settings
+    from engine.runtime.memory import settle_memory
     from engine.runtime.polling import Poller
     from engine.telegram.updates import allowed_updates
 
     bot = Bot(read_settings(engine_env("http://in-process", database)))
+    settle_memory()  # as Bot.run does once everything is loaded
     api = bot.telegram()
     poller = Poller(api, bot.processor, allowed_updates(bot.holder.current), timeout=0)
     sender = bot.sender(api)

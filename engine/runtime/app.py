@@ -23,6 +23,7 @@ from engine.i18n.catalogs import domain_of
 from engine.runtime.config import Settings
 from engine.runtime.flood import FloodGuard
 from engine.runtime.lease import Lease
+from engine.runtime.memory import settle_memory
 from engine.runtime.plugins import PluginLoadError, load_plugins
 from engine.runtime.polling import Poller
 from engine.runtime.processing import Processor
@@ -163,6 +164,8 @@ class Bot:
             return 1
         self.allowed = allowed_updates(self.holder.current)
         self.holder.listeners.append(lambda scenario: self._reloaded(api, scenario))
+        self.holder.listeners.append(lambda scenario: settle_memory())
+        settle_memory()  # everything is loaded: full collections leave it out from now on
         threads = self.start_background()
         sender = self.sender(api)
 
