@@ -12,15 +12,19 @@ from pathlib import Path
 import peewee
 import pytest
 from builders import NOW, compile_yaml
-from store_fixtures import StoreBot, close_all, text_update
+from store_fixtures import COUNTER, StoreBot, close_all, text_update
 
-from engine.core.events import ButtonPress, Chat, User
+from engine.core.effects import Effect
+from engine.core.events import ButtonPress, Chat, Event, User
+from engine.core.interpreter import StepResult, step
+from engine.core.session import Session
 from engine.core.store_protocol import IncomingUpdate
 from engine.store.database import open_database
 from engine.store.models import InboxRow, MessageLogRow, OutboxRow, SessionRow, TimerRow, UserRow
 from engine.store.pipeline import Store
 from engine.store.privacy import export_user
-from engine.store.serialization import effect_from_json
+from engine.store.queues import Outbox
+from engine.store.serialization import RecentEffects, effect_from_json
 
 TIMED = """
 bot: {name: T, start: wait}
@@ -298,3 +302,23 @@ def test_the_roles_of_a_user_are_stored_with_the_profile(counter: StoreBot) -> N
     assert json.loads(UserRow.get_by_id(8).roles) == []
     counter.store.process([text_update(3, 7, "again")], counter.handle, NOW)  # no longer admin
     assert json.loads(UserRow.get_by_id(7).roles) == []
+
+
+def test_this_process_sender_takes_the_queued_effects_another_decodes_them(
+    db: peewee.Database, tmp_path: Path
+) -> None:
+    recent = RecentEffects()
+    bot = StoreBot(compile_yaml(COUNTER, tmp_path), Store(db, "counter", recent=recent))
+    produced: list[Effect] = []
+
+    def handle(session: Session, event: Event) -> StepResult:
+        result = step(bot.scenario, session, event, NOW)
+        produced.extend(result.effects)
+        return result
+
+    bot.store.process([text_update(1, 5, "hi")], handle, NOW)
+    later = NOW + dt.timedelta(seconds=1)
+    [elsewhere] = Outbox(db).pending(later)  # another process: from the row
+    [here] = Outbox(db, recent).pending(later)
+    assert here.effect is produced[0]
+    assert elsewhere.effect == produced[0] and elsewhere.effect is not produced[0]

@@ -21,13 +21,7 @@ from engine.core.effects import (
     SendMedia,
     SendText,
 )
-from engine.store import serialization
-from engine.store.serialization import (
-    effect_from_json,
-    effect_to_json,
-    queued_effect,
-    queued_json,
-)
+from engine.store.serialization import RecentEffects, effect_from_json, effect_to_json
 
 texts = st.text(max_size=30)
 ids = st.integers(min_value=-(2**52), max_value=2**52)
@@ -78,19 +72,21 @@ def test_a_payload_decodes_to_the_effect_that_was_queued(effect: Effect) -> None
 
 @given(sent_effects)
 def test_the_queued_effect_comes_back_once_then_the_row_is_decoded(effect: Effect) -> None:
-    payload = queued_json(effect)
+    recent = RecentEffects()
+    payload = recent.queued_json(effect)
     assert payload == effect_to_json(effect)
-    assert queued_effect(payload) is effect
-    again = queued_effect(payload)  # read again (a retry): decoded from the row
+    assert recent.effect_of(payload) is effect
+    again = recent.effect_of(payload)  # read again (a retry): decoded from the row
     assert again == effect
 
 
 def test_effects_kept_for_the_sender_are_bounded() -> None:
-    kept = serialization._RecentEffects(size=10)
-    for n in range(100):
-        kept.keep(str(n), SendText(n, "hi"))
-    assert kept.take("5") is None  # long gone: the sender decodes the row instead
-    assert kept.take("99") == SendText(99, "hi")
+    kept = RecentEffects(size=10)
+    effects = [SendText(n, "hi") for n in range(100)]
+    payloads = [kept.queued_json(effect) for effect in effects]
+    assert kept.effect_of(payloads[5]) is not effects[5]  # long gone: decoded from the row
+    assert kept.effect_of(payloads[5]) == effects[5]
+    assert kept.effect_of(payloads[99]) is effects[99]
 
 
 def test_a_payload_queued_before_defaults_were_left_out_still_decodes() -> None:

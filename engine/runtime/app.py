@@ -37,6 +37,7 @@ from engine.store.database import open_database
 from engine.store.migrations import SchemaError, check, current_version, migrate
 from engine.store.pipeline import Store
 from engine.store.queues import Outbox, Timers
+from engine.store.serialization import RecentEffects
 from engine.store.uploads import UploadedFiles
 from engine.telegram.bot_api import ApiError, BotApi
 from engine.telegram.updates import allowed_updates, parse_update
@@ -80,8 +81,14 @@ class Bot:
                 f"the scenario marks {', '.join(sorted(scenario.sensitive))} as sensitive: set "
                 f"BOT_ENCRYPTION_KEYS to encrypt them; {HOW_TO_MAKE_A_KEY}"
             )
+        self.recent = RecentEffects()  # what the store queues, the sender takes as it is
         self.store = Store(
-            self.db, domain_of(settings.scenario), scenario.sensitive, cipher, settings.log_text
+            self.db,
+            domain_of(settings.scenario),
+            scenario.sensitive,
+            cipher,
+            settings.log_text,
+            recent=self.recent,
         )
         services = LiveServices(settings.config_values(os.environ))
         self.processor = Processor(
@@ -121,7 +128,7 @@ class Bot:
             self.settings.chat_burst,
         )
         return Sender(
-            Outbox(self.db),
+            Outbox(self.db, self.recent),
             api,
             limits,
             self.settings.admins,

@@ -41,8 +41,8 @@ from engine.store.models import (
 )
 from engine.store.privacy import audit, delete_user, export_user
 from engine.store.serialization import (
+    RecentEffects,
     effect_to_json,
-    queued_json,
     session_row,
     stack_from_json,
 )
@@ -144,9 +144,12 @@ class Store:
         log_text: bool = False,
         crash_hook: CrashHook | None = None,
         retries: int = 5,
+        recent: RecentEffects | None = None,
     ) -> None:
         database_proxy.initialize(db)
         self.db = db
+        # shared with this process's sender, which then takes the effects, not their rows
+        self._payload = recent.queued_json if recent is not None else effect_to_json
         self.scenario = scenario
         self.sensitive = sensitive
         self.cipher = cipher
@@ -548,7 +551,7 @@ class Store:
                 {
                     "chat_id": chat,
                     "kind": name,
-                    "payload": queued_json(effect),
+                    "payload": self._payload(effect),
                     "update_id": update_id,
                     "not_before": stamp,
                     "created": stamp,

@@ -11,7 +11,7 @@ import peewee
 from engine.core.effects import Effect
 from engine.store.database import write_transaction
 from engine.store.models import OutboxRow, TimerRow, UserRow, database_proxy
-from engine.store.serialization import queued_effect
+from engine.store.serialization import RecentEffects, effect_from_json
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -48,9 +48,11 @@ class DueTimer:
 
 
 class Outbox:
-    def __init__(self, db: peewee.Database) -> None:
+    def __init__(self, db: peewee.Database, recent: RecentEffects | None = None) -> None:
         database_proxy.initialize(db)
         self.db = db
+        # the effects this process's store queued: taken as they are, not decoded
+        self._effect = recent.effect_of if recent is not None else effect_from_json
 
     def pending(self, now: dt.datetime, limit: int = 100) -> list[QueuedEffect]:
         """Effects due to be sent, oldest first (one chat's messages stay in order)."""
@@ -66,7 +68,7 @@ class Outbox:
         stamp = str(moment) if sqlite else moment  # as peewee writes it on SQLite
         rows = self.db.execute_sql(sql, (stamp, int(limit))).fetchall()
         return [
-            QueuedEffect(row_id, chat, queued_effect(payload), attempts)
+            QueuedEffect(row_id, chat, self._effect(payload), attempts)
             for row_id, chat, payload, attempts in rows
         ]
 

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
+from collections import OrderedDict
 from typing import Any
 
 from engine.core import effects as effect_types
@@ -80,40 +81,30 @@ def _key_plain(key: ReplyKey) -> dict[str, Any]:
     return plain
 
 
-class _RecentEffects:
-    """Effects this process queued a moment ago, by their JSON: the sender, which usually
-    reads them back within the second, takes the effect instead of decoding its row.
-    Bounded; the oldest go first (another process may be the one sending)."""
+class RecentEffects:
+    """Effects queued a moment ago, by their JSON, shared by a process's store and its
+    sender: the sender, which usually reads them back within the second, takes the effect
+    instead of decoding its row. Bounded; the oldest go first (another process may be the
+    one sending). An OrderedDict: dropping a plain dict's first entry again and again makes
+    finding the next one slow."""
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
-        self._by_json: dict[str, Effect] = {}
+        self._by_json: OrderedDict[str, Effect] = OrderedDict()
 
-    def keep(self, text: str, effect: Effect) -> None:
+    def queued_json(self, effect: Effect) -> str:
+        """The effect's outbox payload; the effect is kept for `effect_of`."""
+        text = effect_to_json(effect)
         by_json = self._by_json
         by_json[text] = effect
         if len(by_json) > self.size:
-            # another thread may have taken or dropped it first
-            with contextlib.suppress(KeyError, RuntimeError, StopIteration):
-                del by_json[next(iter(by_json))]
+            with contextlib.suppress(KeyError):  # another thread took the last one first
+                by_json.popitem(last=False)
+        return text
 
-    def take(self, text: str) -> Effect | None:
-        return self._by_json.pop(text, None)
-
-
-_recent = _RecentEffects()
-
-
-def queued_json(effect: Effect) -> str:
-    """An effect's outbox payload; the effect is kept for `queued_effect` a moment later."""
-    text = effect_to_json(effect)
-    _recent.keep(text, effect)
-    return text
-
-
-def queued_effect(text: str) -> Effect:
-    """The effect of an outbox payload: the one this process queued, else decoded."""
-    return _recent.take(text) or effect_from_json(text)
+    def effect_of(self, text: str) -> Effect:
+        """The effect of an outbox payload: the one queued here, else decoded."""
+        return self._by_json.pop(text, None) or effect_from_json(text)
 
 
 def effect_to_json(effect: Effect) -> str:
