@@ -29,7 +29,7 @@ from engine.runtime.sender import Limits, Sender
 from engine.store.database import open_database
 from engine.store.migrations import migrate
 from engine.store.models import OutboxRow, UserRow
-from engine.store.queues import Outbox
+from engine.store.queues import ImmediateAnswers, Outbox
 from engine.store.serialization import effect_to_json
 from engine.store.uploads import UploadedFiles
 from engine.telegram.bot_api import BotApi
@@ -388,3 +388,23 @@ def test_a_bot_api_that_answers_at_once_is_called_from_the_sending_thread(
     assert [round_of_callers() for _ in range(4)][-1] == {main}
     network["wait"] = 0.01
     assert [round_of_callers() for _ in range(4)][-1] != {main}
+
+
+def test_silent_answers_handed_over_are_sent_without_rows_and_flushed_on_close(
+    db: peewee.Database, fake: FakeTelegram, clock: Clock
+) -> None:
+    answers = ImmediateAnswers()
+    api = BotApi(fake.url, fake.token, read_timeout=1)
+    send = Sender(Outbox(db), api, Limits(), clock=clock, answers=answers)
+    assert not answers.open  # until the sender runs, the store queues them as rows
+    [row] = queue(SendText(10, "edited menu"))
+    answers.offer([AnswerButton("q1"), AnswerButton("q2")])
+    assert send.run_once() == 3
+    assert answers.open
+    answered = [c.params["callback_query_id"] for c in fake.calls_of("answerCallbackQuery")]
+    assert answered == ["q1", "q2"] and fake.texts_to(10) == ["edited menu"]
+    assert status(row) == "sent" and OutboxRow.select().count() == 1
+    answers.offer([AnswerButton("q3")])  # handed over just before SIGTERM
+    send.close()
+    assert not answers.open
+    assert [c.params["callback_query_id"] for c in fake.calls_of("answerCallbackQuery")][-1] == "q3"

@@ -14,7 +14,7 @@ import pytest
 from builders import NOW, compile_yaml
 from store_fixtures import COUNTER, StoreBot, close_all, text_update
 
-from engine.core.effects import Effect
+from engine.core.effects import AnswerButton, Effect
 from engine.core.events import ButtonPress, Chat, Event, User
 from engine.core.interpreter import StepResult, step
 from engine.core.session import Session
@@ -23,8 +23,8 @@ from engine.store.database import open_database
 from engine.store.models import InboxRow, MessageLogRow, OutboxRow, SessionRow, TimerRow, UserRow
 from engine.store.pipeline import Store
 from engine.store.privacy import export_user
-from engine.store.queues import Outbox
-from engine.store.serialization import RecentEffects, effect_from_json
+from engine.store.queues import ImmediateAnswers, Outbox
+from engine.store.serialization import RecentEffects, effect_from_json, effect_to_json
 
 TIMED = """
 bot: {name: T, start: wait}
@@ -225,6 +225,52 @@ def test_the_message_log_leaves_out_silent_answers_to_button_presses(
     ]
     kinds = [r.kind for r in OutboxRow.select().order_by(OutboxRow.id)]
     assert kinds == ["SendText", "AnswerButton", "SendText", "AnswerButton"]  # all still sent
+
+
+MENU = (
+    "bot: {name: B, start: menu}\nstates:\n  menu:\n    say: Pick.\n"
+    "    buttons: [{text: Go, goto: done}]\n  done:\n    say: Done.\n"
+)
+
+
+def press(update_id: int, data: str, user: int = 5) -> IncomingUpdate:
+    event = ButtonPress(
+        user=User(user, "Ann"), chat=Chat(user), data=data, callback_id=f"q{update_id}"
+    )
+    raw = json.dumps({"update_id": update_id, "callback_query": {"id": f"q{update_id}"}})
+    return IncomingUpdate(update_id, raw, user, event)
+
+
+def test_silent_answers_go_to_this_process_sender_once_committed_not_to_the_outbox(
+    db: peewee.Database, tmp_path: Path
+) -> None:
+    answers = ImmediateAnswers()
+    answers.open = True  # a sender of this process takes them
+    failures = {"before_commit": 1}  # the first attempt of the batch is rolled back
+
+    def crash(point: str) -> None:
+        if failures.get(point):
+            failures[point] -= 1
+            raise peewee.OperationalError("database is locked")
+
+    store = Store(db, "b", crash_hook=crash, answers=answers)
+    store.sleep = lambda seconds: None
+    bot = StoreBot(compile_yaml(MENU, tmp_path), store)
+    bot.say(1, 5, "hi")
+    [menu] = [effect_from_json(r.payload) for r in OutboxRow.select()]
+    data = menu.markup.inline[0][0].data  # type: ignore[attr-defined]
+    result = bot.send(press(2, data), press(3, data))  # the second one comes too late
+    assert result.effects == 3  # the edited menu, the late press's notice, and q2's answer
+    assert answers.take() == [AnswerButton("q2")]  # once, though the batch ran twice
+    kinds = [r.kind for r in OutboxRow.select().order_by(OutboxRow.id)]
+    assert kinds == ["SendText", "SendText", "AnswerButton"]  # the notice is read: a row
+    answers.open = False  # no sender here any more: silent answers are rows again
+    bot.say(4, 6, "hi")
+    bot.send(press(5, data, user=6))  # the same menu, drawn for another user
+    assert answers.take() == []
+    assert OutboxRow.get(OutboxRow.kind == "AnswerButton", OutboxRow.id > 3).payload == (
+        effect_to_json(AnswerButton("q5"))
+    )
 
 
 def test_a_pending_update_of_the_chat_is_handled_first_and_its_body_dropped(

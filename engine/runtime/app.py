@@ -36,7 +36,7 @@ from engine.store.crypto import HOW_TO_MAKE_A_KEY, SensitiveCipher
 from engine.store.database import open_database
 from engine.store.migrations import SchemaError, check, current_version, migrate
 from engine.store.pipeline import Store
-from engine.store.queues import Outbox, Timers
+from engine.store.queues import ImmediateAnswers, Outbox, Timers
 from engine.store.serialization import RecentEffects
 from engine.store.uploads import UploadedFiles
 from engine.telegram.bot_api import ApiError, BotApi
@@ -82,6 +82,7 @@ class Bot:
                 f"BOT_ENCRYPTION_KEYS to encrypt them; {HOW_TO_MAKE_A_KEY}"
             )
         self.recent = RecentEffects()  # what the store queues, the sender takes as it is
+        self.answers = ImmediateAnswers()  # silent answers to presses, store to sender
         self.store = Store(
             self.db,
             domain_of(settings.scenario),
@@ -89,6 +90,7 @@ class Bot:
             cipher,
             settings.log_text,
             recent=self.recent,
+            answers=self.answers,
         )
         services = LiveServices(settings.config_values(os.environ))
         self.processor = Processor(
@@ -136,6 +138,7 @@ class Bot:
             file_ids=UploadedFiles(self.db),
             parallel=self.settings.senders,
             services=self.processor.services,
+            answers=self.answers,
         )
 
     def start_background(self) -> list[threading.Thread]:

@@ -20,7 +20,7 @@ import peewee
 from engine.core.effects import HttpRequest
 from engine.core.ports import HttpCall, PortError, Services
 from engine.runtime.services import LiveServices
-from engine.store.queues import Outbox, Outcome, QueuedEffect
+from engine.store.queues import NOT_QUEUED, ImmediateAnswers, Outbox, Outcome, QueuedEffect
 from engine.telegram.bot_api import ApiError, BotApi
 from engine.telegram.calls import FileIds, MediaFileError, Uploads, api_calls, uploaded_file_id
 
@@ -144,6 +144,7 @@ class Sender:
         file_ids: FileIds | None = None,
         parallel: int = 1,
         services: Services | None = None,
+        answers: ImmediateAnswers | None = None,
     ) -> None:
         self.outbox, self.api, self.limits = outbox, api, limits
         self.admins = tuple(admins)
@@ -157,10 +158,16 @@ class Sender:
             else None
         )
         self.waits = CallWaits()
+        self.answers = answers  # silent answers to presses, handed over in memory
 
     def run_once(self, limit: int = 100) -> int:
         """Send what is due and allowed now; returns how many effects were handled."""
         now = self.clock()
+        groups: list[list[QueuedEffect]] = []
+        if self.answers is not None:
+            self.answers.open = True  # from now on the store hands them over (not rows)
+            # each on its own: no chat's order to keep, and not messages Telegram limits
+            groups = [[QueuedEffect(NOT_QUEUED, None, answer, 0)] for answer in self.answers.take()]
         chats: dict[int | None, list[QueuedEffect]] = {}
         held: set[int | None] = set()  # chats waiting: their later messages wait too (order)
         for queued in self.outbox.pending(now, limit):
@@ -170,10 +177,11 @@ class Sender:
                 continue
             self.limits.spend(chat, now)
             chats.setdefault(chat, []).append(queued)
-        if not chats:
+        groups += chats.values()
+        if not groups:
             return 0
-        outcomes = self._deliver_round(list(chats.values()), now)
-        self._record(outcomes)
+        outcomes = self._deliver_round(groups, now)
+        self._record([o for o in outcomes if o.id != NOT_QUEUED])  # no row to update
         return len(outcomes)
 
     def _deliver_round(self, chats: list[list[QueuedEffect]], now: dt.datetime) -> list[Outcome]:
@@ -203,6 +211,12 @@ class Sender:
         log.error("could not record %d sends: they may be sent again", len(outcomes))
 
     def close(self) -> None:
+        """Stop; the silent answers handed over so far are still sent (later ones are
+        queued as rows again, for whichever process sends next)."""
+        if self.answers is not None:
+            self.answers.open = False
+            for answer in self.answers.take():
+                self._deliver(QueuedEffect(NOT_QUEUED, None, answer, 0), self.clock(), False)
         if self._pool is not None:
             self._pool.shutdown(wait=True)
 

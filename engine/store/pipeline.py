@@ -40,6 +40,7 @@ from engine.store.models import (
     database_proxy,
 )
 from engine.store.privacy import audit, delete_user, export_user
+from engine.store.queues import ImmediateAnswers
 from engine.store.serialization import (
     RecentEffects,
     effect_to_json,
@@ -145,11 +146,15 @@ class Store:
         crash_hook: CrashHook | None = None,
         retries: int = 5,
         recent: RecentEffects | None = None,
+        answers: ImmediateAnswers | None = None,
     ) -> None:
         database_proxy.initialize(db)
         self.db = db
         # shared with this process's sender, which then takes the effects, not their rows
         self._payload = recent.queued_json if recent is not None else effect_to_json
+        self.answers = answers  # silent answers to presses, when this process sends them
+        self._immediate: list[AnswerButton] = []
+        self._answers_open = False
         self.scenario = scenario
         self.sensitive = sensitive
         self.cipher = cipher
@@ -229,7 +234,7 @@ class Store:
         (the caller then acknowledges nothing: Telegram delivers the updates again)."""
         for attempt in range(self.retries + 1):
             try:
-                return self._process(updates, handle, now, roles, parse)
+                result = self._process(updates, handle, now, roles, parse)
             except (peewee.OperationalError, peewee.InterfaceError, peewee.IntegrityError) as exc:
                 # IntegrityError: another process recorded the same update id meanwhile;
                 # the next attempt sees it as a duplicate
@@ -239,6 +244,10 @@ class Store:
                     ) from exc
                 self._reconnect()
                 self.sleep(min(0.05 * 2**attempt, 2.0))
+                continue
+            if self._immediate and self.answers is not None:  # only now that it is committed
+                self.answers.offer(self._immediate)
+            return result
         raise AssertionError("unreachable")
 
     def _reconnect(self) -> None:
@@ -259,6 +268,9 @@ class Store:
         result = BatchResult()
         stamp = _utc(now)
         self._requests: list[tuple[ExportUserData | ForgetUser, Session]] = []
+        self._immediate = []
+        # decided once per batch: a sender of this process takes silent answers in memory
+        self._answers_open = self.answers is not None and self.answers.open
         with write_transaction(self.db):
             ids = [u.update_id for u in updates]
             known = {
@@ -392,7 +404,7 @@ class Store:
                 InboxRow.update(status="done", body="", attempts=InboxRow.attempts + 1).where(
                     InboxRow.update_id.in_(list(part))
                 ).execute()
-            result.effects = len(outbox)
+            result.effects = len(outbox) + len(self._immediate)
             self.crash("before_commit")
         self.crash("after_commit")
         result.acknowledged = ids
@@ -523,8 +535,12 @@ class Store:
     ) -> None:
         for effect in effects:
             kind = type(effect)
-            if kind is SendText or kind is EditText or kind is AnswerButton:
+            if kind is SendText or kind is EditText:
                 pass  # the usual ones, queued below
+            elif isinstance(effect, AnswerButton):
+                if self._answers_open and not effect.text:
+                    self._immediate.append(effect)
+                    continue
             elif isinstance(effect, StartTimer):
                 timers.append(
                     {

@@ -4,11 +4,13 @@ The sender and the scheduler of the Telegram runtime work through these."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import peewee
 
-from engine.core.effects import Effect
+from engine.core.effects import AnswerButton, Effect
 from engine.store.database import write_transaction
 from engine.store.models import OutboxRow, TimerRow, UserRow, database_proxy
 from engine.store.serialization import RecentEffects, effect_from_json
@@ -45,6 +47,31 @@ class DueTimer:
     state: str
     index: int
     epoch: int
+
+
+NOT_QUEUED = 0  # the id of a QueuedEffect that has no outbox row (ImmediateAnswers)
+
+
+class ImmediateAnswers:
+    """Silent answers to button presses, handed from the store to this process's sender in
+    memory instead of through the outbox. Such an answer only stops the client's spinner: lost
+    in a crash it costs nothing (the spinner stops by itself, and answered after a restart
+    Telegram refuses it as too old anyway), while its outbox row cost two writes per press.
+    Only while a sender of this process takes them (`open`); else they are queued as rows."""
+
+    def __init__(self) -> None:
+        self.open = False
+        self._items: list[AnswerButton] = []
+        self._lock = threading.Lock()
+
+    def offer(self, answers: Sequence[AnswerButton]) -> None:
+        with self._lock:
+            self._items.extend(answers)
+
+    def take(self) -> list[AnswerButton]:
+        with self._lock:
+            items, self._items = self._items, []
+        return items
 
 
 class Outbox:
