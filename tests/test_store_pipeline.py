@@ -196,37 +196,6 @@ def test_the_message_log_has_no_texts_unless_the_operator_turns_them_on(
     assert texts == ["now with text", "2: now with text"]
 
 
-def test_the_message_log_leaves_out_silent_answers_to_button_presses(
-    db: peewee.Database, tmp_path: Path
-) -> None:
-    """A press is logged, and what it brings; its silent answer (the spinner stops) is not,
-    an answer the user reads (the button is out of date) is."""
-    scenario = compile_yaml(
-        "bot: {name: B, start: menu}\nstates:\n  menu:\n    say: Pick.\n"
-        "    buttons: [{text: Go, goto: done}]\n  done:\n    say: Done.\n",
-        tmp_path,
-    )
-    bot = StoreBot(scenario, Store(db, "b"))
-    bot.say(1, 5, "hi")
-    [menu] = [effect_from_json(r.payload) for r in OutboxRow.select()]
-    data = menu.markup.inline[0][0].data  # type: ignore[attr-defined]
-    for update_id, pressed in ((2, data), (3, data)):  # the second press comes too late
-        event = ButtonPress(
-            user=User(5, "Ann"), chat=Chat(5), data=pressed, callback_id=f"q{update_id}"
-        )
-        raw = json.dumps({"update_id": update_id, "callback_query": {"id": f"q{update_id}"}})
-        bot.send(IncomingUpdate(update_id, raw, 5, event))
-    rows = list(MessageLogRow.select().where(MessageLogRow.id > 2).order_by(MessageLogRow.id))
-    assert [(r.direction, r.kind) for r in rows] == [
-        ("in", "ButtonPress"),
-        ("out", "SendText"),
-        ("in", "ButtonPress"),
-        ("out", "AnswerButton"),
-    ]
-    kinds = [r.kind for r in OutboxRow.select().order_by(OutboxRow.id)]
-    assert kinds == ["SendText", "AnswerButton", "SendText", "AnswerButton"]  # all still sent
-
-
 MENU = (
     "bot: {name: B, start: menu}\nstates:\n  menu:\n    say: Pick.\n"
     "    buttons: [{text: Go, goto: done}]\n  done:\n    say: Done.\n"
@@ -239,6 +208,28 @@ def press(update_id: int, data: str, user: int = 5) -> IncomingUpdate:
     )
     raw = json.dumps({"update_id": update_id, "callback_query": {"id": f"q{update_id}"}})
     return IncomingUpdate(update_id, raw, user, event)
+
+
+def test_the_message_log_leaves_out_silent_answers_to_button_presses(
+    db: peewee.Database, tmp_path: Path
+) -> None:
+    """A press is logged, and what it brings; its silent answer (the spinner stops) is not,
+    an answer the user reads (the button is out of date) is."""
+    bot = StoreBot(compile_yaml(MENU, tmp_path), Store(db, "b"))
+    bot.say(1, 5, "hi")
+    [menu] = [effect_from_json(r.payload) for r in OutboxRow.select()]
+    data = menu.markup.inline[0][0].data  # type: ignore[attr-defined]
+    for update_id in (2, 3):  # the second press comes too late
+        bot.send(press(update_id, data))
+    rows = list(MessageLogRow.select().where(MessageLogRow.id > 2).order_by(MessageLogRow.id))
+    assert [(r.direction, r.kind) for r in rows] == [
+        ("in", "ButtonPress"),
+        ("out", "SendText"),
+        ("in", "ButtonPress"),
+        ("out", "AnswerButton"),
+    ]
+    kinds = [r.kind for r in OutboxRow.select().order_by(OutboxRow.id)]
+    assert kinds == ["SendText", "AnswerButton", "SendText", "AnswerButton"]  # all still sent
 
 
 def test_silent_answers_go_to_this_process_sender_once_committed_not_to_the_outbox(
