@@ -39,9 +39,10 @@ def poller(fake: FakeTelegram, db: peewee.Database) -> Iterator[Poller]:
     processor.close()
 
 
-def inbox(db: peewee.Database) -> dict[int, str]:
+def inbox(db: peewee.Database, column: str = "status") -> dict[int, str]:
+    """update_id -> `column` of each inbox row, read as another process would."""
     with sqlite3.connect(db.database) as connection:
-        return dict(connection.execute("SELECT update_id, status FROM inbox").fetchall())
+        return dict(connection.execute(f"SELECT update_id, {column} FROM inbox").fetchall())
 
 
 def test_the_offset_moves_only_past_what_was_committed(
@@ -88,11 +89,6 @@ def test_an_update_without_update_id_or_unreadable_does_not_stall(
     assert fake.pending_updates() == 0
 
 
-def bodies(db: peewee.Database) -> dict[int, str]:
-    with sqlite3.connect(db.database) as connection:
-        return dict(connection.execute("SELECT update_id, body FROM inbox").fetchall())
-
-
 def test_what_is_set_aside_keeps_its_json_what_is_handled_keeps_none(
     poller: Poller, fake: FakeTelegram, db: peewee.Database
 ) -> None:
@@ -105,7 +101,7 @@ def test_what_is_set_aside_keeps_its_json_what_is_handled_keeps_none(
     ids = fake.push(broken, channel, text_update(4, "/start"), text_update(4, "/start again"))
     assert poller.poll_once() == 4
     assert inbox(db) == dict(zip(ids, ["failed", "ignored", "done", "ignored"], strict=True))
-    kept = bodies(db)
+    kept = inbox(db, "body")
     assert json.loads(kept[ids[0]])["message"]["from"] == 42
     assert "my_chat_member" in json.loads(kept[ids[1]])
     assert kept[ids[2]] == ""
