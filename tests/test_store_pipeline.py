@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import peewee
@@ -358,3 +359,22 @@ def test_this_process_sender_takes_the_queued_effects_another_decodes_them(
     [here] = Outbox(db, recent).pending(later)
     assert here.effect is produced[0]
     assert elsewhere.effect == produced[0] and elsewhere.effect is not produced[0]
+
+
+def test_batches_committed_at_once_each_hand_over_their_own_silent_answers(
+    db: peewee.Database, tmp_path: Path
+) -> None:
+    """On PostgreSQL the shards of a batch go through one Store in parallel threads: what
+    one of them gathers is not another's to reset or to hand over."""
+    answers = ImmediateAnswers()
+    answers.open = True
+    bot = StoreBot(compile_yaml(MENU, tmp_path), Store(db, "b", answers=answers))
+    users = range(10, 26)
+    for user in users:
+        bot.say(user, user, "hi")
+    [menu, *_] = [effect_from_json(r.payload) for r in OutboxRow.select()]
+    data = menu.markup.inline[0][0].data  # type: ignore[attr-defined]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda user: bot.send(press(100 + user, data, user)), users))
+    handed = sorted(answer.callback_id for answer in answers.take())
+    assert handed == sorted(f"q{100 + user}" for user in users)

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import peewee
@@ -49,6 +50,19 @@ from engine.store.serialization import (
 )
 
 CrashHook = Callable[[str], None]
+
+
+@dataclass
+class _Gathered:
+    """What one attempt at a batch gathers besides rows: privacy requests, carried out
+    before the commit, and silent answers to presses, handed to this process's sender
+    after it. Per attempt, not on the Store: PostgreSQL's shards share one Store."""
+
+    answers_in_memory: bool
+    requests: list[tuple[ExportUserData | ForgetUser, Session]] = field(default_factory=list)
+    answers: list[AnswerButton] = field(default_factory=list)
+
+
 _CHUNK = 400  # ids per IN (...): below SQLite's limit on bound variables
 _SESSION_COLUMNS = (
     "scenario",
@@ -153,8 +167,6 @@ class Store:
         # shared with this process's sender, which then takes the effects, not their rows
         self._payload = recent.queued_json if recent is not None else effect_to_json
         self.answers = answers  # silent answers to presses, when this process sends them
-        self._immediate: list[AnswerButton] = []
-        self._answers_open = False
         self.scenario = scenario
         self.sensitive = sensitive
         self.cipher = cipher
@@ -234,7 +246,9 @@ class Store:
         (the caller then acknowledges nothing: Telegram delivers the updates again)."""
         for attempt in range(self.retries + 1):
             try:
-                result = self._process(updates, handle, now, roles, parse)
+                # decided once per batch: a sender of this process takes silent answers
+                batch = _Gathered(self.answers is not None and self.answers.open)
+                result = self._process(updates, handle, now, roles, parse, batch)
             except (peewee.OperationalError, peewee.InterfaceError, peewee.IntegrityError) as exc:
                 # IntegrityError: another process recorded the same update id meanwhile;
                 # the next attempt sees it as a duplicate
@@ -245,8 +259,8 @@ class Store:
                 self._reconnect()
                 self.sleep(min(0.05 * 2**attempt, 2.0))
                 continue
-            if self._immediate and self.answers is not None:  # only now that it is committed
-                self.answers.offer(self._immediate)
+            if batch.answers and self.answers is not None:  # only now that it is committed
+                self.answers.offer(batch.answers)
             return result
         raise AssertionError("unreachable")
 
@@ -264,13 +278,10 @@ class Store:
         now: dt.datetime,
         roles: Callable[[int], frozenset[str]],
         parse: Parser | None,
+        batch: _Gathered,
     ) -> BatchResult:
         result = BatchResult()
         stamp = _utc(now)
-        self._requests: list[tuple[ExportUserData | ForgetUser, Session]] = []
-        self._immediate = []
-        # decided once per batch: a sender of this process takes silent answers in memory
-        self._answers_open = self.answers is not None and self.answers.open
         with write_transaction(self.db):
             ids = [u.update_id for u in updates]
             known = {
@@ -374,6 +385,7 @@ class Store:
                     )
                 if step.effects:
                     self._queue(
+                        batch,
                         step.effects,
                         update.update_id,
                         stamp,
@@ -384,7 +396,7 @@ class Store:
                         after,
                     )
             self.crash("after_step")
-            self._privacy(outbox, log, changed, users, stamp)
+            self._privacy(batch, outbox, log, changed, users, stamp)
             if changed:
                 self._store_sessions(changed.values(), stamp)
             self.crash("after_session")
@@ -404,7 +416,7 @@ class Store:
                 InboxRow.update(status="done", body="", attempts=InboxRow.attempts + 1).where(
                     InboxRow.update_id.in_(list(part))
                 ).execute()
-            result.effects = len(outbox) + len(self._immediate)
+            result.effects = len(outbox) + len(batch.answers)
             self.crash("before_commit")
         self.crash("after_commit")
         result.acknowledged = ids
@@ -412,6 +424,7 @@ class Store:
 
     def _privacy(
         self,
+        batch: _Gathered,
         outbox: list[dict[str, Any]],
         log: list[dict[str, Any]],
         changed: dict[tuple[int, int], Session],
@@ -419,7 +432,7 @@ class Store:
         stamp: dt.datetime,
     ) -> None:
         """Carry out /mydata and /forgetme inside the batch's transaction."""
-        for request, session in self._requests:
+        for request, session in batch.requests:
             user = request.user_id
             if isinstance(request, ExportUserData):
                 self._store_sessions([session], stamp)
@@ -524,6 +537,7 @@ class Store:
 
     def _queue(
         self,
+        batch: _Gathered,
         effects: Sequence[Effect],
         update_id: int,
         stamp: dt.datetime,
@@ -538,8 +552,8 @@ class Store:
             if kind is SendText or kind is EditText:
                 pass  # the usual ones, queued below
             elif isinstance(effect, AnswerButton):
-                if self._answers_open and not effect.text:
-                    self._immediate.append(effect)
+                if batch.answers_in_memory and not effect.text:
+                    batch.answers.append(effect)
                     continue
             elif isinstance(effect, StartTimer):
                 timers.append(
@@ -559,7 +573,7 @@ class Store:
             elif isinstance(effect, ReportProblem):
                 continue  # for the operator's log, not for Telegram
             elif isinstance(effect, ExportUserData | ForgetUser):
-                self._requests.append((effect, session))
+                batch.requests.append((effect, session))
                 continue
             chat = getattr(effect, "chat_id", None)
             name = kind.__name__
