@@ -61,10 +61,6 @@ _SERVICE = frozenset(
 )
 
 
-# built once: json.dumps with an option builds a new encoder on every call
-_encode = json.JSONEncoder(ensure_ascii=False).encode
-
-
 class Unreadable(ValueError):
     """The update is not what the Bot API sends; the message says which field."""
 
@@ -258,32 +254,19 @@ def parse_update(raw: Any, update_id: int | None = None) -> IncomingUpdate:
             data: Any = json.loads(body)
         except (ValueError, RecursionError) as exc:
             return IncomingUpdate(update_id or 0, body, error=f"malformed: not JSON ({exc})")
-    else:  # decoded already (getUpdates): encoded again only to be kept (set aside)
+    else:  # decoded already (getUpdates): encoded again only if the inbox keeps it
         data, body = raw, ""
+    kept = None if body else data  # IncomingUpdate.body() encodes it when it is kept
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-        return _set_aside(update_id or 0, body, data, "malformed: no update_id")
+        return IncomingUpdate(update_id or 0, body, error="malformed: no update_id", data=kept)
     number = data["update_id"] if update_id is None else update_id
     try:
         event, chat, ignored = read_update(data)
     except Unreadable as exc:
-        return _set_aside(number, body, data, f"malformed: {exc}")
+        return IncomingUpdate(number, body, error=f"malformed: {exc}", data=kept)
     except RecursionError:
-        return _set_aside(number, body, data, "malformed: nested too deeply")
-    if event is None:
-        return _set_aside(number, body, data, ignored, chat)
-    return IncomingUpdate(number, body, chat, event, ignored, data=None if body else data)
-
-
-def _set_aside(
-    number: int, body: str, data: Any, error: str | None, chat: int | None = None
-) -> IncomingUpdate:
-    """An update that is not handled, with its JSON (kept in the inbox, to see what it was)."""
-    if not body:
-        try:
-            body = _encode(data)
-        except (TypeError, ValueError, RecursionError) as exc:
-            return IncomingUpdate(number, repr(data)[:1000], chat, error=f"malformed: {exc}")
-    return IncomingUpdate(number, body, chat, error=error)
+        return IncomingUpdate(number, body, error="malformed: nested too deeply", data=kept)
+    return IncomingUpdate(number, body, chat, event, ignored, data=kept)
 
 
 def allowed_updates(scenario: Scenario) -> list[str]:
