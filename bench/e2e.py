@@ -87,16 +87,29 @@ class Conversation:
         self.transcript: dict[int, list[tuple[str, str]]] = {first_uid: []}
         self.started = self.last = 0.0
         self.done = threading.Event()
+        self.failure = ""  # set (and done) when a reply is not what the conversation expects
 
-    def _update(self, uid: int, keys: dict[str, str], message_id: int) -> dict[str, Any]:
+    def _update(
+        self, uid: int, keys: dict[str, str], message_id: int, text: str = ""
+    ) -> dict[str, Any] | None:
         kind, value = SCRIPT[(self.messages - self.left[uid]) % len(SCRIPT)]
         if kind == "send":
             return text_update(uid, value)
+        if value not in keys:
+            self.failure = f"user {uid} expected the button {value!r}; the bot said {text!r}"
+            self.done.set()
+            return None
         return press_update(uid, keys[value], message_id)
+
+    def check(self, bot: str) -> Conversation:
+        if self.failure:
+            raise SystemExit(f"{bot}: {self.failure}")
+        return self
 
     def first(self) -> list[tuple[int, dict[str, Any]]]:
         self.started = time.monotonic()
-        return [(uid, self._update(uid, {}, 0)) for uid in self.left]
+        first = [(uid, self._update(uid, {}, 0)) for uid in self.left]
+        return [(uid, update) for uid, update in first if update is not None]
 
     def reply(
         self, method: str, params: dict[str, Any], message_id: int, now: float
@@ -117,7 +130,7 @@ class Conversation:
         markup = json.loads(markup) if isinstance(markup, str) else markup
         rows = markup.get("inline_keyboard", [])
         keys = {key["text"]: key["callback_data"] for row in rows for key in row}
-        return self._update(uid, keys, message_id)
+        return self._update(uid, keys, message_id, str(params.get("text")))
 
     def figures(self) -> tuple[float, float, float]:
         """updates/s, p50 ms, p99 ms"""
@@ -192,8 +205,9 @@ def http_pair(args: argparse.Namespace, tmp: str) -> list[tuple[str, Conversatio
                 if not fake.wait_for(lambda: bool(fake.calls_of("getUpdates")), 30):
                     raise SystemExit(f"{name} did not start; see {log.name}")
                 run = HttpRun(fake)
-                run.talk_through(Conversation(1, len(SCRIPT), WARM_UID), 30)
+                run.talk_through(Conversation(1, len(SCRIPT), WARM_UID), 30).check(name)
                 talk = run.talk_through(Conversation(args.users, args.messages), args.timeout)
+                talk.check(name)
             finally:
                 process.send_signal(signal.SIGTERM)
                 process.wait(30)
@@ -288,8 +302,8 @@ def engine_inproc(args: argparse.Namespace, database: str) -> tuple[Conversation
         return talk
 
     try:
-        loop(Conversation(1, len(SCRIPT), WARM_UID))
-        talk = loop(Conversation(args.users, args.messages))
+        loop(Conversation(1, len(SCRIPT), WARM_UID)).check("engine")
+        talk = loop(Conversation(args.users, args.messages)).check("engine")
     finally:
         apihelper.CUSTOM_REQUEST_SENDER = None
         bot.processor.close()
@@ -323,8 +337,8 @@ def handwritten_inproc(args: argparse.Namespace) -> Conversation:
         return talk
 
     try:
-        loop(Conversation(1, len(SCRIPT), WARM_UID))
-        return loop(Conversation(args.users, args.messages))
+        loop(Conversation(1, len(SCRIPT), WARM_UID)).check("hand-written")
+        return loop(Conversation(args.users, args.messages)).check("hand-written")
     finally:
         apihelper.CUSTOM_REQUEST_SENDER = None
 

@@ -54,28 +54,30 @@ def make_bot(token: str, threaded: bool = True) -> telebot.TeleBot:
     def not_understood(message: types.Message) -> None:
         bot.send_message(message.chat.id, SORRY)
 
+    # the state is set before the reply goes out: the user's next update can arrive (and be
+    # handled by another of telebot's threads) as soon as the reply is sent
     @bot.message_handler(func=lambda message: True)  # no conversation yet (or it ended)
     def hello(message: types.Message) -> None:
         name = html.escape(message.from_user.first_name if message.from_user else "")
+        bot.set_state(message.from_user.id, Talk.hello, message.chat.id)
         bot.send_message(
             message.chat.id,
             GREETING.format(name),
             parse_mode="HTML",
             reply_markup=_keys(GREETING_KEYS),
         )
-        bot.set_state(message.from_user.id, Talk.hello, message.chat.id)
 
     @bot.callback_query_handler(func=lambda call: call.data == "yes", state=Talk.hello)
     def joke(call: types.CallbackQuery) -> None:
-        edit(call, JOKE, _keys(JOKE_KEYS))
         bot.set_state(call.from_user.id, Talk.joke, call.message.chat.id)
+        edit(call, JOKE, _keys(JOKE_KEYS))
 
     @bot.callback_query_handler(
         func=lambda call: call.data in ("no", "bye"), state=[Talk.hello, Talk.joke]
     )
     def bye(call: types.CallbackQuery) -> None:
-        edit(call, BYE, None)
         bot.delete_state(call.from_user.id, call.message.chat.id)
+        edit(call, BYE, None)
 
     @bot.callback_query_handler(func=lambda call: True)  # a button of an earlier visit
     def stale(call: types.CallbackQuery) -> None:
