@@ -25,19 +25,17 @@ from engine.core.effects import (
     SendText,
     StartTimer,
 )
-from engine.core.events import Event
 from engine.core.session import Session, new_session
 from engine.core.store_protocol import BatchResult, Handler, IncomingUpdate, Parser
 from engine.store.bulk import insert_rows, select_in
-from engine.store.crypto import MARK, EncryptionKeyError, SensitiveCipher
+from engine.store.crypto import SensitiveCipher
 from engine.store.database import is_postgres, write_transaction
+from engine.store.message_log import MessageLog, stored_text
 from engine.store.models import (
     InboxRow,
     MessageLogRow,
     OutboxRow,
-    SessionRow,
     TimerRow,
-    UserRow,
     database_proxy,
 )
 from engine.store.privacy import audit, delete_user, export_user
@@ -45,9 +43,8 @@ from engine.store.queues import ImmediateAnswers
 from engine.store.serialization import (
     RecentEffects,
     effect_to_json,
-    session_row,
-    stack_from_json,
 )
+from engine.store.session_rows import SessionRows
 
 CrashHook = Callable[[str], None]
 
@@ -64,59 +61,10 @@ class _Gathered:
 
 
 _CHUNK = 400  # ids per IN (...): below SQLite's limit on bound variables
-_SESSION_COLUMNS = (
-    "scenario",
-    "state",
-    "vars",
-    "stack",
-    "attempts",
-    "epoch",
-    "language",
-    "ended",
-    "scenario_version",
-    "updated",
-)
-_USER_COLUMNS = (
-    "first_name",
-    "last_name",
-    "username",
-    "language",
-    "roles",
-    "updated",
-    "blocked",
-)
-_LOAD_SESSIONS = (
-    "SELECT s.chat_id, s.user_id, s.state, s.vars, s.stack, s.attempts, s.epoch, s.language, "
-    "s.ended, s.scenario_version, "
-    "u.first_name, u.last_name, u.username, u.language, u.roles, u.blocked "
-    'FROM "sessions" s LEFT JOIN "users" u ON u.id = s.user_id WHERE s.chat_id IN ({})'
-)
-
-
-# built once (json.dumps with options builds an encoder per call); variables are plain
-# values, never cyclic
-_encode_vars = json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False).encode
-
-
-REDACTED = "[sensitive]"  # what the message log shows instead of a sensitive value
 
 
 class StoreUnavailable(Exception):
     """The database cannot take the batch now; nothing of it was stored or acknowledged."""
-
-
-def _text(value: Any) -> Any:
-    """Text from Telegram as stored: PostgreSQL's text cannot hold NUL, so it is stripped
-    (on SQLite too, so both keep the same)."""
-    return value.replace("\x00", "") if isinstance(value, str) and "\x00" in value else value
-
-
-def _refuse_sealed(values: dict[str, Any]) -> None:
-    for name, value in values.items():
-        if isinstance(value, dict) and set(value) == {MARK}:
-            raise EncryptionKeyError(
-                f"the variable '{name}' is stored encrypted, but BOT_ENCRYPTION_KEYS is not set"
-            )
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -174,35 +122,8 @@ class Store:
         self.crash = crash_hook or (lambda point: None)
         self.retries = retries
         self.sleep = time.sleep
-
-    # -- sessions --------------------------------------------------------------------------
-    def _vars_json(self, values: dict[str, Any]) -> str:
-        if self.cipher is not None and self.sensitive:
-            values = self.cipher.seal(values, self.sensitive)
-        return _encode_vars(values).replace("\\u0000", "")
-
-    def _session(self, row: tuple[Any, ...], roles: frozenset[str]) -> Session:
-        chat_id, user_id, state, vars_json, stack, attempts, epoch, language, ended, version = row[
-            :10
-        ]
-        values = json.loads(vars_json or "{}")
-        if self.cipher is not None:
-            values = self.cipher.open(values)
-        elif MARK in vars_json:
-            _refuse_sealed(values)
-        return Session(
-            chat_id=chat_id,
-            user_id=user_id,
-            state=state,
-            vars=values,
-            stack=stack_from_json(stack),
-            attempts=attempts,
-            epoch=epoch,
-            language=language,
-            roles=roles,
-            ended=bool(ended),
-            scenario_version=version,
-        )
+        self.rows = SessionRows(db, scenario, sensitive, cipher)
+        self.log = MessageLog(log_text, sensitive)
 
     def load_sessions(
         self,
@@ -210,18 +131,8 @@ class Store:
         roles: Callable[[int], frozenset[str]],
         profiles: dict[int, tuple[Any, ...]] | None = None,
     ) -> dict[tuple[int, int], Session]:
-        """The sessions of `keys`, locked on PostgreSQL; `profiles` receives each found
-        user's stored (first_name, last_name, username, language, roles JSON, blocked), so
-        that only the users whose profile changed are written."""
-        sql = _LOAD_SESSIONS + (" FOR UPDATE OF s" if is_postgres(self.db) else "")
-        found: dict[tuple[int, int], Session] = {}
-        for row in select_in(self.db, sql, sorted({chat for chat, _ in keys})):
-            key = (row[0], row[1])
-            if key in keys:
-                found[key] = self._session(row, roles(row[1]))
-                if profiles is not None and row[14] is not None:  # the users row exists
-                    profiles[row[1]] = (*row[10:15], bool(row[15]))
-        return found
+        """The sessions of `keys` (locked on PostgreSQL), as SessionRows.load."""
+        return self.rows.load(keys, roles, profiles)
 
     def session(self, chat_id: int, user_id: int) -> Session | None:
         return self.load_sessions({(chat_id, user_id)}, lambda user: frozenset()).get(
@@ -308,7 +219,7 @@ class Store:
                     "body": "" if u.event is not None else u.body().replace("\x00", ""),
                     "status": "done" if u.event is not None else _status(u),
                     "attempts": 1 if u.event is not None else 0,
-                    "error": _text(u.error),
+                    "error": stored_text(u.error),
                     "received": stamp,
                 }
                 for u in fresh
@@ -336,8 +247,6 @@ class Store:
             cancels: list[CancelTimers] = []
             log: list[dict[str, Any]] = []
             users: dict[int, dict[str, Any]] = {}
-            log_text = self.log_text
-            sensitive = bool(self.sensitive)
             for update in work:
                 event = update.event
                 assert event is not None
@@ -348,9 +257,9 @@ class Store:
                 after = step.session
                 sessions[key] = changed[key] = after
                 profile = (
-                    _text(user.first_name),
-                    _text(user.last_name),
-                    _text(user.username),
+                    stored_text(user.first_name),
+                    stored_text(user.last_name),
+                    stored_text(user.username),
                     after.language,
                     _roles_json(role_of(user.id)),
                     False,  # not blocked: they wrote
@@ -368,21 +277,7 @@ class Store:
                         "first_seen": stamp,  # kept as it was when the user is stored already
                         "blocked": False,
                     }
-                answered = sensitive and self._answered_sensitive(session, after)
-                if log_text:
-                    log.append(self._log_in(update, event, session, stamp, answered))
-                else:
-                    log.append(
-                        {
-                            "at": stamp,
-                            "chat_id": key[0],
-                            "user_id": key[1],
-                            "direction": "in",
-                            "kind": type(event).__name__,
-                            "state": session.state,
-                            "text": None,
-                        }
-                    )
+                log.append(self.log.incoming(event, session, after, stamp))
                 if step.effects:
                     self._queue(
                         batch,
@@ -398,9 +293,9 @@ class Store:
             self.crash("after_step")
             self._privacy(batch, outbox, log, changed, users, stamp)
             if changed:
-                self._store_sessions(changed.values(), stamp)
+                self.rows.store(changed.values(), stamp)
             self.crash("after_session")
-            self._store_users(users, stamp)
+            self.rows.store_users(users)
             for cancel in cancels:
                 TimerRow.update(status="cancelled").where(
                     (TimerRow.chat_id == cancel.chat_id)
@@ -435,7 +330,7 @@ class Store:
         for request, session in batch.requests:
             user = request.user_id
             if isinstance(request, ExportUserData):
-                self._store_sessions([session], stamp)
+                self.rows.store([session], stamp)
                 document = json.dumps(export_user(user, self.cipher), ensure_ascii=False, indent=2)
                 effect = SendFile(request.chat_id, "my-data.json", document, request.caption)
                 outbox.append(self._outbox_row(effect, None, stamp))
@@ -475,21 +370,6 @@ class Store:
                     mine[update_id] = parsed
         return sorted(mine.values(), key=lambda u: u.update_id)
 
-    def _store_sessions(self, sessions: Iterable[Session], stamp: dt.datetime) -> None:
-        rows = [
-            session_row(
-                s,
-                self.scenario,
-                self._vars_json(s.vars if type(s.vars) is dict else dict(s.vars)),
-                stamp,
-            )
-            for s in sessions
-        ]
-        insert_rows(self.db, SessionRow, rows, ("chat_id", "user_id"), _SESSION_COLUMNS)
-
-    def _store_users(self, users: dict[int, dict[str, Any]], stamp: dt.datetime) -> None:
-        insert_rows(self.db, UserRow, list(users.values()), ("id",), _USER_COLUMNS)
-
     @staticmethod
     def _cached(
         roles: Callable[[int], frozenset[str]], known: dict[int, frozenset[str]]
@@ -500,40 +380,6 @@ class Store:
             return known[user_id]
 
         return cached
-
-    def _answered_sensitive(self, before: Session, after: Session) -> bool:
-        return any(before.vars.get(name) != after.vars.get(name) for name in self.sensitive)
-
-    def _redact(self, text: str | None, session: Session) -> str | None:
-        """A logged text without the values of the session's sensitive variables."""
-        if not text:
-            return text
-        for name in self.sensitive:
-            value = session.vars.get(name)
-            if value is not None and str(value) and str(value) in text:
-                text = text.replace(str(value), REDACTED)
-        return text
-
-    def _log_in(
-        self,
-        update: IncomingUpdate,
-        event: Event,
-        session: Session,
-        stamp: dt.datetime,
-        answered_sensitive: bool = False,
-    ) -> dict[str, Any]:
-        text = _text(getattr(event, "text", None)) if self.log_text else None
-        if text is not None and answered_sensitive:
-            text = REDACTED  # the answer to a sensitive question is never logged
-        return {
-            "at": stamp,
-            "chat_id": event.chat.id,
-            "user_id": event.user.id,
-            "direction": "in",
-            "kind": type(event).__name__,
-            "state": session.state,
-            "text": text,
-        }
 
     def _queue(
         self,
@@ -589,16 +435,4 @@ class Store:
             )
             if isinstance(effect, AnswerButton) and not effect.text:
                 continue  # the spinner of a press stopped: nothing the user reads
-            log.append(
-                {
-                    "at": stamp,
-                    "chat_id": chat if chat is not None else 0,
-                    "user_id": session.user_id,
-                    "direction": "out",
-                    "kind": name,
-                    "state": session.state,
-                    "text": self._redact(_text(getattr(effect, "text", None)), session)
-                    if self.log_text
-                    else None,
-                }
-            )
+            log.append(self.log.outgoing(chat, name, getattr(effect, "text", None), session, stamp))
