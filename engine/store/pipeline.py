@@ -79,10 +79,9 @@ def _cause(exc: BaseException) -> BaseException:
     return exc
 
 
-def _status(update: IncomingUpdate) -> str:
-    """pending (to be stepped), ignored (nothing this bot reacts to) or failed (unreadable)."""
-    if update.event is not None:
-        return "pending"
+def _set_aside_status(update: IncomingUpdate) -> str:
+    """ignored (nothing this bot reacts to) or failed (unreadable); an update with an event
+    is stepped in the transaction that records it, so it is recorded as done."""
     return "ignored" if (update.error or "").startswith("ignored") else "failed"
 
 
@@ -217,7 +216,7 @@ class Store:
                     "update_id": u.update_id,
                     "chat_id": u.chat_id,
                     "body": "" if u.event is not None else u.body().replace("\x00", ""),
-                    "status": "done" if u.event is not None else _status(u),
+                    "status": "done" if u.event is not None else _set_aside_status(u),
                     "attempts": 1 if u.event is not None else 0,
                     "error": stored_text(u.error),
                     "received": stamp,
