@@ -31,6 +31,10 @@ from engine.store.models import (
 from engine.store.queues import Outbox
 from engine.store.serialization import effect_to_json
 
+TIME_INDEXES_OF_SCHEMA_4 = (
+    'CREATE INDEX "inbox_received" ON "inbox" ("received")',
+    'CREATE INDEX "message_log_at" ON "message_log" ("at")',
+)
 ROOT = Path(__file__).resolve().parents[1]
 OUTBOX_INDEX_OF_SCHEMA_3 = (
     'CREATE INDEX "outbox_status_not_before" ON "outbox" ("status", "not_before")'
@@ -59,6 +63,7 @@ def test_migrate_creates_the_schema_once_and_says_so(store_url: str) -> None:
         "schema 2: sessions stored by their key (SQLite), no index on inbox status\n"
         "schema 3: fewer indexes written per update, users row only when it changes\n"
         "schema 4: the outbox indexed only while pending\n"
+        "schema 5: the inbox and the message log not indexed by time\n"
     )
     again = run_py(store_url, "--migrate")
     assert (again.returncode, again.stdout) == (0, "the schema is up to date\n")
@@ -196,6 +201,7 @@ def test_a_schema_2_database_keeps_its_users_and_pending_updates_when_upgraded(
         assert migrate(db) == [
             "schema 3: fewer indexes written per update, users row only when it changes",
             "schema 4: the outbox indexed only while pending",
+            "schema 5: the inbox and the message log not indexed by time",
         ]
         check(db)
         user = UserRow.get_by_id(7)
@@ -222,6 +228,8 @@ def test_a_schema_3_outbox_is_indexed_only_while_pending_after_the_upgrade(
         with db.atomic():  # the tables as schema 3 left them, a message sent, one waiting
             db.create_tables(ALL_MODELS)
             db.execute_sql(OUTBOX_INDEX_OF_SCHEMA_3)
+            for sql in TIME_INDEXES_OF_SCHEMA_4:
+                db.execute_sql(sql)
             SettingRow.create(key=migrations.VERSION_KEY, value="3")
             for status, text in (("sent", "old"), ("pending", "waiting")):
                 OutboxRow.create(
@@ -232,10 +240,15 @@ def test_a_schema_3_outbox_is_indexed_only_while_pending_after_the_upgrade(
                     not_before=stamp,
                     created=stamp,
                 )
-        assert migrate(db) == ["schema 4: the outbox indexed only while pending"]
+        assert migrate(db) == [
+            "schema 4: the outbox indexed only while pending",
+            "schema 5: the inbox and the message log not indexed by time",
+        ]
         check(db)
         indexes = {i.name for i in db.get_indexes("outbox")}
         assert "outbox_pending" in indexes and "outbox_status_not_before" not in indexes
+        assert "inbox_received" not in {i.name for i in db.get_indexes("inbox")}
+        assert "message_log_at" not in {i.name for i in db.get_indexes("message_log")}
         [waiting] = Outbox(db).pending(stamp + dt.timedelta(seconds=1))
         assert waiting.effect == SendText(7, "waiting")
         if isinstance(db, peewee.SqliteDatabase):  # the sender's look-up uses the index

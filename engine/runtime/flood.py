@@ -17,14 +17,18 @@ _FORGET_AFTER = 60.0  # seconds: a bucket that refilled long ago is dropped (mem
 class FloodGuard:
     rate: float = 5.0  # updates a second per user, sustained
     burst: float = 20.0  # updates at once
-    _buckets: dict[int, tuple[float, dt.datetime]] = field(default_factory=dict)
-    _swept: dt.datetime | None = None
+    # per user: tokens left, and when (POSIX seconds: this runs for every update)
+    _buckets: dict[int, tuple[float, float]] = field(default_factory=dict)
+    _swept: float | None = None
 
     def admit(self, updates: list[IncomingUpdate], now: dt.datetime) -> list[IncomingUpdate]:
         """The updates with those over a user's limit turned into ignored ones."""
         if self.rate <= 0:
             return updates
-        self._sweep(now)
+        moment = now.timestamp()
+        if self._swept is None or moment - self._swept >= _FORGET_AFTER:
+            self._sweep(moment)
+        buckets, burst, rate = self._buckets, self.burst, self.rate
         admitted = []
         for update in updates:
             event = update.event
@@ -32,25 +36,23 @@ class FloodGuard:
                 admitted.append(update)
                 continue
             user = event.user.id
-            tokens, last = self._buckets.get(user, (self.burst, now))
-            elapsed = max(0.0, (now - last).total_seconds())
-            tokens = min(self.burst, tokens + elapsed * self.rate)
+            tokens, last = buckets.get(user, (burst, moment))
+            if moment > last:
+                tokens = min(burst, tokens + (moment - last) * rate)
             if tokens >= 1:
-                self._buckets[user] = (tokens - 1, now)
+                buckets[user] = (tokens - 1, moment)
                 admitted.append(update)
             else:
-                self._buckets[user] = (tokens, now)
-                reason = f"ignored: user {user} sent more than {self.rate:g} updates a second"
+                buckets[user] = (tokens, moment)
+                reason = f"ignored: user {user} sent more than {rate:g} updates a second"
                 admitted.append(replace(update, event=None, error=reason))
         return admitted
 
-    def _sweep(self, now: dt.datetime) -> None:
-        if self._swept is not None and (now - self._swept).total_seconds() < _FORGET_AFTER:
-            return
-        self._swept = now
+    def _sweep(self, moment: float) -> None:
+        self._swept = moment
         full = self.burst / self.rate + _FORGET_AFTER
         self._buckets = {
             user: (tokens, last)
             for user, (tokens, last) in self._buckets.items()
-            if (now - last).total_seconds() < full
+            if moment - last < full
         }

@@ -32,54 +32,57 @@ Clock = Callable[[], dt.datetime]
 class Limits:
     """Telegram's sending limits. Per chat a GCRA bucket: a short burst (`chat_burst`
     messages at once, as a state's several messages), then one per interval; a 429 pauses
-    the chat for its retry_after. In all, `per_second` messages a second."""
+    the chat for its retry_after. In all, `per_second` messages a second. Moments are kept
+    as POSIX seconds: this runs for every message sent, and datetime arithmetic cost more
+    than the rest of the check."""
 
     per_second: float = 30.0
     chat_interval: float = 1.0  # seconds per message to one private chat, sustained
     group_interval: float = 3.0  # seconds per message to one group (20 a minute)
     chat_burst: int = 3
-    _due: dict[int, dt.datetime] = field(default_factory=dict)  # each chat's theoretical time
-    _paused: dict[int, dt.datetime] = field(default_factory=dict)
+    _due: dict[int, float] = field(default_factory=dict)  # each chat's theoretical time
+    _paused: dict[int, float] = field(default_factory=dict)
     _tokens: float = 0.0
-    _refilled: dt.datetime | None = None
-    _swept: dt.datetime | None = None
+    _refilled: float | None = None
+    _swept: float | None = None
 
     def _interval(self, chat: int) -> float:
         return self.group_interval if chat < 0 else self.chat_interval
 
     def ready(self, chat: int | None, now: dt.datetime) -> bool:
+        moment = now.timestamp()
         if chat is not None:
-            if self._paused.get(chat, now) > now:
+            paused = self._paused.get(chat)
+            if paused is not None and paused > moment:
                 return False
-            due = self._due.get(chat, now)
-            allowance = dt.timedelta(seconds=(self.chat_burst - 1) * self._interval(chat))
-            if due - now > allowance:
+            due = self._due.get(chat)
+            if due is not None and due - moment > (self.chat_burst - 1) * self._interval(chat):
                 return False
         if self._refilled is None:
-            self._refilled, self._tokens = now, self.per_second
-        elapsed = (now - self._refilled).total_seconds()
+            self._refilled, self._tokens = moment, self.per_second
+        elapsed = moment - self._refilled
         self._tokens = min(self.per_second, self._tokens + elapsed * self.per_second)
-        self._refilled = now
+        self._refilled = moment
         return self._tokens >= 1
 
     def spend(self, chat: int | None, now: dt.datetime) -> None:
+        moment = now.timestamp()
         self._tokens -= 1
         if chat is not None:
-            start = max(self._due.get(chat, now), now)
-            self._due[chat] = start + dt.timedelta(seconds=self._interval(chat))
-        self._sweep(now)
+            due = self._due.get(chat, moment)
+            self._due[chat] = (due if due > moment else moment) + self._interval(chat)
+        if self._swept is None or moment - self._swept >= 60:
+            self._sweep(moment)
 
     def pause(self, chat: int | None, seconds: float, now: dt.datetime) -> None:
         if chat is not None:
-            self._paused[chat] = now + dt.timedelta(seconds=seconds)
+            self._paused[chat] = now.timestamp() + seconds
 
-    def _sweep(self, now: dt.datetime) -> None:
+    def _sweep(self, moment: float) -> None:
         """Forget chats whose limits have run out, so memory stays flat with many users."""
-        if self._swept is not None and (now - self._swept).total_seconds() < 60:
-            return
-        self._swept = now
-        self._due = {chat: due for chat, due in self._due.items() if due > now}
-        self._paused = {chat: until for chat, until in self._paused.items() if until > now}
+        self._swept = moment
+        self._due = {chat: due for chat, due in self._due.items() if due > moment}
+        self._paused = {chat: until for chat, until in self._paused.items() if until > moment}
 
 
 def _harmless(method: str, exc: ApiError) -> bool:

@@ -70,6 +70,14 @@ def _pending_outbox_index_v4(db: peewee.Database) -> None:
     )
 
 
+def _no_time_indexes_v5(db: peewee.Database) -> None:
+    """The inbox and the message log are no longer indexed by time: each update wrote both
+    indexes (three entries), and only retention read them. Rows are written in time order,
+    so `--prune` finds the old ones from the start of the id order instead."""
+    db.execute_sql('DROP INDEX IF EXISTS "inbox_received"')
+    db.execute_sql('DROP INDEX IF EXISTS "message_log_at"')
+
+
 # (version, what it does, how): append, never edit a released step.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "create the tables", _create_v1),
@@ -80,6 +88,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
         _fewer_pages_per_update_v3,
     ),
     (4, "the outbox indexed only while pending", _pending_outbox_index_v4),
+    (5, "the inbox and the message log not indexed by time", _no_time_indexes_v5),
 ]
 LATEST = MIGRATIONS[-1][0]
 

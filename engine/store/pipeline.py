@@ -256,13 +256,15 @@ class Store:
                 after = step.session
                 sessions[key] = changed[key] = after
                 profile = (
-                    stored_text(user.first_name),
-                    stored_text(user.last_name),
-                    stored_text(user.username),
+                    user.first_name,
+                    user.last_name,
+                    user.username,
                     after.language,
                     _roles_json(role_of(user.id)),
                     False,  # not blocked: they wrote
                 )
+                if profiles.get(user.id) != profile:  # as Telegram sent it, then as stored
+                    profile = (*(stored_text(v) for v in profile[:3]), *profile[3:])
                 if profiles.get(user.id) != profile:
                     profiles[user.id] = profile
                     users[user.id] = {

@@ -108,9 +108,11 @@ def prune(now: dt.datetime, retention_days: int) -> dict[str, int]:
     messages and spent timers. Sessions and users stay (they are the bot's memory)."""
     limit = now - dt.timedelta(days=retention_days)
     return {
-        "message_log": MessageLogRow.delete().where(MessageLogRow.at < limit).execute(),
+        "message_log": MessageLogRow.delete()
+        .where(_before(MessageLogRow, MessageLogRow.at, limit))
+        .execute(),
         "inbox": InboxRow.delete()
-        .where((InboxRow.received < limit) & (InboxRow.status == "done"))
+        .where(_before(InboxRow, InboxRow.received, limit) & (InboxRow.status == "done"))
         .execute(),
         "outbox": OutboxRow.delete()
         .where((OutboxRow.created < limit) & (OutboxRow.status == "sent"))
@@ -119,3 +121,13 @@ def prune(now: dt.datetime, retention_days: int) -> dict[str, int]:
         .where((TimerRow.due < limit) & (TimerRow.status != "pending"))
         .execute(),
     }
+
+
+def _before(model: Any, moment: Any, limit: dt.datetime) -> Any:
+    """Rows written before `limit`, for a table written in time order and not indexed by
+    time: the scan stops at the first newer row in id order (it reads what is deleted), and
+    the time is still checked, so a row out of order (a clock set back) is never taken early."""
+    first_new = model.select(model.id).where(moment >= limit).order_by(model.id).limit(1).scalar()
+    if first_new is None:
+        return moment < limit
+    return (model.id < first_new) & (moment < limit)
