@@ -4,6 +4,8 @@ handed back as they were, without decoding."""
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,7 +23,12 @@ from engine.core.effects import (
     SendMedia,
     SendText,
 )
-from engine.store.serialization import RecentEffects, effect_from_json, effect_to_json
+from engine.store.serialization import (
+    RecentEffects,
+    _walked_effect_json,
+    effect_from_json,
+    effect_to_json,
+)
 
 texts = st.text(max_size=30)
 ids = st.integers(min_value=-(2**52), max_value=2**52)
@@ -100,3 +107,18 @@ def test_a_payload_queued_before_defaults_were_left_out_still_decodes() -> None:
         "hi",
         markup=Markup(inline=((InlineButton("A", "x"),),), keyboard=((ReplyKey("K", True),),)),
     )
+
+
+@given(
+    st.one_of(
+        st.builds(SendText, ids, st.text(), modes, markups),
+        st.builds(EditText, ids, ids, st.text(), modes, markups),
+        st.builds(AnswerButton, st.text(), st.text(), st.booleans()),
+    )
+)
+def test_the_usual_payloads_are_written_as_the_general_walk_writes_them(effect: Effect) -> None:
+    # texts, edits and answers are written out directly (each queued message pays it): the
+    # same JSON text as every other effect's, control characters and quotes included
+    payload = effect_to_json(effect)
+    assert payload == _walked_effect_json(effect)
+    assert json.loads(payload)["type"] == type(effect).__name__

@@ -71,6 +71,8 @@ class SessionRows:
         self.db, self.scenario, self.sensitive, self.cipher = db, scenario, sensitive, cipher
 
     def vars_json(self, values: dict[str, Any]) -> str:
+        if not values:
+            return "{}"  # many scenarios keep no variables
         if self.cipher is not None and self.sensitive:
             values = self.cipher.seal(values, self.sensitive)
         return _encode_vars(values).replace("\\u0000", "")
@@ -79,7 +81,7 @@ class SessionRows:
         chat_id, user_id, state, vars_json, stack, attempts, epoch, language, ended, version = row[
             :10
         ]
-        values = json.loads(vars_json or "{}")
+        values = json.loads(vars_json) if vars_json and vars_json != "{}" else {}
         if self.cipher is not None:
             values = self.cipher.open(values)
         elif MARK in vars_json:
