@@ -34,7 +34,7 @@ from engine.core.events import (
     OtherMessage,
     TextMessage,
 )
-from engine.telegram.calls import api_calls
+from engine.telegram.calls import api_calls, reply_markup
 from engine.telegram.updates import parse_update
 from engine.testing.bot_api_spec import SpecViolation, check_call
 
@@ -258,3 +258,58 @@ def test_the_checker_refuses_what_telegram_refuses() -> None:
     with pytest.raises(SpecViolation, match="reserved"):
         check_call("sendMessage", {"chat_id": "1", "text": "1.5", "parse_mode": "MarkdownV2"})
     check_call("sendMessage", {"chat_id": "1", "text": "1\\.5 *bold*", "parse_mode": "MarkdownV2"})
+
+
+tricky = st.text(max_size=20) | st.sampled_from(
+    ['"', "\\", "\x00\x1f\x7f", "\u2028", "é😀", "\ud800"]
+)
+any_inline = st.lists(
+    st.lists(
+        st.builds(InlineButton, tricky, st.none() | tricky, st.none() | tricky),
+        min_size=1,
+        max_size=3,
+    ),
+    max_size=3,
+)
+any_keys = st.lists(
+    st.lists(st.builds(ReplyKey, tricky, st.booleans(), st.booleans()), min_size=1, max_size=3),
+    max_size=3,
+)
+
+
+@given(any_inline, any_keys, st.booleans())
+def test_keyboards_are_the_json_the_encoder_writes(
+    inline: list[list[InlineButton]], keys: list[list[ReplyKey]], remove: bool
+) -> None:
+    """reply_markup writes its JSON itself: the very text json.dumps gives, escapes and all."""
+    markup = Markup(tuple(map(tuple, inline)), tuple(map(tuple, keys)), remove)
+    expected: dict[str, Any] | None = None
+    if inline:
+        expected = {
+            "inline_keyboard": [
+                [
+                    {"text": b.text, "url": b.url}
+                    if b.url
+                    else {"text": b.text, "callback_data": b.data}
+                    for b in row
+                ]
+                for row in inline
+            ]
+        }
+    elif keys:
+        expected = {
+            "keyboard": [
+                [
+                    {"text": k.text}
+                    | ({"request_contact": True} if k.request_contact else {})
+                    | ({"request_location": True} if k.request_location else {})
+                    for k in row
+                ]
+                for row in keys
+            ],
+            "resize_keyboard": True,
+        }
+    elif remove:
+        expected = {"remove_keyboard": True}
+    written = reply_markup(markup)
+    assert written == (None if expected is None else json.dumps(expected, ensure_ascii=False))

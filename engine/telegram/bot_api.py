@@ -63,11 +63,15 @@ class BotApi:
         files: Mapping[str, Any] | None = None,
     ) -> Any:
         """The method's `result`, or ApiError."""
-        payload = {  # booleans as the Bot API writes them (requests would send "True")
-            key: ("true" if value else "false") if isinstance(value, bool) else value
-            for key, value in params.items()
-            if value is not None
-        }
+        payload: dict[str, Any] = {}  # a loop: quicker than a comprehension with a test
+        for key, value in params.items():
+            if value is None:
+                continue
+            if value is True:  # booleans as the Bot API writes them (requests sends "True")
+                value = "true"
+            elif value is False:
+                value = "false"
+            payload[key] = value
         try:
             return apihelper._make_request(  # type: ignore[no-untyped-call]
                 self._token, method, "post", payload, dict(files) if files else None

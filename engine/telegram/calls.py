@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from typing import Any
 
 from engine.core.effects import (
@@ -18,6 +19,7 @@ from engine.core.effects import (
     Effect,
     Markup,
     NotifyChat,
+    ReplyKey,
     SendFile,
     SendLocation,
     SendMedia,
@@ -81,33 +83,37 @@ class Uploads:
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
+def _json(value: str | None) -> str:
+    """A value as `_encode` writes it; a string (nearly always) without the encoder's setup."""
+    return encode_basestring(value) if type(value) is str else _encode(value)
+
+
 def reply_markup(markup: Markup) -> str | None:
+    """The keyboard as JSON, written out here: the same text `_encode` gives for it (with
+    its ", " and ": "), but an encoder call costs more than the rest of an effect's call."""
     if markup.inline:
-        rows = [
-            [
-                {"text": b.text, "url": b.url}
-                if b.url
-                else {"text": b.text, "callback_data": b.data}
-                for b in row
-            ]
-            for row in markup.inline
-        ]
-        return _encode({"inline_keyboard": rows})
+        rows = []
+        for row in markup.inline:
+            buttons = []
+            for b in row:
+                if b.url:
+                    buttons.append(f'{{"text": {_json(b.text)}, "url": {_json(b.url)}}}')
+                else:
+                    buttons.append(f'{{"text": {_json(b.text)}, "callback_data": {_json(b.data)}}}')
+            rows.append(f"[{', '.join(buttons)}]")
+        return f'{{"inline_keyboard": [{", ".join(rows)}]}}'
     if markup.keyboard:
-        keys = [[_key(k) for k in row] for row in markup.keyboard]
-        return _encode({"keyboard": keys, "resize_keyboard": True})
+        rows = [f"[{', '.join([_key(k) for k in row])}]" for row in markup.keyboard]
+        return f'{{"keyboard": [{", ".join(rows)}], "resize_keyboard": true}}'
     if markup.remove_keyboard:
         return '{"remove_keyboard": true}'
     return None
 
 
-def _key(key: Any) -> dict[str, Any]:
-    item: dict[str, Any] = {"text": key.text}
-    if key.request_contact:
-        item["request_contact"] = True
-    if key.request_location:
-        item["request_location"] = True
-    return item
+def _key(key: ReplyKey) -> str:
+    contact = ', "request_contact": true' if key.request_contact else ""
+    location = ', "request_location": true' if key.request_location else ""
+    return f'{{"text": {_json(key.text)}{contact}{location}}}'
 
 
 def _text(chat: int | str, text: str, parse_mode: str | None, markup: Markup) -> ApiCall:
@@ -149,10 +155,27 @@ def _media(
 def api_calls(
     effect: Effect, admins: Sequence[int] = (), uploads: Uploads | None = None
 ) -> list[ApiCall]:
-    """The Bot API calls that carry out one effect (several for a notice to all admins)."""
+    """The Bot API calls that carry out one effect (several for a notice to all admins).
+    The effects a conversation sends most are looked for first (each is of one kind only)."""
     files = uploads or Uploads()
     if isinstance(effect, SendText):
         return [_text(effect.chat_id, effect.text, effect.parse_mode, effect.markup)]
+    if isinstance(effect, AnswerButton):
+        params: dict[str, Any] = {
+            "callback_query_id": effect.callback_id,
+            "text": effect.text or None,
+            "show_alert": True if effect.alert else None,
+        }
+        return [ApiCall("answerCallbackQuery", params)]
+    if isinstance(effect, EditText):
+        params = {
+            "chat_id": effect.chat_id,
+            "message_id": effect.message_id,
+            "text": effect.text,
+            "parse_mode": effect.parse_mode,
+            "reply_markup": reply_markup(effect.markup) if effect.markup.inline else None,
+        }
+        return [ApiCall("editMessageText", params)]
     if isinstance(effect, SendMedia):
         return [
             _media(
@@ -173,22 +196,6 @@ def api_calls(
             "reply_markup": reply_markup(effect.markup),
         }
         return [ApiCall("sendLocation", params)]
-    if isinstance(effect, EditText):
-        params = {
-            "chat_id": effect.chat_id,
-            "message_id": effect.message_id,
-            "text": effect.text,
-            "parse_mode": effect.parse_mode,
-            "reply_markup": reply_markup(effect.markup) if effect.markup.inline else None,
-        }
-        return [ApiCall("editMessageText", params)]
-    if isinstance(effect, AnswerButton):
-        params = {
-            "callback_query_id": effect.callback_id,
-            "text": effect.text or None,
-            "show_alert": True if effect.alert else None,
-        }
-        return [ApiCall("answerCallbackQuery", params)]
     if isinstance(effect, NotifyChat):
         targets: Sequence[int | str] = admins if effect.to == "admins" else (effect.to,)
         if effect.media_kind and effect.media:

@@ -64,6 +64,17 @@ _SERVICE = frozenset(
 class Unreadable(ValueError):
     """The update is not what the Bot API sends; the message says which field."""
 
+    def inside(self, where: str) -> Unreadable:
+        """The same error, the field named from the object that holds it (`message.`)."""
+        return Unreadable(f"{where}.{self}")
+
+
+# The readers name a field relative to the object being read (`chat.id`); read_update adds
+# the update's key when a field is wrong. The names are put together only for an error:
+# building them for every field of every update cost more than checking the fields.
+def _name(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
 
 def _dict(value: Any, where: str) -> Mapping[str, Any]:
     if not isinstance(value, dict):
@@ -71,61 +82,67 @@ def _dict(value: Any, where: str) -> Mapping[str, Any]:
     return value
 
 
-def _int(value: Any, where: str) -> int:
+def _int(data: Mapping[str, Any], key: str, where: str = "") -> int:
+    value = data.get(key)
+    if type(value) is int:  # what JSON gives: one test
+        return value
     if not isinstance(value, int) or isinstance(value, bool):
-        raise Unreadable(f"{where} is not an integer")
+        raise Unreadable(f"{_name(where, key)} is not an integer")
     return value
 
 
-def _str(value: Any, where: str, default: str = "") -> str:
+def _str(data: Mapping[str, Any], key: str, where: str = "", default: str = "") -> str:
+    value = data.get(key)
     if value is None:
         return default
     if not isinstance(value, str):
-        raise Unreadable(f"{where} is not a string")
+        raise Unreadable(f"{_name(where, key)} is not a string")
     if len(value) > MAX_TEXT:
-        raise Unreadable(f"{where} is {len(value)} characters long")
+        raise Unreadable(f"{_name(where, key)} is {len(value)} characters long")
     return value.replace("\x00", "")  # PostgreSQL text cannot hold NUL
 
 
-def _float(value: Any, where: str) -> float:
+def _float(data: Mapping[str, Any], key: str, where: str) -> float:
+    value = data.get(key)
     if not isinstance(value, int | float) or isinstance(value, bool):
-        raise Unreadable(f"{where} is not a number")
+        raise Unreadable(f"{_name(where, key)} is not a number")
     return float(value)
 
 
 def _user(value: Any, where: str) -> User:
-    data = _dict(value, where)
+    if not isinstance(value, dict):
+        raise Unreadable(f"{where} is not an object")
+    data: Mapping[str, Any] = value
     return User(
-        id=_int(data.get("id"), f"{where}.id"),
-        first_name=_str(data.get("first_name"), f"{where}.first_name"),
-        last_name=_str(data.get("last_name"), f"{where}.last_name"),
-        username=_str(data.get("username"), f"{where}.username"),
-        language=_str(data.get("language_code"), f"{where}.language_code"),
+        _int(data, "id", where),
+        _str(data, "first_name", where),
+        _str(data, "last_name", where),
+        _str(data, "username", where),
+        _str(data, "language_code", where),
     )
 
 
 def _chat(value: Any, where: str) -> Chat:
-    data = _dict(value, where)
+    if not isinstance(value, dict):
+        raise Unreadable(f"{where} is not an object")
+    data: Mapping[str, Any] = value
     return Chat(
-        id=_int(data.get("id"), f"{where}.id"),
-        type=_str(data.get("type"), f"{where}.type", "private"),
-        title=_str(data.get("title"), f"{where}.title"),
+        _int(data, "id", where), _str(data, "type", where, "private"), _str(data, "title", where)
     )
 
 
-def _sender(message: Mapping[str, Any], chat: Chat, where: str) -> User:
-    """`from`, or for a channel post (`sender_chat` without `from`) the chat that posted."""
-    if message.get("from") is not None:
-        return _user(message["from"], f"{where}.from")
-    if message.get("sender_chat") is not None:
-        sender = _chat(message["sender_chat"], f"{where}.sender_chat")
-        return User(id=sender.id, first_name=sender.title)
-    return User(id=chat.id, first_name=chat.title)
+def _sender(message: Mapping[str, Any], chat: Chat) -> User:
+    """For a message without `from` (a channel post: `sender_chat`), the chat that posted."""
+    sender = message.get("sender_chat")
+    if sender is not None:
+        sender_chat = _chat(sender, "sender_chat")
+        return User(sender_chat.id, sender_chat.title)
+    return User(chat.id, chat.title)
 
 
 def _command(text: str, message: Mapping[str, Any]) -> tuple[str, str] | None:
     """(`name`, args) when the text starts with a bot command (`/start@MyBot payload`)."""
-    if not text.startswith("/") or len(text) < 2:
+    if len(text) < 2 or text[0] != "/":
         return None
     entities = message.get("entities")
     if isinstance(entities, list) and entities:
@@ -137,56 +154,63 @@ def _command(text: str, message: Mapping[str, Any]) -> tuple[str, str] | None:
         ):
             return None
     head, _, args = text[1:].partition(" ")
-    name = head.split("@", 1)[0].lower()
+    name = head.partition("@")[0].lower()
     if not name:
         return None
     return name, args.strip()
 
 
-def _message_event(message: Mapping[str, Any], where: str, seed: int, edited: bool) -> Event | None:
-    chat = _chat(message.get("chat"), f"{where}.chat")
-    user = _sender(message, chat, where)
-    base: dict[str, Any] = {"user": user, "chat": chat, "seed": seed}
+def _message_event(message: Mapping[str, Any], seed: int, edited: bool) -> Event | None:
+    """The event of a message; Unreadable names fields from the message (`chat.id`)."""
+    chat = _chat(message.get("chat"), "chat")
+    sender = message.get("from")
+    user = _user(sender, "from") if sender is not None else _sender(message, chat)
     if edited:
-        return OtherMessage(kind="edit", **base)
+        return OtherMessage(user=user, chat=chat, seed=seed, kind="edit")
     if "text" in message:
-        text = _str(message["text"], f"{where}.text")
+        text = _str(message, "text")
         command = _command(text, message)
         if command is not None:
-            return CommandMessage(command=command[0], args=command[1], **base)
-        return TextMessage(text=text, **base)
+            return CommandMessage(
+                user=user, chat=chat, seed=seed, command=command[0], args=command[1]
+            )
+        return TextMessage(user=user, chat=chat, seed=seed, text=text)
     if "contact" in message:
-        contact = _dict(message["contact"], f"{where}.contact")
+        contact = _dict(message["contact"], "contact")
         contact_user = contact.get("user_id")
         return ContactShared(
-            phone_number=_str(contact.get("phone_number"), f"{where}.contact.phone_number"),
-            first_name=_str(contact.get("first_name"), f"{where}.contact.first_name"),
-            last_name=_str(contact.get("last_name"), f"{where}.contact.last_name"),
-            contact_user_id=None
-            if contact_user is None
-            else _int(contact_user, f"{where}.contact.user_id"),
-            **base,
+            user=user,
+            chat=chat,
+            seed=seed,
+            phone_number=_str(contact, "phone_number", "contact"),
+            first_name=_str(contact, "first_name", "contact"),
+            last_name=_str(contact, "last_name", "contact"),
+            contact_user_id=None if contact_user is None else _int(contact, "user_id", "contact"),
         )
     if "location" in message and "venue" not in message:
-        location = _dict(message["location"], f"{where}.location")
+        location = _dict(message["location"], "location")
         return LocationShared(
-            latitude=_float(location.get("latitude"), f"{where}.location.latitude"),
-            longitude=_float(location.get("longitude"), f"{where}.location.longitude"),
-            **base,
+            user=user,
+            chat=chat,
+            seed=seed,
+            latitude=_float(location, "latitude", "location"),
+            longitude=_float(location, "longitude", "location"),
         )
     for kind in _MEDIA:
         if kind in message:
             media = message[kind]
             if kind == "photo":  # sizes, smallest first: the largest is kept
                 if not isinstance(media, list) or not media:
-                    raise Unreadable(f"{where}.photo is not a list of sizes")
+                    raise Unreadable("photo is not a list of sizes")
                 media = media[-1]
-            media = _dict(media, f"{where}.{kind}")
+            media = _dict(media, kind)
             return MediaMessage(
+                user=user,
+                chat=chat,
+                seed=seed,
                 kind=kind,
-                file_id=_str(media.get("file_id"), f"{where}.{kind}.file_id"),
-                caption=_str(message.get("caption"), f"{where}.caption"),
-                **base,
+                file_id=_str(media, "file_id", kind),
+                caption=_str(message, "caption"),
             )
     present = set(message) & _SERVICE
     if present or (message.get("from") or {}).get("is_bot") is True:
@@ -199,47 +223,60 @@ def _message_event(message: Mapping[str, Any], where: str, seed: int, edited: bo
         ),
         "other",
     )
-    return OtherMessage(kind=kind, **base)
+    return OtherMessage(user=user, chat=chat, seed=seed, kind=kind)
 
 
 def _button_event(query: Mapping[str, Any], seed: int) -> tuple[Event | None, int | None]:
-    user = _user(query.get("from"), "callback_query.from")
-    query_id = _str(query.get("id"), "callback_query.id")
+    """The press of one of our buttons; Unreadable names fields from the query (`from.id`)."""
+    user = _user(query.get("from"), "from")
+    query_id = _str(query, "id")
     message = query.get("message")
     data = query.get("data")
     if message is None or data is None:  # from inline mode or a game: not ours
         return None, None
-    message = _dict(message, "callback_query.message")
-    chat = _chat(message.get("chat"), "callback_query.message.chat")
-    message_id = message.get("message_id")
+    message = _dict(message, "message")
+    chat = _chat(message.get("chat"), "message.chat")
     event = ButtonPress(
         user=user,
         chat=chat,
         seed=seed,
-        data=_str(data, "callback_query.data"),
+        data=_str(query, "data"),
         callback_id=query_id,
-        message_id=_int(message_id, "callback_query.message.message_id"),
+        message_id=_int(message, "message_id", "message"),
     )
     return event, chat.id
+
+
+_MESSAGES = (
+    ("message", False),
+    ("business_message", False),
+    ("edited_message", True),
+    ("channel_post", False),
+)
 
 
 def read_update(data: Mapping[str, Any]) -> tuple[Event | None, int | None, str | None]:
     """(event, chat id, why it is ignored) of one update already known to be an object with
     an integer update_id. Raises Unreadable for fields of the wrong shape."""
     seed = data["update_id"]
-    for key, edited in (
-        ("message", False),
-        ("business_message", False),
-        ("edited_message", True),
-        ("channel_post", False),
-    ):
+    for key, edited in _MESSAGES:
         if key in data:
-            message = _dict(data[key], key)
-            event = _message_event(message, key, seed, edited)
-            chat = event.chat.id if event is not None else _chat(message.get("chat"), key).id
-            return event, chat, None if event is not None else "ignored: a service message"
+            message = data[key]
+            if not isinstance(message, dict):
+                raise Unreadable(f"{key} is not an object")
+            try:
+                event = _message_event(message, seed, edited)
+            except Unreadable as exc:
+                raise exc.inside(key) from None
+            if event is None:  # its chat was read without fault already
+                return None, _chat(message.get("chat"), key).id, "ignored: a service message"
+            return event, event.chat.id, None
     if "callback_query" in data:
-        press, press_chat = _button_event(_dict(data["callback_query"], "callback_query"), seed)
+        query = _dict(data["callback_query"], "callback_query")
+        try:
+            press, press_chat = _button_event(query, seed)
+        except Unreadable as exc:
+            raise exc.inside("callback_query") from None
         return press, press_chat, None if press is not None else "ignored: not a button of ours"
     kinds = sorted(k for k in data if k != "update_id")
     return None, None, f"ignored: {', '.join(kinds) or 'an empty update'} is not handled"
@@ -248,7 +285,7 @@ def read_update(data: Mapping[str, Any]) -> tuple[Event | None, int | None, str 
 def parse_update(raw: Any, update_id: int | None = None) -> IncomingUpdate:
     """One update as the pipeline records it; never raises. `event` is None when the update
     is set aside: `error` then says why ("malformed: ..." or "ignored: ...")."""
-    if isinstance(raw, bytes | str):
+    if isinstance(raw, (bytes, str)):  # a tuple: quicker to test than the union
         body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         try:
             data: Any = json.loads(body)
@@ -266,7 +303,7 @@ def parse_update(raw: Any, update_id: int | None = None) -> IncomingUpdate:
         return IncomingUpdate(number, body, error=f"malformed: {exc}", data=kept)
     except RecursionError:
         return IncomingUpdate(number, body, error="malformed: nested too deeply", data=kept)
-    return IncomingUpdate(number, body, chat, event, ignored, data=kept)
+    return IncomingUpdate(number, body, chat, event, ignored, kept)  # positional: quicker
 
 
 def allowed_updates(scenario: Scenario) -> list[str]:
