@@ -172,7 +172,7 @@ class _Step(SideEffects):
                 return False
             self.match = [found.group(0), *found.groups()]
             self.changed()
-        return self.builder.holds(handler.condition)
+        return handler.condition is None or self.builder.holds(handler.condition)
 
     def privacy_command(self, command: str) -> None:
         """Built-in /mydata and /forgetme; the store carries out what they ask for."""
@@ -214,7 +214,11 @@ class _Step(SideEffects):
             and ref.index < len(state.all_buttons)
         ):
             button = state.all_buttons[ref.index]
-        if button is None or button.actions is None or not self.builder.holds(button.condition):
+        if (
+            button is None
+            or button.actions is None
+            or (button.condition is not None and not self.builder.holds(button.condition))
+        ):
             self.effects.append(
                 AnswerButton(event.callback_id, self.builtin(builtin_texts.BUTTON_EXPIRED))
             )

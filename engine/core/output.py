@@ -22,9 +22,10 @@ from engine.core.effects import (
 )
 from engine.core.model import Ask, Button, Expression, Key, Message, State, Text
 from engine.core.rendering import CAPTION_LIMIT, RenderError, Scope, evaluate, render, split_text
+from engine.core.translation import NoTranslation, Translator
 
 
-@dataclass
+@dataclass(slots=True)
 class Outgoing:
     """One message about to be sent; its markup may still change before it becomes an effect."""
 
@@ -48,15 +49,17 @@ class MessageBuilder:
         context: Callable[[], Scope],
         report: Callable[[str], None],
         seed: int,
-        translate: Callable[[Text], Text] = lambda text: text,
+        translator: Translator | None = None,
+        language: str = "",
     ) -> None:
         self.context = context
         self.report = report
         self.seed = seed
-        self.translate = translate
+        self.translator: Translator = translator or NoTranslation()
+        self.language = language  # the step's; `set_language` changes it mid-step
 
     def text(self, text: Text) -> str | None:
-        translated = self.translate(text)
+        translated = self.translator.text(text, self.language)
         if translated.template is None:
             return translated.source
         try:
@@ -186,11 +189,11 @@ class MessageBuilder:
     def state_markup(self, state: State, epoch: int) -> Markup:
         if not (state.buttons or state.keyboard or state.ask is not None or state.remove_keyboard):
             return NO_MARKUP  # nothing to draw (an end state, a plain message)
-        keyboard = self.keys(state.keyboard)
+        keyboard = self.keys(state.keyboard) if state.keyboard else ()
         if not keyboard and state.ask is not None and not state.remove_keyboard:
             keyboard = self.ask_keys(state.ask)
         return Markup(
-            inline=self.inline(state.buttons, state.name, epoch),
+            inline=self.inline(state.buttons, state.name, epoch) if state.buttons else (),
             keyboard=keyboard,
             remove_keyboard=state.remove_keyboard,
         )

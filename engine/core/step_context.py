@@ -58,7 +58,7 @@ class StepBase:
         self.attempts = session.attempts
         self.epoch = session.epoch
         self.translator: Translator = scenario.translator or NoTranslation()
-        self.language = session.language or negotiate(
+        language = session.language or negotiate(
             event.user.language, scenario.languages, scenario.language
         )
         self.ended = session.ended
@@ -71,11 +71,17 @@ class StepBase:
         self._context: Scope | None = None
         self._fixed: dict[str, Any] | None = None  # the names that do not change within a step
         self.builder = MessageBuilder(
-            self.context,
-            self.report,
-            event.seed,
-            lambda text: self.translator.text(text, self.language),
+            self.context, self.report, event.seed, self.translator, language
         )
+
+    @property
+    def language(self) -> str:
+        """The language of this step's messages, kept where the messages are built."""
+        return self.builder.language
+
+    @language.setter
+    def language(self, language: str) -> None:
+        self.builder.language = language
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -169,7 +175,7 @@ class StepBase:
 
     def choose(self, goto: Goto) -> str | None:
         for branch in goto.branches:
-            if self.builder.holds(branch.condition):
+            if branch.condition is None or self.builder.holds(branch.condition):
                 return branch.target
         return None
 
