@@ -108,14 +108,14 @@ class StepBase:
     def context(self) -> Scope:
         if self._context is None:
             if self._fixed is None:
-                event, user = self.event, self.event.user
+                event, user, language = self.event, self.event.user, self.language
                 self._fixed = {
                     "user": {
                         "id": user.id,
                         "first_name": user.first_name,
                         "last_name": user.last_name,
                         "username": user.username,
-                        "language": self.language,
+                        "language": language,
                     },
                     "chat": {
                         "id": event.chat.id,
@@ -125,8 +125,8 @@ class StepBase:
                     "message": message_view(event),
                     "now": self.now,
                     "config": self.services.config,
-                    "_locale": self.language,
-                    **self.translator.template_globals(self.language),
+                    "_locale": language,
+                    **self.translator.template_globals(language),
                 }
             self._context = Scope({**self.vars, **self._fixed, "match": self.match})
         return self._context
