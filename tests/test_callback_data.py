@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.core.callback_data import EPOCHS, ButtonRef, decode, encode
+from engine.core.callback_data import EPOCHS, ButtonRef, button_data, decode, encode
 
 names = st.text(st.characters(blacklist_characters=":"), min_size=1, max_size=20)
 
@@ -15,6 +15,11 @@ names = st.text(st.characters(blacklist_characters=":"), min_size=1, max_size=20
 @given(names, st.integers(0, 99), st.integers(0, 10 * EPOCHS))
 def test_what_the_engine_writes_reads_back(state: str, index: int, epoch: int) -> None:
     assert decode(encode(ButtonRef(state, index, epoch))) == ButtonRef(state, index, epoch % EPOCHS)
+
+
+@given(names, st.integers(0, 99), st.integers(-EPOCHS, 10 * EPOCHS))
+def test_drawing_a_button_writes_what_encode_writes(state: str, index: int, epoch: int) -> None:
+    assert button_data(state, index, epoch) == encode(ButtonRef(state, index, epoch))
 
 
 pieces = st.text(max_size=6) | st.sampled_from(["b1", "²", "٣", "0a", "ZZ", "1", ""])

@@ -12,7 +12,9 @@ FORMAT_VERSION = "b1"
 MAX_BYTES = 64  # Telegram's limit for callback_data
 EPOCHS = 36 * 36  # the visit counter is kept to two base-36 digits
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
-_VALUES = {digit: value for value, digit in enumerate(_DIGITS)}
+# Every visit counter as its two digits, and back: drawing a keyboard formats one per button.
+_SHORT = tuple(high + low for high in _DIGITS for low in _DIGITS)
+_EPOCH_OF = {short: value for value, short in enumerate(_SHORT)}
 
 
 @dataclass(frozen=True)
@@ -23,12 +25,17 @@ class ButtonRef:
 
     @property
     def short_epoch(self) -> str:
-        value = self.epoch % EPOCHS
-        return _DIGITS[value // 36] + _DIGITS[value % 36]
+        return _SHORT[self.epoch % EPOCHS]
 
 
 def encode(ref: ButtonRef) -> str:
-    return f"{FORMAT_VERSION}:{ref.state}:{ref.index}:{ref.short_epoch}"
+    return button_data(ref.state, ref.index, ref.epoch)
+
+
+def button_data(state: str, index: int, epoch: int) -> str:
+    """What `encode(ButtonRef(state, index, epoch))` gives, for drawing a keyboard without
+    building a ButtonRef per button."""
+    return f"{FORMAT_VERSION}:{state}:{index}:{_SHORT[epoch % EPOCHS]}"
 
 
 def decode(data: str) -> ButtonRef | None:
@@ -36,13 +43,10 @@ def decode(data: str) -> ButtonRef | None:
     parts = data.split(":")
     if len(parts) != 4 or parts[0] != FORMAT_VERSION or not parts[1]:
         return None
-    index, epoch = parts[2], parts[3]
-    if not (index.isascii() and index.isdigit()) or len(epoch) != 2:  # "²" is a digit too
+    index, epoch = parts[2], _EPOCH_OF.get(parts[3])
+    if not (index.isascii() and index.isdigit()) or epoch is None:  # "²" is a digit too
         return None
-    high, low = _VALUES.get(epoch[0]), _VALUES.get(epoch[1])
-    if high is None or low is None:
-        return None
-    return ButtonRef(parts[1], int(index), high * 36 + low)
+    return ButtonRef(parts[1], int(index), epoch)
 
 
 def same_visit(ref: ButtonRef, epoch: int) -> bool:

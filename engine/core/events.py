@@ -111,12 +111,9 @@ def message_view(event: Event) -> dict[str, Any]:
     if isinstance(event, TextMessage):
         view["text"] = event.text
     elif isinstance(event, CommandMessage):
-        view.update(
-            text=f"/{event.command} {event.args}".strip(),
-            command=event.command,
-            args=event.args,
-            payload=event.args,
-        )
+        view["text"] = f"/{event.command} {event.args}".strip()
+        view["command"] = event.command
+        view["args"] = view["payload"] = event.args
     elif isinstance(event, MediaMessage):
         view.update(file_id=event.file_id, caption=event.caption, text=event.caption)
     elif isinstance(event, ContactShared):

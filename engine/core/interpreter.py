@@ -10,7 +10,7 @@ from typing import Any
 
 from engine.core import builtin_texts, callback_data
 from engine.core.answers import PATTERN_TIMEOUT, Answer, check_answer
-from engine.core.callback_data import ButtonRef, encode
+from engine.core.callback_data import button_data
 from engine.core.effects import (
     AnswerButton,
     CancelTimers,
@@ -172,7 +172,7 @@ class _Step(SideEffects):
                 return False
             self.match = [found.group(0), *found.groups()]
             self.changed()
-        return self.builder.holds(handler.condition)
+        return handler.condition is None or self.builder.holds(handler.condition)
 
     def privacy_command(self, command: str) -> None:
         """Built-in /mydata and /forgetme; the store carries out what they ask for."""
@@ -181,7 +181,7 @@ class _Step(SideEffects):
             self.effects.append(ExportUserData(chat, user, self.builtin(builtin_texts.MYDATA_SENT)))
             return
         buttons = tuple(
-            (InlineButton(self.builtin(label), encode(ButtonRef(FORGET, index, self.epoch))),)
+            (InlineButton(self.builtin(label), button_data(FORGET, index, self.epoch)),)
             for index, label in enumerate((builtin_texts.FORGET_YES, builtin_texts.FORGET_NO))
         )
         confirm = Outgoing(self.builtin(builtin_texts.FORGET_CONFIRM), parse_mode=None)
@@ -214,7 +214,11 @@ class _Step(SideEffects):
             and ref.index < len(state.all_buttons)
         ):
             button = state.all_buttons[ref.index]
-        if button is None or button.actions is None or not self.builder.holds(button.condition):
+        if (
+            button is None
+            or button.actions is None
+            or (button.condition is not None and not self.builder.holds(button.condition))
+        ):
             self.effects.append(
                 AnswerButton(event.callback_id, self.builtin(builtin_texts.BUTTON_EXPIRED))
             )
@@ -295,10 +299,12 @@ class _Step(SideEffects):
 
     def run(self, actions: Actions, origin: State | None) -> None:
         """A command's, handler's, button's or timer's actions; `call` comes back to `origin`."""
-        self.assign(actions.assign, actions.clear)
-        if not self.do(actions.do):
+        if actions.assign or actions.clear:
+            self.assign(actions.assign, actions.clear)
+        if actions.do and not self.do(actions.do):
             return
-        self.say(actions.say)
+        if actions.say:
+            self.say(actions.say)
         if actions.call is not None:
             if origin is not None:
                 self.stack.append(Frame(origin.name, follow_goto=False))
@@ -331,8 +337,9 @@ class _Step(SideEffects):
         self.match = []
         self.changed()
         enter = target.enter
-        self.assign(enter.assign, enter.clear)
-        if not self.do(enter.do):
+        if enter.assign or enter.clear:
+            self.assign(enter.assign, enter.clear)
+        if enter.do and not self.do(enter.do):
             return
         self.show(target, edit=via_button and target.edit)
         for timer in target.timers:

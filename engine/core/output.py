@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from engine.core import builtin_texts
-from engine.core.callback_data import ButtonRef, encode
+from engine.core.callback_data import button_data
 from engine.core.effects import (
     NO_MARKUP,
     EditText,
@@ -22,9 +22,10 @@ from engine.core.effects import (
 )
 from engine.core.model import Ask, Button, Expression, Key, Message, State, Text
 from engine.core.rendering import CAPTION_LIMIT, RenderError, Scope, evaluate, render, split_text
+from engine.core.translation import NoTranslation, Translator
 
 
-@dataclass
+@dataclass(slots=True)
 class Outgoing:
     """One message about to be sent; its markup may still change before it becomes an effect."""
 
@@ -48,15 +49,17 @@ class MessageBuilder:
         context: Callable[[], Scope],
         report: Callable[[str], None],
         seed: int,
-        translate: Callable[[Text], Text] = lambda text: text,
+        translator: Translator | None = None,
+        language: str = "",
     ) -> None:
         self.context = context
         self.report = report
         self.seed = seed
-        self.translate = translate
+        self.translator: Translator = translator or NoTranslation()
+        self.language = language  # the step's; `set_language` changes it mid-step
 
     def text(self, text: Text) -> str | None:
-        translated = self.translate(text)
+        translated = self.translator.text(text, self.language)
         if translated.template is None:
             return translated.source
         try:
@@ -81,21 +84,22 @@ class MessageBuilder:
     def messages(self, say: tuple[Message, ...], state: str, epoch: int) -> list[Outgoing]:
         out: list[Outgoing] = []
         for position, message in enumerate(say):
-            chosen = self._variant(message, f"{state}:{position}")
-            if chosen is None or not self.holds(chosen.condition):
+            chosen = self._variant(message, state, position) if message.variants else message
+            if chosen is None or (
+                chosen.condition is not None and not self.holds(chosen.condition)
+            ):
                 continue
             built = self._one(chosen, state, epoch)
             if built is not None:
                 out.append(built)
         return out
 
-    def _variant(self, message: Message, salt: str) -> Message | None:
-        if not message.variants:
-            return message
+    def _variant(self, message: Message, state: str, position: int) -> Message | None:
+        """One of a `random:` message's variants, picked by the event's seed."""
         if not self.holds(message.condition):
             return None
-        pick = zlib.crc32(f"{self.seed}:{salt}".encode()) % len(message.variants)
-        return message.variants[pick]
+        salt = f"{self.seed}:{state}:{position}"
+        return message.variants[zlib.crc32(salt.encode()) % len(message.variants)]
 
     def _one(self, message: Message, state: str, epoch: int) -> Outgoing | None:
         mode = parse_mode(message.parse_mode)
@@ -128,7 +132,7 @@ class MessageBuilder:
         for row in rows:
             items: list[InlineButton] = []
             for button in row:
-                if not self.holds(button.condition):
+                if button.condition is not None and not self.holds(button.condition):
                     continue
                 label = self.text(button.text)
                 if not label:
@@ -138,9 +142,7 @@ class MessageBuilder:
                     if url:
                         items.append(InlineButton(label, url=url))
                 else:
-                    items.append(
-                        InlineButton(label, data=encode(ButtonRef(state, button.index, epoch)))
-                    )
+                    items.append(InlineButton(label, button_data(state, button.index, epoch)))
             if items:
                 built.append(tuple(items))
         return tuple(built)
@@ -185,11 +187,13 @@ class MessageBuilder:
         return tuple(rows)
 
     def state_markup(self, state: State, epoch: int) -> Markup:
-        keyboard = self.keys(state.keyboard)
+        if not (state.buttons or state.keyboard or state.ask is not None or state.remove_keyboard):
+            return NO_MARKUP  # nothing to draw (an end state, a plain message)
+        keyboard = self.keys(state.keyboard) if state.keyboard else ()
         if not keyboard and state.ask is not None and not state.remove_keyboard:
             keyboard = self.ask_keys(state.ask)
         return Markup(
-            inline=self.inline(state.buttons, state.name, epoch),
+            inline=self.inline(state.buttons, state.name, epoch) if state.buttons else (),
             keyboard=keyboard,
             remove_keyboard=state.remove_keyboard,
         )
@@ -217,6 +221,8 @@ def attach(messages: list[Outgoing], markup: Markup) -> None:
 
 
 def _merge(own: Markup, extra: Markup) -> Markup:
+    if not own and not (extra.keyboard and extra.remove_keyboard):
+        return extra  # the usual case: a message without keys of its own
     return Markup(
         inline=own.inline + extra.inline,
         keyboard=own.keyboard or extra.keyboard,
@@ -250,19 +256,20 @@ def to_effects(messages: list[Outgoing], chat_id: int, edit_message_id: int | No
                 )
         else:
             pieces = split_text(message.text, parse_mode=message.parse_mode)
+            last = len(pieces) - 1
             for i, piece in enumerate(pieces):
-                markup = message.markup if i == len(pieces) - 1 else Markup()
-                effects.append(SendText(chat_id, piece, message.parse_mode, markup))
-    if edit_message_id is not None and effects:
-        first = effects[0]
-        if (
-            isinstance(first, SendText)
-            and not first.markup.keyboard
-            and not first.markup.remove_keyboard
-        ):
-            effects[0] = EditText(
-                chat_id, edit_message_id, first.text, first.parse_mode, first.markup
-            )
+                markup = message.markup if i == last else NO_MARKUP
+                if (
+                    edit_message_id is not None
+                    and not effects
+                    and not markup.keyboard
+                    and not markup.remove_keyboard
+                ):  # an inline keyboard can be edited in place, a reply keyboard cannot
+                    effects.append(
+                        EditText(chat_id, edit_message_id, piece, message.parse_mode, markup)
+                    )
+                else:
+                    effects.append(SendText(chat_id, piece, message.parse_mode, markup))
     return effects
 
 

@@ -118,9 +118,11 @@ def split_text(text: str, limit: int = TEXT_LIMIT, parse_mode: str | None = None
     A piece is valid on its own in its parse mode: a cut never falls inside an HTML tag or
     entity (`&lt;`) or after a MarkdownV2 backslash, and HTML tags open at a cut are closed
     at the end of the piece and opened again at the start of the next one."""
+    rest = text.strip()
+    if len(rest) <= limit:
+        return [rest] if rest else []  # most messages are short
     html = parse_mode == "HTML"
     pieces: list[str] = []
-    rest = text.strip()
     while len(rest) > limit:
         budget = limit
         while True:

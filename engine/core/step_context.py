@@ -58,7 +58,7 @@ class StepBase:
         self.attempts = session.attempts
         self.epoch = session.epoch
         self.translator: Translator = scenario.translator or NoTranslation()
-        self.language = session.language or negotiate(
+        language = session.language or negotiate(
             event.user.language, scenario.languages, scenario.language
         )
         self.ended = session.ended
@@ -71,11 +71,17 @@ class StepBase:
         self._context: Scope | None = None
         self._fixed: dict[str, Any] | None = None  # the names that do not change within a step
         self.builder = MessageBuilder(
-            self.context,
-            self.report,
-            event.seed,
-            lambda text: self.translator.text(text, self.language),
+            self.context, self.report, event.seed, self.translator, language
         )
+
+    @property
+    def language(self) -> str:
+        """The language of this step's messages, kept where the messages are built."""
+        return self.builder.language
+
+    @language.setter
+    def language(self, language: str) -> None:
+        self.builder.language = language
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -102,14 +108,14 @@ class StepBase:
     def context(self) -> Scope:
         if self._context is None:
             if self._fixed is None:
-                event, user = self.event, self.event.user
+                event, user, language = self.event, self.event.user, self.language
                 self._fixed = {
                     "user": {
                         "id": user.id,
                         "first_name": user.first_name,
                         "last_name": user.last_name,
                         "username": user.username,
-                        "language": self.language,
+                        "language": language,
                     },
                     "chat": {
                         "id": event.chat.id,
@@ -119,8 +125,8 @@ class StepBase:
                     "message": message_view(event),
                     "now": self.now,
                     "config": self.services.config,
-                    "_locale": self.language,
-                    **self.translator.template_globals(self.language),
+                    "_locale": language,
+                    **self.translator.template_globals(language),
                 }
             self._context = Scope({**self.vars, **self._fixed, "match": self.match})
         return self._context
@@ -169,7 +175,7 @@ class StepBase:
 
     def choose(self, goto: Goto) -> str | None:
         for branch in goto.branches:
-            if self.builder.holds(branch.condition):
+            if branch.condition is None or self.builder.holds(branch.condition):
                 return branch.target
         return None
 

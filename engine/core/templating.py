@@ -72,8 +72,18 @@ def reset_work_budget() -> None:
     _work_left.set(WORK_BUDGET)
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))  # what `getattr(a_dict, name)` finds
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "%"})
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """`user.first_name` on a plain dict: Jinja tries the attribute first and takes the
+        item after an AttributeError; a name no dict has goes straight to the item."""
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)
