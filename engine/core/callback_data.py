@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.core.quick_init import quick_init
+
 FORMAT_VERSION = "b1"
 MAX_BYTES = 64  # Telegram's limit for callback_data
 EPOCHS = 36 * 36  # the visit counter is kept to two base-36 digits
@@ -17,6 +19,7 @@ _SHORT = tuple(high + low for high in _DIGITS for low in _DIGITS)
 _EPOCH_OF = {short: value for value, short in enumerate(_SHORT)}
 
 
+@quick_init
 @dataclass(frozen=True)
 class ButtonRef:
     state: str

@@ -6,7 +6,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.core.quick_init import quick_init
 
+
+@quick_init
 @dataclass(frozen=True)
 class InlineButton:
     text: str
@@ -14,6 +17,7 @@ class InlineButton:
     url: str | None = None  # a link to open
 
 
+@quick_init
 @dataclass(frozen=True)
 class ReplyKey:
     text: str
@@ -21,6 +25,7 @@ class ReplyKey:
     request_location: bool = False
 
 
+@quick_init
 @dataclass(frozen=True)
 class Markup:
     """A message's keyboard: inline buttons, a reply keyboard, or the removal of one."""
@@ -36,11 +41,13 @@ class Markup:
 NO_MARKUP = Markup()
 
 
+@quick_init
 @dataclass(frozen=True)
 class Effect:
     pass
 
 
+@quick_init
 @dataclass(frozen=True)
 class SendText(Effect):
     chat_id: int
@@ -49,6 +56,7 @@ class SendText(Effect):
     markup: Markup = NO_MARKUP
 
 
+@quick_init
 @dataclass(frozen=True)
 class SendMedia(Effect):
     chat_id: int
@@ -59,6 +67,7 @@ class SendMedia(Effect):
     markup: Markup = NO_MARKUP
 
 
+@quick_init
 @dataclass(frozen=True)
 class SendLocation(Effect):
     chat_id: int
@@ -67,6 +76,7 @@ class SendLocation(Effect):
     markup: Markup = NO_MARKUP
 
 
+@quick_init
 @dataclass(frozen=True)
 class EditText(Effect):
     """Replace the text and buttons of a message in place (menus reached by a button)."""
@@ -78,6 +88,7 @@ class EditText(Effect):
     markup: Markup = NO_MARKUP
 
 
+@quick_init
 @dataclass(frozen=True)
 class AnswerButton(Effect):
     """Every button press is answered, so the user's client stops its spinner."""
@@ -87,6 +98,7 @@ class AnswerButton(Effect):
     alert: bool = False
 
 
+@quick_init
 @dataclass(frozen=True)
 class StartTimer(Effect):
     chat_id: int
@@ -97,6 +109,7 @@ class StartTimer(Effect):
     due: dt.datetime
 
 
+@quick_init
 @dataclass(frozen=True)
 class CancelTimers(Effect):
     """Timers of a state the user left; they would be ignored anyway (the epoch moved on)."""
@@ -106,6 +119,7 @@ class CancelTimers(Effect):
     state: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class NotifyChat(Effect):
     to: str | int  # "admins" or a chat id
@@ -115,6 +129,7 @@ class NotifyChat(Effect):
     media: str = ""
 
 
+@quick_init
 @dataclass(frozen=True)
 class HttpRequest(Effect):
     """A call whose answer nothing waits for (no `save_as`, no `on_error`): sent by the outbox."""
@@ -127,6 +142,7 @@ class HttpRequest(Effect):
     timeout: float = 10.0
 
 
+@quick_init
 @dataclass(frozen=True)
 class ReportProblem(Effect):
     """Something in the scenario failed at run time; operators see it in the log."""
@@ -136,6 +152,7 @@ class ReportProblem(Effect):
     details: dict[str, str] = field(default_factory=dict)
 
 
+@quick_init
 @dataclass(frozen=True)
 class SendFile(Effect):
     """A document made by the engine (e.g. a user's data export), sent as a file."""
@@ -146,6 +163,7 @@ class SendFile(Effect):
     caption: str = ""
 
 
+@quick_init
 @dataclass(frozen=True)
 class ExportUserData(Effect):
     """/mydata: the store answers with a SendFile of everything it holds about the user."""
@@ -155,6 +173,7 @@ class ExportUserData(Effect):
     caption: str = ""
 
 
+@quick_init
 @dataclass(frozen=True)
 class ForgetUser(Effect):
     """/forgetme, confirmed: the store deletes everything about the user (and audits it)."""

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.core.quick_init import quick_init
 
+
+@quick_init
 @dataclass(frozen=True)
 class User:
     id: int
@@ -15,6 +18,7 @@ class User:
     language: str = ""  # Telegram's language_code, e.g. "pt-br"
 
 
+@quick_init
 @dataclass(frozen=True)
 class Chat:
     id: int
@@ -22,6 +26,7 @@ class Chat:
     title: str = ""
 
 
+@quick_init
 @dataclass(frozen=True, kw_only=True)
 class Event:
     user: User
@@ -29,11 +34,13 @@ class Event:
     seed: int = 0  # picks `random:` variants deterministically (adapters pass the update id)
 
 
+@quick_init
 @dataclass(frozen=True, kw_only=True)
 class TextMessage(Event):
     text: str
 
 
+@quick_init
 @dataclass(frozen=True, kw_only=True)
 class CommandMessage(Event):
     """`/name args`; for /start the args are the deep-link payload."""
@@ -42,6 +49,7 @@ class CommandMessage(Event):
     args: str = ""
 
 
+@quick_init
 @dataclass(frozen=True, kw_only=True)
 class ButtonPress(Event):
     data: str
@@ -49,6 +57,7 @@ class ButtonPress(Event):
     message_id: int | None = None  # the message whose button was pressed (edited in place)
 
 
+@quick_init
 @dataclass(frozen=True, kw_only=True)
 class ContactShared(Event):
     phone_number: str
@@ -57,6 +66,7 @@ class ContactShared(Event):
     contact_user_id: int | None = None
 
 
+@quick_init
 @dataclass(frozen=True, kw_only=True)
 class LocationShared(Event):
     latitude: float
@@ -66,6 +76,7 @@ class LocationShared(Event):
 MEDIA_KINDS = ("photo", "document", "voice", "sticker", "video", "audio", "animation")
 
 
+@quick_init
 @dataclass(frozen=True, kw_only=True)
 class MediaMessage(Event):
     kind: str  # one of MEDIA_KINDS
@@ -73,6 +84,7 @@ class MediaMessage(Event):
     caption: str = ""
 
 
+@quick_init
 @dataclass(frozen=True, kw_only=True)
 class TimerFired(Event):
     state: str
@@ -80,6 +92,7 @@ class TimerFired(Event):
     epoch: int
 
 
+@quick_init
 @dataclass(frozen=True, kw_only=True)
 class OtherMessage(Event):
     """A message of a kind scenarios cannot react to (a poll, a dice, an edit): it gets the fallback."""

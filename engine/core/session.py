@@ -6,7 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from engine.core.quick_init import quick_init
 
+
+@quick_init
 @dataclass(frozen=True)
 class Frame:
     """A sub-flow's caller: where `return` goes, and whether it then follows the caller's
@@ -16,6 +19,7 @@ class Frame:
     follow_goto: bool
 
 
+@quick_init
 @dataclass(frozen=True)
 class Session:
     chat_id: int

@@ -24,6 +24,7 @@ from engine.core.model import (
 )
 from engine.core.output import MessageBuilder, Outgoing, attach, to_effects
 from engine.core.ports import Services
+from engine.core.quick_init import quick_init
 from engine.core.rendering import Scope
 from engine.core.session import Session
 from engine.core.translation import NoTranslation, Translator, negotiate
@@ -31,6 +32,7 @@ from engine.core.translation import NoTranslation, Translator, negotiate
 MAX_MOVES = 50  # state entries in one step; more means a loop the validator could not see
 
 
+@quick_init
 @dataclass(frozen=True)
 class StepResult:
     session: Session

@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engine.core.events import Event
+from engine.core.quick_init import quick_init
 from engine.core.session import Session
 from engine.core.step_context import StepResult
 
 
+@quick_init
 @dataclass(frozen=True)
 class IncomingUpdate:
     """One raw update and what the adapter made of it (`event` None: set aside as failed)."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import peewee
 
 from engine.core.effects import AnswerButton, Effect
+from engine.core.quick_init import quick_init
 from engine.store.database import write_transaction
 from engine.store.models import OutboxRow, TimerRow, UserRow, database_proxy
 from engine.store.serialization import RecentEffects, effect_from_json
@@ -20,6 +21,7 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
+@quick_init
 @dataclass(frozen=True)
 class QueuedEffect:
     id: int
@@ -28,6 +30,7 @@ class QueuedEffect:
     attempts: int
 
 
+@quick_init
 @dataclass(frozen=True)
 class Outcome:
     """What one delivery round did to a queued effect: sent (with Telegram's message id),
@@ -39,6 +42,7 @@ class Outcome:
     not_before: dt.datetime | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class DueTimer:
     id: int

@@ -25,6 +25,7 @@ from engine.core.effects import (
     SendMedia,
     SendText,
 )
+from engine.core.quick_init import quick_init
 
 MEDIA_METHODS = {
     "photo": "sendPhoto",
@@ -43,6 +44,7 @@ class MediaFileError(ValueError):
     """A media path that names no file beside the scenario, or one outside its folder."""
 
 
+@quick_init
 @dataclass(frozen=True)
 class ApiCall:
     method: str
