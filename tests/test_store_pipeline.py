@@ -55,6 +55,18 @@ def test_a_repeated_update_id_changes_nothing_and_is_acknowledged(counter: Store
     assert InboxRow.select().count() == 3
 
 
+def test_a_batch_around_a_recorded_update_finds_only_its_own_duplicates(
+    counter: StoreBot,
+) -> None:
+    counter.say(11, 5, "a")  # recorded between the next batch's ids, which are not its own
+    mixed = counter.send(*(text_update(i, 6, "x") for i in (10, 12, 13)))
+    assert mixed.duplicates == [] and mixed.acknowledged == [10, 12, 13]
+    again = counter.send(*(text_update(i, 6, "x") for i in (9, 12, 500)))  # a range, then not
+    assert again.duplicates == [12] and len(counter.replies(6)) == 5  # 3, then 9 and 500
+    spread = counter.send(text_update(5, 7, "y"), text_update(900, 7, "y"), text_update(13, 7, "y"))
+    assert spread.duplicates == [13]
+
+
 def test_a_lower_update_id_than_the_last_one_is_still_processed(counter: StoreBot) -> None:
     # Telegram starts update ids afresh after a quiet week: dedupe is by set, not by maximum
     counter.say(900_000, 5, "a")

@@ -194,12 +194,7 @@ class Store:
         stamp = _utc(now)
         with write_transaction(self.db):
             ids = [u.update_id for u in updates]
-            known = {
-                r[0]
-                for r in select_in(
-                    self.db, 'SELECT update_id FROM "inbox" WHERE update_id IN ({})', ids
-                )
-            }
+            known = self._recorded(ids)
             fresh: list[IncomingUpdate] = []
             for u in sorted(updates, key=lambda u: u.update_id):  # rows locked in one order
                 if u.update_id in known:
@@ -356,10 +351,28 @@ class Store:
             "created": stamp,
         }
 
+    def _recorded(self, ids: list[int]) -> set[int]:
+        """Which of `ids` the inbox holds already (duplicates). A polled batch's ids are
+        consecutive: read as one range of the unique index, not as as many look-ups."""
+        if ids and max(ids) - min(ids) < 2 * len(ids):
+            sql = 'SELECT update_id FROM "inbox" WHERE update_id BETWEEN {0} AND {0}'
+            mark = self.db.param
+            rows = self.db.execute_sql(sql.format(mark), (min(ids), max(ids))).fetchall()
+        else:
+            sql = 'SELECT update_id FROM "inbox" WHERE update_id IN ({})'
+            rows = select_in(self.db, sql, ids)
+        return {row[0] for row in rows}  # others of the range are never asked about
+
+    def _any_pending(self) -> bool:
+        """Whether any recorded update waits to be stepped (only older versions left such
+        rows): one probe of the partial index instead of a look-up by each chat."""
+        sql = "SELECT 1 FROM \"inbox\" WHERE status = 'pending' LIMIT 1"  # literal: the index
+        return self.db.execute_sql(sql).fetchone() is not None
+
     def _work(self, fresh: Sequence[IncomingUpdate], parse: Parser | None) -> list[IncomingUpdate]:
         """This batch's parsed updates, plus pending ones of the same chats already recorded."""
         mine = {u.update_id: u for u in fresh if u.event is not None}
-        if parse is None:
+        if parse is None or not self._any_pending():
             return sorted(mine.values(), key=lambda u: u.update_id)
         chats = sorted({u.chat_id for u in mine.values() if u.chat_id is not None})
         # 'pending' written out: SQLite uses the partial index only for a literal
