@@ -16,7 +16,7 @@ from engine.core.events import Chat, TextMessage, User
 from engine.core.interpreter import step
 from engine.store.models import OutboxRow, UserRow
 from engine.store.pipeline import IncomingUpdate, Store, StoreUnavailable
-from engine.store.queues import Outbox, Timers
+from engine.store.queues import Outbox, Outcome, Timers
 
 BOT = """
 bot: {name: T, start: wait}
@@ -61,6 +61,33 @@ def test_the_outbox_hands_out_messages_in_order_and_records_what_happened(
     outbox.uncertain(second.id)  # a timeout: maybe delivered; never sent again blindly
     assert outbox.pending(NOW + dt.timedelta(hours=1)) == []
     assert OutboxRow.get_by_id(first.id).message_id == 777
+
+
+def test_a_round_of_outcomes_is_recorded_row_by_row(
+    parts: tuple[Store, Outbox, Timers, object],
+) -> None:
+    store, outbox, _timers, scenario = parts
+    for user in range(1, 76):  # 150 messages: more than one statement marks as sent
+        hello(store, scenario, user, user)
+    pending = outbox.pending(NOW, limit=1000)
+    later = NOW + dt.timedelta(seconds=30)
+    outcomes = [
+        Outcome(q.id, "sent", 1000 + i if i % 3 else None) for i, q in enumerate(pending[:-2])
+    ]
+    outcomes += [
+        Outcome(pending[-2].id, "pending", not_before=later),
+        Outcome(pending[-1].id, "failed"),
+    ]
+    outbox.record(outcomes)
+    rows = {r.id: r for r in OutboxRow.select()}
+    for outcome in outcomes:
+        row = rows[outcome.id]
+        assert (row.status, row.message_id, row.attempts) == (
+            outcome.status,
+            outcome.message_id,
+            1,
+        ), outcome
+    assert [q.id for q in outbox.pending(later)] == [pending[-2].id]
 
 
 def test_a_user_who_blocked_the_bot_gets_nothing_more(
