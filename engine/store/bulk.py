@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -14,16 +15,19 @@ import peewee
 from engine.store.database import is_postgres
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def _statement(
     table: str,
     columns: tuple[str, ...],
     conflict: tuple[str, ...],
     update: tuple[str, ...],
     postgres: bool,
+    rows: int = 1,
 ) -> str:
+    """The INSERT for `rows` rows (SQLite; PostgreSQL's execute_values fills in its own)."""
     names = ", ".join(f'"{c}"' for c in columns)
-    values = "%s" if postgres else "(" + ", ".join("?" for _ in columns) + ")"
+    row = "(" + ", ".join("?" for _ in columns) + ")"
+    values = "%s" if postgres else ", ".join(row for _ in range(rows))
     sql = f'INSERT INTO "{table}" ({names}) VALUES {values}'
     if conflict:
         target = ", ".join(f'"{c}"' for c in conflict)
@@ -81,7 +85,7 @@ def insert_rows(
     # peewee fills defaults in Python, not as SQL defaults: once per batch here
     filled = tuple(v() if callable(v) else v for v in defaults.values())
     postgres = is_postgres(db)
-    sql = _statement(model._meta.table_name, columns, conflict, update, postgres)
+    shape = (model._meta.table_name, columns, conflict, update)
     given = columns[: len(columns) - len(filled)]
     row_values = _getter(given)
     if postgres:
@@ -103,21 +107,40 @@ def insert_rows(
     else:
         values = [row_values(row) + filled for row in rows]
     with _wrapped_errors:  # driver errors become peewee's, which the batch retry catches
-        _execute(db, sql, values, postgres)
+        if postgres:
+            _insert_postgres(db, _statement(*shape, True), values)
+        else:
+            _insert_sqlite(db, shape, values)
 
 
 # peewee's mapping of the drivers' exceptions (sqlite3, psycopg2) to its own classes
 _wrapped_errors = peewee.__exception_wrapper__  # type: ignore[attr-defined]
 
 
-def _execute(db: peewee.Database, sql: str, values: list[tuple[Any, ...]], postgres: bool) -> None:
-    cursor = db.cursor()
-    if postgres:
-        from psycopg2.extras import execute_values
+def _insert_postgres(db: peewee.Database, sql: str, values: list[tuple[Any, ...]]) -> None:
+    from psycopg2.extras import execute_values
 
-        execute_values(cursor, sql, values, page_size=500)
-    else:
-        cursor.executemany(sql, values)
+    execute_values(db.cursor(), sql, values, page_size=500)
+
+
+# rows per SQLite statement: one INSERT of many rows costs a quarter less per row than one
+# prepared statement run for each row (1.3 vs 1.7 µs, measured alone); a few sizes, so that
+# a few statements are prepared and cached
+_ROWS_AT_ONCE = (64, 16, 4, 1)
+
+
+def _insert_sqlite(
+    db: peewee.Database,
+    shape: tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]],
+    values: list[tuple[Any, ...]],
+) -> None:
+    cursor = db.cursor()
+    start = 0
+    for size in _ROWS_AT_ONCE:
+        while len(values) - start >= size:
+            sql = _statement(*shape, False, size)
+            cursor.execute(sql, list(chain.from_iterable(values[start : start + size])))
+            start += size
 
 
 def select_in(db: peewee.Database, sql: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
