@@ -117,10 +117,11 @@ class Outbox:
             f"WHERE id = {mark}"
         )
         sqlite = isinstance(self.db, peewee.SqliteDatabase)
-        sent = [o for o in outcomes if o.status == "sent" and o.not_before is None]
+        sent: list[Outcome] = []
         rows = []
         for outcome in outcomes:
             if outcome.status == "sent" and outcome.not_before is None:
+                sent.append(outcome)
                 continue
             moment = _utc(outcome.not_before) if outcome.not_before else None
             stamp = str(moment) if sqlite and moment is not None else moment
