@@ -20,6 +20,7 @@ from engine.core.model import Scenario
 from engine.core.store_protocol import IncomingUpdate
 from engine.i18n import command_menus
 from engine.i18n.catalogs import domain_of
+from engine.ops.problems import ProblemSink
 from engine.runtime.config import Settings
 from engine.runtime.flood import FloodGuard
 from engine.runtime.lease import Lease
@@ -81,6 +82,7 @@ class Bot:
                 f"the scenario marks {', '.join(sorted(scenario.sensitive))} as sensitive: set "
                 f"BOT_ENCRYPTION_KEYS to encrypt them; {HOW_TO_MAKE_A_KEY}"
             )
+        self.problems = ProblemSink()  # every failure of the running bot goes here
         self.recent = RecentEffects()  # what the store queues, the sender takes as it is
         self.answers = ImmediateAnswers()  # silent answers to presses, store to sender
         self.store = Store(
@@ -91,6 +93,7 @@ class Bot:
             settings.log_text,
             recent=self.recent,
             answers=self.answers,
+            problems=self.problems,
         )
         services = LiveServices(settings.config_values(os.environ))
         self.processor = Processor(

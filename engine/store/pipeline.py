@@ -25,8 +25,10 @@ from engine.core.effects import (
     SendText,
     StartTimer,
 )
+from engine.core.events import Event, message_type
 from engine.core.session import Session, new_session
 from engine.core.store_protocol import BatchResult, Handler, IncomingUpdate, Parser
+from engine.ops.problems import Problem, ProblemSink
 from engine.store.bulk import insert_rows, select_in
 from engine.store.crypto import SensitiveCipher
 from engine.store.database import is_postgres, write_transaction
@@ -58,6 +60,7 @@ class _Gathered:
     answers_in_memory: bool
     requests: list[tuple[ExportUserData | ForgetUser, Session]] = field(default_factory=list)
     answers: list[AnswerButton] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # reported once, after the commit
 
 
 _CHUNK = 400  # ids per IN (...): below SQLite's limit on bound variables
@@ -108,8 +111,10 @@ class Store:
         retries: int = 5,
         recent: RecentEffects | None = None,
         answers: ImmediateAnswers | None = None,
+        problems: ProblemSink | None = None,
     ) -> None:
         database_proxy.initialize(db)
+        self.problems = problems or ProblemSink()
         self.db = db
         # shared with this process's sender, which then takes the effects, not their rows
         self._payload = recent.queued_json if recent is not None else effect_to_json
@@ -171,6 +176,8 @@ class Store:
                 continue
             if batch.answers and self.answers is not None:  # only now that it is committed
                 self.answers.offer(batch.answers)
+            for problem in batch.problems:  # once: an attempt rolled back reports nothing
+                self.problems.report(problem)
             return result
         raise AssertionError("unreachable")
 
@@ -220,6 +227,16 @@ class Store:
             ]
             insert_rows(self.db, InboxRow, rows)
             result.failed = [u.update_id for u in fresh if u.event is None]
+            batch.problems.extend(
+                Problem(
+                    "update_set_aside",
+                    u.error or "unreadable",
+                    chat_id=u.chat_id,
+                    update_id=u.update_id,
+                )
+                for u in fresh
+                if u.event is None and _set_aside_status(u) == "failed"
+            )
             self.crash("after_inbox")
             work = self._work(fresh, parse)
             chats = sorted({u.chat_id for u in work if u.chat_id is not None})
@@ -285,6 +302,7 @@ class Store:
                         cancels,
                         log,
                         after,
+                        event,
                     )
             self.crash("after_step")
             self._privacy(batch, outbox, log, changed, users, stamp)
@@ -406,6 +424,7 @@ class Store:
         cancels: list[CancelTimers],
         log: list[dict[str, Any]],
         session: Session,
+        event: Event,
     ) -> None:
         for effect in effects:
             kind = type(effect)
@@ -431,7 +450,19 @@ class Store:
                 cancels.append(effect)
                 continue
             elif isinstance(effect, ReportProblem):
-                continue  # for the operator's log, not for Telegram
+                failed = effect.message.startswith("step failed:")
+                batch.problems.append(
+                    Problem(
+                        "step_failed" if failed else "step",
+                        effect.message,
+                        effect.state,
+                        message_type(event),
+                        event.user.id,
+                        event.chat.id,
+                        update_id,
+                    )
+                )
+                continue  # for the operator, not for Telegram
             elif isinstance(effect, ExportUserData | ForgetUser):
                 batch.requests.append((effect, session))
                 continue

@@ -1,0 +1,87 @@
+"""The problem sink: every failure of a running bot goes through `ProblemSink.report`, which
+logs it once (WARNING or ERROR, with the state, the event kind, the user and the cause; the
+traceback at DEBUG), counts it by kind, and hands it to listeners (metrics and admin alerts
+hook in here). Nothing else logs problems, so a new kind of failure gets all three by
+reporting once (../docs/running.md, "When something fails")."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+log = logging.getLogger("engine.problems")
+
+# the kinds reported, with how loud: a problem that loses a user's message or reply is an
+# error; one the user got a defined answer for (a filler, the apology) is a warning
+KINDS: dict[str, int] = {
+    "step": logging.WARNING,  # the step reported it (a plugin, an HTTP action, a template)
+    "step_failed": logging.ERROR,  # the step raised: the user got the apology
+    "update_set_aside": logging.WARNING,  # an update that cannot be read or handled
+    "update_failed": logging.ERROR,  # an update that failed alone: set aside, apology sent
+    "send_failed": logging.ERROR,  # a message Telegram refused or that could not be built
+    "http_failed": logging.WARNING,  # a fire-and-forget HTTP action failed
+    "timer_failed": logging.ERROR,  # a due timer could not be fired
+    "reload_failed": logging.ERROR,  # a changed scenario was refused; the old one serves
+    "store": logging.ERROR,  # the database refused work; nothing was acknowledged
+    "fatal": logging.CRITICAL,  # the process stops
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One failure, with what an operator needs to find it (never message text)."""
+
+    kind: str
+    cause: str
+    state: str | None = None
+    event: str | None = None  # the event kind: text, button, command, timer, ...
+    user_id: int | None = None
+    chat_id: int | None = None
+    update_id: int | None = None
+
+    def describe(self) -> str:
+        where = [
+            f"{name}={value}"
+            for name, value in (
+                ("state", self.state),
+                ("event", self.event),
+                ("user", self.user_id),
+                ("chat", self.chat_id),
+                ("update", self.update_id),
+            )
+            if value is not None
+        ]
+        return f"{self.kind}: {self.cause}" + (f" [{' '.join(where)}]" if where else "")
+
+
+Listener = Callable[[Problem], None]
+
+
+class ProblemSink:
+    """Logs, counts and passes on every problem; thread-safe (every loop reports here)."""
+
+    def __init__(self, logger: logging.Logger = log) -> None:
+        self.logger = logger
+        self.counts: Counter[str] = Counter()
+        self.listeners: list[Listener] = []
+        self._lock = threading.Lock()
+
+    def report(self, problem: Problem, exc: BaseException | None = None) -> None:
+        level = KINDS.get(problem.kind, logging.ERROR)
+        self.logger.log(level, "%s", problem.describe())
+        if exc is not None and self.logger.isEnabledFor(logging.DEBUG):
+            self.logger.debug("traceback of the %s above", problem.kind, exc_info=exc)
+        with self._lock:
+            self.counts[problem.kind] += 1
+            listeners = list(self.listeners)
+        for listener in listeners:
+            try:
+                listener(problem)
+            except Exception:  # a listener's bug must not hide the problem or stop the loop
+                self.logger.exception("a problem listener failed on %s", problem.kind)
+
+    def __call__(self, problem: Problem, exc: BaseException | None = None) -> None:
+        self.report(problem, exc)
