@@ -41,9 +41,9 @@ from engine.core.ports import OfflineServices, Services
 from engine.core.session import Frame, Session
 from engine.core.side_effects import SideEffects
 from engine.core.step_context import MAX_MOVES, StepResult
-from engine.core.translation import NoTranslation
+from engine.core.translation import NoTranslation, negotiate
 
-__all__ = ["MAX_MOVES", "StepResult", "step"]
+__all__ = ["MAX_MOVES", "StepResult", "apology", "step"]
 
 FORGET = "~forget"  # the buttons of the /forgetme question (no state can have this name)
 _TEXT_ASKS = ("text", "number", "integer", "email", "date", "yes_no", "choice")
@@ -56,6 +56,15 @@ def _apology(scenario: Scenario, session: Session) -> str:
             session.language or scenario.language, builtin_texts.SOMETHING_WENT_WRONG
         )
     )
+
+
+def apology(scenario: Scenario, event: Event) -> SendText:
+    """What a user hears when their update failed outside the step (set aside by the store):
+    the step's own apology, in the language their Telegram client asks for."""
+    language = negotiate(event.user.language, scenario.languages, scenario.language)
+    translator = scenario.translator or NoTranslation()
+    text = translator.gettext(language, builtin_texts.SOMETHING_WENT_WRONG)
+    return SendText(event.chat.id, str(text), None)
 
 
 def step(

@@ -108,6 +108,29 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def from_outside(value: Any) -> Any:
+    """A value from an HTTP answer or a plugin as a session keeps it: plain JSON whose
+    texts both databases can store (no NUL, no lone UTF-16 surrogate, which json.loads
+    makes of a `"\\ud800"`); those characters become U+FFFD, NUL is dropped."""
+    value = _plain(value)
+    if isinstance(value, str):
+        if value.isascii() and "\x00" not in value:
+            return value
+        return _UNSTORABLE.sub(_replacement, value)
+    if isinstance(value, list):
+        return [from_outside(v) for v in value]
+    if isinstance(value, dict):
+        return {from_outside(k): from_outside(v) for k, v in value.items()}
+    return value
+
+
+def _replacement(match: re.Match[str]) -> str:
+    return "" if match.group() == "\x00" else "\ufffd"
+
+
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^<>]*>")
 _LONGEST_ENTITY = 10  # `&#1114111;`
 

@@ -17,7 +17,7 @@ from engine.core.model import (
     Value,
 )
 from engine.core.ports import HttpCall
-from engine.core.rendering import RenderError, _plain, render, resolve
+from engine.core.rendering import RenderError, _plain, from_outside, render, resolve
 from engine.core.step_context import StepBase
 
 
@@ -92,7 +92,7 @@ class SideEffects(StepBase):
             except Exception as exc:  # network errors, timeouts, a fake's refusal
                 self.report(f"http {call.method} {call.url} failed: {exc}")
         if action.save_as is not None:
-            self.set_var(action.save_as, _plain(body) if ok else None)
+            self.set_var(action.save_as, from_outside(body) if ok else None)
         if not ok and action.on_error is not None:
             self.enter(action.on_error)
             return False
@@ -106,4 +106,4 @@ class SideEffects(StepBase):
             self.report(f"plugin action '{action.name}' failed: {type(exc).__name__}: {exc}")
             value = None
         if action.save_as is not None:
-            self.set_var(action.save_as, _plain(value))
+            self.set_var(action.save_as, from_outside(value))

@@ -9,7 +9,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from engine.core.deferred_calls import OutsideCall
 from engine.core.events import Event
+from engine.core.ports import Services
 from engine.core.quick_init import quick_init
 from engine.core.session import Session
 from engine.core.step_context import StepResult
@@ -50,7 +52,25 @@ class BatchResult:
     effects: int = 0
 
 
-Handler = Callable[[Session, Event], StepResult]
+# step for one update: (session, event), and with a CallBroker also the update's services
+Handler = Callable[..., StepResult]
+
+
+class CallBroker(Protocol):
+    """Makes the calls steps wait for, outside the store's transactions (deferred_calls)."""
+
+    def services_for(self, update_id: int) -> Services:
+        """The services for one run of the update's step: the answers it has so far."""
+        ...
+
+    def committed(
+        self, done: Sequence[int], waiting: Sequence[tuple[int, int, OutsideCall]]
+    ) -> None:
+        """After a commit: `done` updates need their answers no more; each of `waiting`
+        (update_id, chat_id, call) is to be made, and its chat stepped again then."""
+        ...
+
+
 Parser = Callable[[int, str], IncomingUpdate]
 
 

@@ -26,6 +26,7 @@ KINDS: dict[str, int] = {
     "timer_failed": logging.ERROR,  # a due timer could not be fired
     "reload_failed": logging.ERROR,  # a changed scenario was refused; the old one serves
     "store": logging.ERROR,  # the database refused work; nothing was acknowledged
+    "loop_failed": logging.ERROR,  # a round of a background loop failed; tried again
     "fatal": logging.CRITICAL,  # the process stops
 }
 

@@ -10,7 +10,6 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable
 from typing import TextIO
 from urllib.parse import urlparse
 
@@ -24,6 +23,7 @@ from engine.ops.problems import ProblemSink
 from engine.runtime.config import Settings
 from engine.runtime.flood import FloodGuard
 from engine.runtime.lease import Lease
+from engine.runtime.loops import Fatal, Rounds, start_loop
 from engine.runtime.memory import settle_memory
 from engine.runtime.plugins import PluginLoadError, load_plugins
 from engine.runtime.polling import Poller
@@ -48,22 +48,6 @@ log = logging.getLogger("engine")
 
 def _parse(update_id: int, body: str) -> IncomingUpdate:
     return parse_update(body, update_id=update_id)
-
-
-def _loop(
-    stop: threading.Event, every: float, work: Callable[[], object], name: str
-) -> threading.Thread:
-    def run() -> None:
-        while not stop.is_set():
-            try:
-                work()
-            except Exception:  # one failing round must not end the bot; it is logged
-                log.exception("%s failed; trying again", name)
-            stop.wait(every)
-
-    thread = threading.Thread(target=run, name=name, daemon=True)
-    thread.start()
-    return thread
 
 
 class Bot:
@@ -104,9 +88,11 @@ class Bot:
             settings.workers,
             _parse,
             flood=FloodGuard(settings.user_rate, settings.user_burst),
+            call_workers=settings.callers,
         )
         self.stop = threading.Event()
         self.failed = False  # set when the bot had to stop on an error: exit code 1
+        self.fatal = Fatal(self.stop, self.problems)  # what stopped it, if anything did
         self.lease = Lease(self.db)
         self.allowed: list[str] = allowed_updates(scenario)
 
@@ -145,10 +131,16 @@ class Bot:
         )
 
     def start_background(self) -> list[threading.Thread]:
-        scheduler = Scheduler(Timers(self.db), self.processor)
+        scheduler = Scheduler(Timers(self.db), self.processor, self.problems)
         return [
-            _loop(self.stop, 1.0, scheduler.run_once, "scheduler"),
-            _loop(self.stop, 2.0, self.holder.reload_if_changed, "reload"),
+            start_loop(self.stop, 1.0, scheduler.run_once, "scheduler", self.problems, self.fatal),
+            start_loop(
+                self.stop, 2.0, self.holder.reload_if_changed, "reload", self.problems, self.fatal
+            ),
+            # updates left pending between a call and its continuation by a stopped process
+            start_loop(
+                self.stop, 5.0, self.processor.resume_orphans, "resumer", self.problems, self.fatal
+            ),
         ]
 
     def wait_for_lease(self) -> bool:
@@ -186,15 +178,15 @@ class Bot:
         self.processor.on_commit = outbox_ready.set  # a commit wakes the sender at once
 
         def send_with_lease() -> None:
+            rounds = Rounds("sender", self.problems, self.fatal)
             if self.wait_for_lease():
                 while not self.stop.is_set():
-                    try:
-                        if sender.run_once() == 0:
-                            outbox_ready.wait(0.25)  # or retries come due
-                            outbox_ready.clear()
-                    except Exception:  # one failing round must not end the bot
-                        log.exception("sender failed; trying again")
+                    sent = rounds.run(sender.run_once)
+                    if sent is None:  # failed (reported): one failing round does not end it
                         self.stop.wait(1.0)
+                    elif sent == 0:
+                        outbox_ready.wait(0.25)  # or retries come due
+                        outbox_ready.clear()
                 sender.close()
 
         threads.append(threading.Thread(target=send_with_lease, name="sender", daemon=True))
@@ -208,6 +200,9 @@ class Bot:
             thread.join(timeout=5)
         self.processor.close()
         self.lease.release()
+        if self.fatal.reason is not None:
+            log.critical("stopped on a fatal error (exit code 1): %s", self.fatal.reason)
+            return 1
         log.info("stopped; everything received was committed")
         return 1 if self.failed else 0
 
@@ -260,7 +255,14 @@ class Bot:
         poll still waiting is abandoned (nothing of it was confirmed)."""
         api.call("deleteWebhook", {})
         poller = Poller(api, self.processor, lambda: self.allowed, self.settings.poll_timeout)
-        thread = threading.Thread(target=poller.run, args=(self.stop,), name="poller", daemon=True)
+
+        def poll() -> None:
+            try:
+                poller.run(self.stop)
+            except Exception as exc:  # a bug, or the database gone: Telegram keeps the updates
+                self.fatal("the poller", exc)
+
+        thread = threading.Thread(target=poll, name="poller", daemon=True)
         thread.start()
         while not self.stop.wait(0.2):
             if not thread.is_alive():
@@ -277,7 +279,7 @@ class Bot:
         path = urlparse(settings.webhook_url).path or "/"
 
         async def serve() -> None:
-            app = make_app(self.processor, settings.webhook_secret, path)
+            app = make_app(self.processor, settings.webhook_secret, path, self.fatal)
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
             await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()

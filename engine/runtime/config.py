@@ -49,6 +49,7 @@ class Settings:
     admins: tuple[int, ...] = ()
     workers: int = 4
     senders: int = 8
+    callers: int = 8  # threads making HTTP and plugin actions outside the transaction
     rate_global: float = 30.0
     rate_per_chat: float = 1.0
     rate_per_group_minute: float = 20.0
@@ -138,6 +139,7 @@ def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = T
         admins=tuple(admins),
         workers=int(_number(env, "BOT_WORKERS", 4, problems, 1)),
         senders=int(_number(env, "BOT_SENDERS", 8, problems, 1)),
+        callers=int(_number(env, "BOT_CALLERS", 8, problems, 1)),
         rate_global=_number(env, "BOT_RATE_GLOBAL", 30, problems, 0.1),
         rate_per_chat=_number(env, "BOT_RATE_PER_CHAT", 1, problems, 0.01),
         rate_per_group_minute=_number(env, "BOT_RATE_PER_GROUP_MINUTE", 20, problems, 0.1),

@@ -24,6 +24,9 @@ class StoredChat(ConsoleChat):
         self.outbox = Outbox(bot.db)
         self.scheduler = Scheduler(Timers(bot.db), bot.processor)
         bot.processor.clock = lambda: self.clock
+        if bot.processor.calls is not None:  # a terminal waits for each answer: calls inline
+            bot.processor.calls.close()
+            bot.processor.calls = None
         last = InboxRow.select(InboxRow.update_id).order_by(InboxRow.update_id.desc()).first()
         self.next_update = (last.update_id + 1) if last is not None and last.update_id > 0 else 1
 

@@ -9,7 +9,9 @@ import random
 import threading
 from collections.abc import Callable, Sequence
 
+from engine.ops.problems import Problem
 from engine.runtime.processing import Processor
+from engine.store.database import database_gone
 from engine.store.pipeline import StoreUnavailable
 from engine.telegram.bot_api import ApiError, BotApi
 from engine.telegram.updates import parse_update
@@ -63,6 +65,9 @@ class Poller:
         return len(updates)
 
     def run(self, stop: threading.Event) -> None:
+        """Poll until `stop`. Telegram's refusals and a busy database are waited out; any
+        other error (a bug, or the database gone for good) ends the loop by raising: the
+        offset has not moved past anything uncommitted, and the caller stops the bot."""
         while not stop.is_set():
             try:
                 self.poll_once(stop)
@@ -75,8 +80,15 @@ class Poller:
                     log.warning("getUpdates failed (%s); trying again", exc.kind)
                 stop.wait(self._backoff(exc.retry_after))
             except StoreUnavailable as exc:  # nothing acknowledged: the offset did not move
+                if database_gone(exc):
+                    raise  # fatal: waiting will not bring it back
                 self.failures += 1
-                log.error("the database refused the batch; nothing acknowledged, retrying: %s", exc)
+                self.processor.store.problems.report(
+                    Problem(
+                        "store",
+                        f"the database refused the batch; nothing acknowledged, retrying: {exc}",
+                    )
+                )
                 stop.wait(self._backoff(None))
 
     def _backoff(self, retry_after: float | None) -> float:

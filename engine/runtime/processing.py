@@ -10,12 +10,14 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from engine.core.effects import Effect
 from engine.core.events import Chat, Event, TimerFired, User
-from engine.core.interpreter import StepResult, step
+from engine.core.interpreter import StepResult, apology, step
 from engine.core.ports import Services
 from engine.core.session import Session
 from engine.core.store_protocol import BatchResult, IncomingUpdate, Parser
 from engine.runtime.flood import FloodGuard
+from engine.runtime.outside_calls import CallRunner
 from engine.runtime.scenario_holder import ScenarioHolder
 from engine.store.database import is_postgres
 from engine.store.pipeline import Store
@@ -39,13 +41,18 @@ class Processor:
         parse: Parser | None = None,
         clock: Clock = utc_now,
         flood: FloodGuard | None = None,
+        call_workers: int = 0,
     ) -> None:
+        """`call_workers` > 0: HTTP and plugin actions whose answer a step needs are made
+        by that many threads outside the store's transaction (a live bot); 0: inside the
+        step, as conversation tests and the console do."""
         self.store = store
         self.holder = holder
         self.services = services
         self.admins = frozenset(admins)
         self.workers = max(1, workers)
-        self.parse = parse
+        # a pending update is parsed again when it is stepped: a timer's by this module
+        self.parse: Parser | None = None if parse is None else _with_timers(parse)
         self.clock = clock
         self.flood = flood or FloodGuard(rate=0)
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="chat-worker")
@@ -54,14 +61,27 @@ class Processor:
         self._single = threading.Lock()
         self.parallel = self.workers > 1 and is_postgres(store.db)
         self.on_commit: Callable[[], None] = lambda: None  # new effects are in the outbox
+        self.calls = (
+            CallRunner(services, self.resume, store.problems, call_workers)
+            if call_workers > 0
+            else None
+        )
 
     def roles(self, user_id: int) -> frozenset[str]:
         return frozenset({"admin"}) if user_id in self.admins else frozenset()
 
-    def _handler(self, now: dt.datetime) -> Callable[[Session, Event], StepResult]:
-        """`step` for one batch: the batch's time is every update's (read once, not per step)."""
-        scenario, services = self.holder.current, self.services
-        return lambda session, event: step(scenario, session, event, now, services)
+    def _handler(self, now: dt.datetime) -> Callable[..., StepResult]:
+        """`step` for one batch: the batch's time is every update's (read once, not per
+        step); with deferred calls, the store passes each update's services."""
+        scenario, default = self.holder.current, self.services
+
+        def handle(session: Session, event: Event, services: Services | None = None) -> StepResult:
+            return step(scenario, session, event, now, services or default)
+
+        return handle
+
+    def _apology(self, event: Event) -> Effect:
+        return apology(self.holder.current, event)
 
     def process(self, updates: Sequence[IncomingUpdate]) -> BatchResult:
         """Commit the batch; returns once all of it is durable (StoreUnavailable: none of
@@ -78,7 +98,13 @@ class Processor:
         if not self.parallel:
             with self._single:
                 result = self.store.process(
-                    admitted, self._handler(now), now, self.roles, self.parse
+                    admitted,
+                    self._handler(now),
+                    now,
+                    self.roles,
+                    self.parse,
+                    self._apology,
+                    self.calls,
                 )
         else:
             result = self._in_shards(admitted)
@@ -104,23 +130,101 @@ class Processor:
         with self._shard_locks[index]:  # one chat's updates never run concurrently
             try:
                 now = self.clock()
-                return self.store.process(items, self._handler(now), now, self.roles, self.parse)
+                return self.store.process(
+                    items,
+                    self._handler(now),
+                    now,
+                    self.roles,
+                    self.parse,
+                    self._apology,
+                    self.calls,
+                )
             finally:
                 self.store.db.close()  # back to the pool: the threads keep no connection
+
+    def resume(self, chat: int) -> BatchResult:
+        """Step a chat's pending updates (an answer came for the call one waits for),
+        under the same lock as the chat's new updates."""
+        lock = self._shard_locks[chat % self.workers] if self.parallel else self._single
+        with lock:
+            try:
+                now = self.clock()
+                result = self.store.process(
+                    [],
+                    self._handler(now),
+                    now,
+                    self.roles,
+                    self.parse,
+                    self._apology,
+                    self.calls,
+                    [chat],
+                )
+            finally:
+                if self.parallel:
+                    self.store.db.close()  # back to the pool, as a shard does
+        if result.effects:
+            self.on_commit()
+        return result
+
+    def resume_orphans(self, older_than: float = 30.0) -> int:
+        """Step the chats whose pending updates nobody works on (their process stopped
+        between a call and its continuation); those of calls in flight anywhere are left
+        for `older_than` seconds. Returns how many chats were stepped."""
+        moment = self.clock() - dt.timedelta(seconds=older_than)
+        busy = self.calls.busy_chats() if self.calls is not None else set()
+        chats = [c for c in self.store.pending_chats(moment) if c not in busy]
+        for chat in chats:
+            self.resume(chat)
+        return len(chats)
 
     def fire(self, timer: DueTimer, user: User) -> BatchResult:
         """A due timer becomes an event through the same pipeline (a synthetic update id
         below zero keeps it apart from Telegram's)."""
-        event = TimerFired(
-            user=user,
-            chat=Chat(timer.chat_id),
-            seed=timer.id,
-            state=timer.state,
-            index=timer.index,
-            epoch=timer.epoch,
-        )
-        raw = json.dumps({"timer": timer.id, "state": timer.state})
-        return self.process([IncomingUpdate(-timer.id, raw, timer.chat_id, event)])
+        return self.process([timer_update(timer, user)])
 
     def close(self) -> None:
+        if self.calls is not None:
+            self.calls.close()
         self._pool.shutdown(wait=True)
+
+
+def timer_update(timer: DueTimer, user: User) -> IncomingUpdate:
+    """A due timer as an update; its body says all of the event, so that a pending one (its
+    step waits for a call) is parsed back by `_with_timers`."""
+    event = TimerFired(
+        user=user,
+        chat=Chat(timer.chat_id),
+        seed=timer.id,
+        state=timer.state,
+        index=timer.index,
+        epoch=timer.epoch,
+    )
+    raw = json.dumps(
+        {
+            "timer": timer.id,
+            "state": timer.state,
+            "chat": timer.chat_id,
+            "index": timer.index,
+            "epoch": timer.epoch,
+            "user": [user.id, user.first_name, user.last_name, user.username, user.language],
+        },
+        ensure_ascii=False,
+    )
+    return IncomingUpdate(-timer.id, raw, timer.chat_id, event)
+
+
+def _with_timers(parse: Parser) -> Parser:
+    def parse_any(update_id: int, body: str) -> IncomingUpdate:
+        if update_id >= 0:
+            return parse(update_id, body)
+        try:
+            data = json.loads(body)
+            user = User(*data["user"])
+            timer = DueTimer(
+                data["timer"], data["chat"], user.id, data["state"], data["index"], data["epoch"]
+            )
+        except (ValueError, KeyError, TypeError) as exc:  # a body of an older version
+            return IncomingUpdate(update_id, body, None, None, f"malformed timer: {exc}")
+        return timer_update(timer, user)
+
+    return parse_any

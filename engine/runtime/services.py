@@ -1,8 +1,15 @@
-"""The services port for a live bot: real HTTP calls (standard library) and plugin actions."""
+"""The services port for a live bot: real HTTP calls (standard library) and plugin actions.
+An HTTP call's `timeout` is a deadline for the whole call, not per read: urllib's timeout
+bounds each read only, so a server trickling a byte at a time kept a call going for as
+long as it liked; a watchdog shuts the call's socket when its time is up."""
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
+import socket
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -30,12 +37,23 @@ class LiveServices:
             data = urlencode(call.form).encode()
             headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
         request = urllib.request.Request(call.url, data=data, headers=headers, method=call.method)
+        deadline = _Deadline(call.timeout)
+        opener = urllib.request.build_opener(_Handler(deadline), _TLSHandler(deadline))
         try:
-            with urllib.request.urlopen(request, timeout=call.timeout) as answer:
-                return HttpResponse(answer.status, _body(answer.read(MAX_BODY), answer.headers))
+            with deadline, opener.open(request, timeout=call.timeout) as answer:
+                raw = answer.read(MAX_BODY)  # cut short (not an error) if the deadline shut it
+                deadline.check()
+                return HttpResponse(answer.status, _body(raw, answer.headers))
         except urllib.error.HTTPError as exc:
-            return HttpResponse(exc.code, _body(exc.read(MAX_BODY), exc.headers))
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            with deadline:
+                raw = exc.read(MAX_BODY)
+                deadline.check()
+                return HttpResponse(exc.code, _body(raw, exc.headers))
+        except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as exc:
+            if deadline.expired:
+                raise PortError(
+                    f"{call.method} {call.url[:80]} got no whole answer within {call.timeout:g}s"
+                ) from None
             raise PortError(f"{call.method} {call.url[:80]} failed: {exc}") from None
 
     def plugin(self, name: str, arguments: Any, context: Mapping[str, Any]) -> Any:
@@ -43,6 +61,79 @@ class LiveServices:
         if name not in plugins:
             raise PortError(f"no plugin action is registered as '{name}'")
         return plugins[name](arguments, context)
+
+
+class _Deadline:
+    """Shuts the sockets of one call once `seconds` have passed since it started."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            expired = self.expired
+        if expired:
+            _shut(sock)
+
+    def check(self) -> None:
+        if self.expired:
+            raise TimeoutError("the deadline passed")
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+    def __enter__(self) -> _Deadline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # closed already
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(urllib.request.HTTPHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self.deadline = deadline
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        deadline = self.deadline
+
+        class Watched(http.client.HTTPConnection):
+            def connect(self) -> None:
+                super().connect()
+                deadline.watch(self.sock)
+
+        return self.do_open(Watched, req)
+
+
+class _TLSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self.deadline = deadline
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        deadline = self.deadline
+
+        class Watched(http.client.HTTPSConnection):
+            def connect(self) -> None:
+                super().connect()
+                deadline.watch(self.sock)
+
+        return self.do_open(Watched, req, context=self._context)  # type: ignore[attr-defined]
 
 
 def _body(raw: bytes, headers: Any) -> Any:

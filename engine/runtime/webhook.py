@@ -8,10 +8,13 @@ import asyncio
 import hmac
 import json
 import logging
+from collections.abc import Callable
 
 from aiohttp import web
 
+from engine.ops.problems import Problem
 from engine.runtime.processing import Processor
+from engine.store.database import database_gone
 from engine.store.pipeline import StoreUnavailable
 from engine.telegram.updates import parse_update
 
@@ -20,8 +23,16 @@ MAX_BODY = 1 << 20  # Telegram's updates are far smaller; a 10 MB body is refuse
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def make_app(processor: Processor, secret: str, path: str = "/") -> web.Application:
+def make_app(
+    processor: Processor,
+    secret: str,
+    path: str = "/",
+    fatal: Callable[[str, BaseException], None] | None = None,
+) -> web.Application:
+    """The webhook endpoint. A busy database is answered 503 (Telegram sends the update
+    again); the database gone, or a bug, is answered 500 and handed to `fatal`."""
     expected = secret.encode()
+    problems = processor.store.problems
 
     async def receive(request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "").encode()
@@ -40,8 +51,17 @@ def make_app(processor: Processor, secret: str, path: str = "/") -> web.Applicat
         try:
             await asyncio.get_running_loop().run_in_executor(None, processor.process, [update])
         except StoreUnavailable as exc:
-            log.error("the database refused an update; Telegram will send it again: %s", exc)
+            if database_gone(exc) and fatal is not None:
+                fatal("the webhook", exc)
+                return web.Response(status=500, text="stopping")
+            cause = f"the database refused an update; Telegram will send it again: {exc}"
+            problems.report(Problem("store", cause, update_id=update.update_id))
             return web.Response(status=503, text="try again")
+        except Exception as exc:  # a bug: nothing acknowledged; the process must not hide it
+            if fatal is None:
+                raise
+            fatal("the webhook", exc)
+            return web.Response(status=500, text="stopping")
         return web.Response(status=200, text="ok")
 
     app = web.Application(client_max_size=MAX_BODY)

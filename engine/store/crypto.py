@@ -3,6 +3,7 @@ the first key of BOT_ENCRYPTION_KEYS encrypts, every key listed decrypts."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Mapping
@@ -48,10 +49,12 @@ class SensitiveCipher:
             for name, value in values.items()
         }
 
-    def open(self, values: Mapping[str, Any]) -> dict[str, Any]:
+    def open(self, values: Mapping[str, Any], sensitive: frozenset[str]) -> dict[str, Any]:
+        """The values with the sensitive ones decrypted. Only those: any other variable may
+        hold a `{"$enc": ...}` that came from outside (an HTTP answer), which is data."""
         opened: dict[str, Any] = {}
         for name, value in values.items():
-            if isinstance(value, dict) and set(value) == {MARK}:
+            if name in sensitive and isinstance(value, dict) and set(value) == {MARK}:
                 try:
                     value = json.loads(self._fernet.decrypt(value[MARK].encode()))
                 except InvalidToken:
@@ -59,6 +62,18 @@ class SensitiveCipher:
                         f"cannot decrypt the variable '{name}': its key is not in BOT_ENCRYPTION_KEYS "
                         "(keep old keys listed after the new one while rotating)"
                     ) from None
+            opened[name] = value
+        return opened
+
+    def open_what_it_can(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """For a user's export (/mydata): every sealed value this cipher can decrypt, any
+        name; one it cannot (a key no longer listed, or data that only looks sealed) is
+        exported as stored rather than failing the whole export."""
+        opened: dict[str, Any] = {}
+        for name, value in values.items():
+            if isinstance(value, dict) and set(value) == {MARK} and isinstance(value[MARK], str):
+                with contextlib.suppress(InvalidToken, ValueError):
+                    value = json.loads(self._fernet.decrypt(value[MARK].encode()))
             opened[name] = value
         return opened
 

@@ -81,6 +81,32 @@ def open_database(url: str = DEFAULT_URL) -> peewee.Database:
     )
 
 
+# what a database says when it is gone for good rather than busy, full or restarting: the
+# file or the database itself missing, tables dropped, a read-only or corrupt file, a
+# login refused. Waiting does not mend these; a supervisor must see them.
+_GONE = (
+    "no such table",
+    "unable to open database file",
+    "readonly database",
+    "malformed",
+    "file is not a database",
+    "does not exist",
+    "authentication failed",
+    "permission denied",
+)
+
+
+def database_gone(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) says the database is gone for good."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen).lower()
+        if any(words in text for words in _GONE):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def is_postgres(db: peewee.Database) -> bool:
     return isinstance(db, peewee.PostgresqlDatabase)
 

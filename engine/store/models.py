@@ -101,7 +101,7 @@ class TimerRow(_Model):
     position = peewee.IntegerField()  # which of the state's timers
     epoch = peewee.IntegerField()
     due = peewee.DateTimeField()
-    status = peewee.TextField(default="pending")  # pending, fired, cancelled
+    status = peewee.TextField(default="pending")  # pending, fired, cancelled, failed
 
     class Meta:
         table_name = "timers"

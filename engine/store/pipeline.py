@@ -13,6 +13,7 @@ from typing import Any
 
 import peewee
 
+from engine.core.deferred_calls import CallNeeded, OutsideCall
 from engine.core.effects import (
     AnswerButton,
     CancelTimers,
@@ -27,7 +28,7 @@ from engine.core.effects import (
 )
 from engine.core.events import Event, message_type
 from engine.core.session import Session, new_session
-from engine.core.store_protocol import BatchResult, Handler, IncomingUpdate, Parser
+from engine.core.store_protocol import BatchResult, CallBroker, Handler, IncomingUpdate, Parser
 from engine.ops.problems import Problem, ProblemSink
 from engine.store.bulk import insert_rows, select_in
 from engine.store.crypto import SensitiveCipher
@@ -46,9 +47,11 @@ from engine.store.serialization import (
     RecentEffects,
     effect_to_json,
 )
-from engine.store.session_rows import SessionRows
+from engine.store.session_rows import SessionRows, storable_json
 
 CrashHook = Callable[[str], None]
+Apology = Callable[[Event], Effect]  # what a user whose update failed alone is told
+_DIED_HERE = "_store_crash_hook"  # marks an exception the crash hook raised (tests' "kill")
 
 
 @dataclass
@@ -61,6 +64,9 @@ class _Gathered:
     requests: list[tuple[ExportUserData | ForgetUser, Session]] = field(default_factory=list)
     answers: list[AnswerButton] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)  # reported once, after the commit
+    # updates whose step waits for an outside call: (update_id, chat_id, the call)
+    waiting: list[tuple[int, int, OutsideCall]] = field(default_factory=list)
+    done: list[int] = field(default_factory=list)  # updates stepped to the end
 
 
 _CHUNK = 400  # ids per IN (...): below SQLite's limit on bound variables
@@ -86,6 +92,20 @@ def _set_aside_status(update: IncomingUpdate) -> str:
     """ignored (nothing this bot reacts to) or failed (unreadable); an update with an event
     is stepped in the transaction that records it, so it is recorded as done."""
     return "ignored" if (update.error or "").startswith("ignored") else "failed"
+
+
+def _marked(hook: CrashHook) -> CrashHook:
+    """The crash hook, its exceptions marked: they stand for the process dying at that
+    point, so they pass through as they are, not as the failure of one update."""
+
+    def crash(point: str) -> None:
+        try:
+            hook(point)
+        except Exception as exc:
+            setattr(exc, _DIED_HERE, True)
+            raise
+
+    return crash
 
 
 def _roles_json(roles: frozenset[str]) -> str:
@@ -123,7 +143,7 @@ class Store:
         self.sensitive = sensitive
         self.cipher = cipher
         self.log_text = log_text
-        self.crash = crash_hook or (lambda point: None)
+        self.crash = _marked(crash_hook) if crash_hook else (lambda point: None)
         self.retries = retries
         self.sleep = time.sleep
         self.rows = SessionRows(db, scenario, sensitive, cipher)
@@ -151,6 +171,9 @@ class Store:
         now: dt.datetime,
         roles: Callable[[int], frozenset[str]] = lambda user_id: frozenset(),
         parse: Parser | None = None,
+        apology: Apology | None = None,
+        calls: CallBroker | None = None,
+        resume: Sequence[int] = (),
     ) -> BatchResult:
         """Commit a batch of updates in one transaction; each is durable before it is
         acknowledged. Pending updates of the same chats recorded earlier (by this or another
@@ -158,12 +181,22 @@ class Store:
 
         A busy SQLite file, a lost PostgreSQL connection or a full disk rolls the whole batch
         back; it is tried again with backoff, and raises StoreUnavailable if it keeps failing
-        (the caller then acknowledges nothing: Telegram delivers the updates again)."""
+        (the caller then acknowledges nothing: Telegram delivers the updates again).
+
+        Any other failure concerns one update (a session that cannot be opened, a value the
+        database refuses): the batch is tried again an update at a time, and the one that
+        fails alone is set aside with its reason, its user gets `apology`, and it is reported;
+        the rest of the batch goes on.
+
+        With `calls`, a step that needs an outside call's answer is not applied: the update
+        stays pending (and so do its chat's later ones) and the call is handed to `calls`
+        after the commit, which steps the chat again (`resume`: chats whose pending updates
+        to step, with no new ones) once the answer is there."""
         for attempt in range(self.retries + 1):
             try:
                 # decided once per batch: a sender of this process takes silent answers
                 batch = _Gathered(self.answers is not None and self.answers.open)
-                result = self._process(updates, handle, now, roles, parse, batch)
+                result = self._process(updates, handle, now, roles, parse, batch, calls, resume)
             except (peewee.OperationalError, peewee.InterfaceError, peewee.IntegrityError) as exc:
                 # IntegrityError: another process recorded the same update id meanwhile;
                 # the next attempt sees it as a duplicate
@@ -174,12 +207,144 @@ class Store:
                 self._reconnect()
                 self.sleep(min(0.05 * 2**attempt, 2.0))
                 continue
+            except Exception as exc:
+                if getattr(exc, _DIED_HERE, False):
+                    raise  # the crash hook: the process "died" at this point
+                if len(updates) + len(resume) > 1:
+                    return self._one_at_a_time(
+                        updates, handle, now, roles, parse, apology, calls, resume
+                    )
+                if updates:
+                    return self._fail_alone(updates[0], exc, now, apology)
+                failed = self._fail_first_pending(resume[0], exc, now, apology, parse)
+                rest = self.process([], handle, now, roles, parse, apology, calls, resume)
+                rest.failed += failed.failed
+                rest.effects += failed.effects
+                return rest
             if batch.answers and self.answers is not None:  # only now that it is committed
                 self.answers.offer(batch.answers)
+            if calls is not None:
+                calls.committed(batch.done, batch.waiting)
             for problem in batch.problems:  # once: an attempt rolled back reports nothing
                 self.problems.report(problem)
             return result
         raise AssertionError("unreachable")
+
+    def _set_aside_row(self, update: IncomingUpdate, reason: str, stamp: dt.datetime) -> bool:
+        """Record `update` as failed: a new row, or its pending one; False when it was
+        handled already (a duplicate)."""
+        mark = self.db.param
+        if self._recorded([update.update_id]):
+            return bool(
+                self.db.execute_sql(
+                    f"UPDATE \"inbox\" SET status = 'failed', error = {mark} "
+                    f"WHERE update_id = {mark} AND status = 'pending'",
+                    (storable_json(reason), update.update_id),
+                ).rowcount
+            )
+        row = {
+            "update_id": update.update_id,
+            "chat_id": update.chat_id,
+            "body": storable_json(update.body()),
+            "status": "failed",
+            "attempts": 1,
+            "error": storable_json(reason),
+            "received": stamp,
+        }
+        insert_rows(self.db, InboxRow, [row])
+        return True
+
+    def _fail_first_pending(
+        self,
+        chat: int,
+        exc: Exception,
+        now: dt.datetime,
+        apology: Apology | None,
+        parse: Parser | None,
+    ) -> BatchResult:
+        """A chat's pending updates failed to resume: the first of them fails alone."""
+        mark = self.db.param
+        row = self.db.execute_sql(
+            "SELECT update_id, body FROM \"inbox\" WHERE status = 'pending' "
+            f"AND chat_id = {mark} ORDER BY update_id LIMIT 1",
+            (chat,),
+        ).fetchone()
+        if row is None or parse is None:
+            raise StoreUnavailable(f"cannot resume chat {chat}: {_cause(exc)}") from exc
+        return self._fail_alone(parse(row[0], row[1]), exc, now, apology)
+
+    def _one_at_a_time(
+        self,
+        updates: Sequence[IncomingUpdate],
+        handle: Handler,
+        now: dt.datetime,
+        roles: Callable[[int], frozenset[str]],
+        parse: Parser | None,
+        apology: Apology | None,
+        calls: CallBroker | None,
+        resume: Sequence[int],
+    ) -> BatchResult:
+        """The batch again, an update per transaction in update_id order (each chat's order
+        kept; a chat to resume first, its pending updates being older), so that the update
+        that fails fails alone."""
+        total = BatchResult()
+        for chat in resume:
+            self.process([], handle, now, roles, parse, apology, calls, [chat])
+        for update in sorted(updates, key=lambda u: u.update_id):
+            part = self.process([update], handle, now, roles, parse, apology, calls)
+            total.acknowledged += part.acknowledged
+            total.duplicates += part.duplicates
+            total.failed += part.failed
+            total.effects += part.effects
+        return total
+
+    def _fail_alone(
+        self,
+        update: IncomingUpdate,
+        exc: Exception,
+        now: dt.datetime,
+        apology: Apology | None,
+    ) -> BatchResult:
+        """Set aside an update that failed on its own: recorded as failed with its reason
+        (its body kept, for the operator), the apology queued for its chat, reported. If even
+        that cannot be written, the database itself is the problem: StoreUnavailable."""
+        reason = stored_text(f"{type(exc).__name__}: {exc}")[:1000]
+        result = BatchResult()
+        event = update.event
+        apologized: Effect | None = apology(event) if apology and event is not None else None
+        stamp = _utc(now)
+        state: str | None = None
+        try:
+            with write_transaction(self.db):
+                if not self._set_aside_row(update, reason, stamp):
+                    result.duplicates.append(update.update_id)
+                else:
+                    result.failed.append(update.update_id)
+                    if apologized is not None:
+                        row = self._outbox_row(apologized, update.update_id, stamp)
+                        insert_rows(self.db, OutboxRow, [row])
+                        result.effects = 1
+                    if event is not None:
+                        state = self.rows.state_of(event.chat.id, event.user.id)
+        except Exception as failure:
+            raise StoreUnavailable(
+                f"cannot even set aside update {update.update_id}: {_cause(failure)}"
+            ) from failure
+        result.acknowledged = [update.update_id]
+        if not result.duplicates:
+            self.problems.report(
+                Problem(
+                    "update_failed",
+                    f"set aside: {reason}",
+                    state,
+                    message_type(event) if event is not None else None,
+                    event.user.id if event is not None else None,
+                    update.chat_id,
+                    update.update_id,
+                ),
+                exc,
+            )
+        return result
 
     def _reconnect(self) -> None:
         try:
@@ -196,6 +361,8 @@ class Store:
         roles: Callable[[int], frozenset[str]],
         parse: Parser | None,
         batch: _Gathered,
+        calls: CallBroker | None = None,
+        resume: Sequence[int] = (),
     ) -> BatchResult:
         result = BatchResult()
         stamp = _utc(now)
@@ -238,13 +405,14 @@ class Store:
                 if u.event is None and _set_aside_status(u) == "failed"
             )
             self.crash("after_inbox")
-            work = self._work(fresh, parse)
-            chats = sorted({u.chat_id for u in work if u.chat_id is not None})
+            work = self._work(fresh, parse, resume)
+            chats = sorted({u.chat_id for u in work if u.chat_id is not None} | set(resume))
             if is_postgres(self.db):
                 for chat in chats:  # in a fixed order, so two processes never deadlock
                     self.db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (chat,))
                 if parse is not None:
-                    work = self._work(fresh, parse)  # rows other processes committed meanwhile
+                    # rows other processes committed meanwhile
+                    work = self._work(fresh, parse, resume)
             keys = {(u.event.chat.id, u.event.user.id) for u in work if u.event is not None}
             user_roles: dict[int, frozenset[str]] = {}  # the roles callback once per user
             role_of = self._cached(roles, user_roles)
@@ -258,13 +426,28 @@ class Store:
             cancels: list[CancelTimers] = []
             log: list[dict[str, Any]] = []
             users: dict[int, dict[str, Any]] = {}
+            waiting: list[IncomingUpdate] = []  # not stepped now: they wait for a call
+            blocked: set[int] = set()  # chats whose earlier update waits: the rest waits too
             for update in work:
                 event = update.event
                 assert event is not None
                 user = event.user
                 key = (event.chat.id, user.id)
+                if event.chat.id in blocked:
+                    waiting.append(update)
+                    continue
                 session = sessions.get(key) or new_session(*key, role_of(user.id))
-                step = handle(session, event)
+                try:
+                    if calls is None:
+                        step = handle(session, event)
+                    else:
+                        step = handle(session, event, calls.services_for(update.update_id))
+                except CallNeeded as need:  # nothing of this run is kept: it runs again
+                    batch.waiting.append((update.update_id, event.chat.id, need.call))
+                    blocked.add(event.chat.id)
+                    waiting.append(update)
+                    continue
+                batch.done.append(update.update_id)
                 after = step.session
                 sessions[key] = changed[key] = after
                 profile = (
@@ -320,7 +503,9 @@ class Store:
             for table, items in ((OutboxRow, outbox), (TimerRow, timers), (MessageLogRow, log)):
                 insert_rows(self.db, table, items)
             recorded = {u.update_id for u in fresh}
-            done = [u.update_id for u in work if u.update_id not in recorded]
+            self._keep_pending([u for u in waiting if u.update_id in recorded])
+            waits = {u.update_id for u in waiting}
+            done = [u.update_id for u in work if u.update_id not in recorded | waits]
             for part in _chunks(done):  # pending updates recorded by earlier transactions
                 InboxRow.update(status="done", body="", attempts=InboxRow.attempts + 1).where(
                     InboxRow.update_id.in_(list(part))
@@ -381,18 +566,43 @@ class Store:
             rows = select_in(self.db, sql, ids)
         return {row[0] for row in rows}  # others of the range are never asked about
 
+    def pending_chats(self, before: dt.datetime) -> list[int]:
+        """Chats with updates recorded before `before` and not yet stepped (through the
+        partial index of pending updates)."""
+        sql = (
+            "SELECT DISTINCT chat_id FROM \"inbox\" WHERE status = 'pending' "
+            f"AND chat_id IS NOT NULL AND received < {self.db.param}"
+        )
+        moment = _utc(before)
+        stamp = str(moment) if not is_postgres(self.db) else moment
+        return [row[0] for row in self.db.execute_sql(sql, (stamp,)).fetchall()]
+
     def _any_pending(self) -> bool:
         """Whether any recorded update waits to be stepped (only older versions left such
         rows): one probe of the partial index instead of a look-up by each chat."""
         sql = "SELECT 1 FROM \"inbox\" WHERE status = 'pending' LIMIT 1"  # literal: the index
         return self.db.execute_sql(sql).fetchone() is not None
 
-    def _work(self, fresh: Sequence[IncomingUpdate], parse: Parser | None) -> list[IncomingUpdate]:
-        """This batch's parsed updates, plus pending ones of the same chats already recorded."""
+    def _keep_pending(self, updates: Sequence[IncomingUpdate]) -> None:
+        """This batch's updates that wait for a call: pending, with their bodies (they are
+        parsed again when they are stepped), instead of done as they were recorded."""
+        mark = self.db.param
+        for update in updates:
+            self.db.execute_sql(
+                f"UPDATE \"inbox\" SET status = 'pending', body = {mark}, attempts = 0 "
+                f"WHERE update_id = {mark}",
+                (storable_json(update.body()), update.update_id),
+            )
+
+    def _work(
+        self, fresh: Sequence[IncomingUpdate], parse: Parser | None, resume: Sequence[int] = ()
+    ) -> list[IncomingUpdate]:
+        """This batch's parsed updates, plus pending ones of the same chats (and of the
+        chats to `resume`) already recorded."""
         mine = {u.update_id: u for u in fresh if u.event is not None}
-        if parse is None or not self._any_pending():
+        if parse is None or not (resume or self._any_pending()):
             return sorted(mine.values(), key=lambda u: u.update_id)
-        chats = sorted({u.chat_id for u in mine.values() if u.chat_id is not None})
+        chats = sorted({u.chat_id for u in mine.values() if u.chat_id is not None} | set(resume))
         # 'pending' written out: SQLite uses the partial index only for a literal
         sql = "SELECT update_id, body FROM \"inbox\" WHERE status = 'pending' AND chat_id IN ({})"
         for update_id, body in select_in(self.db, sql, chats):

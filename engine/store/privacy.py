@@ -38,7 +38,7 @@ def export_user(user_id: int, cipher: SensitiveCipher | None = None) -> dict[str
                 "chat_id": row.chat_id,
                 "scenario": row.scenario,
                 "state": row.state,
-                "variables": cipher.open(values) if cipher is not None else values,
+                "variables": cipher.open_what_it_can(values) if cipher is not None else values,
                 "call_stack": [f.state for f in stack_from_json(row.stack)],
                 "language": row.language,
                 "updated": _stamp(row.updated),

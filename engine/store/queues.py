@@ -208,6 +208,12 @@ class Timers:
         )
         return bool(changed)
 
+    def failed(self, timer_id: int) -> None:
+        """A timer that could not be fired (reported): it is not tried again."""
+        TimerRow.update(status="failed").where(
+            (TimerRow.id == timer_id) & (TimerRow.status == "pending")
+        ).execute()
+
     def next_due(self) -> dt.datetime | None:
         row = (
             TimerRow.select(peewee.fn.MIN(TimerRow.due))

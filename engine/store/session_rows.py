@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -50,11 +51,26 @@ _LOAD_SESSIONS = (
 # built once (json.dumps with options builds an encoder per call); variables are plain
 # values, never cyclic
 _encode_vars = json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False).encode
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _refuse_sealed(values: dict[str, Any]) -> None:
+def storable_json(text: str) -> str:
+    """JSON text both databases can hold: no NUL (PostgreSQL's text cannot), no lone UTF-16
+    surrogate (neither can encode one as UTF-8; json.loads makes one of a `"\\ud800"`
+    in an HTTP answer). Such characters become U+FFFD; most texts are checked by isascii()."""
+    text = text.replace("\\u0000", "")
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def _refuse_sealed(values: dict[str, Any], sensitive: frozenset[str]) -> None:
     for name, value in values.items():
-        if isinstance(value, dict) and set(value) == {MARK}:
+        if name in sensitive and isinstance(value, dict) and set(value) == {MARK}:
             raise EncryptionKeyError(
                 f"the variable '{name}' is stored encrypted, but BOT_ENCRYPTION_KEYS is not set"
             )
@@ -75,17 +91,18 @@ class SessionRows:
             return "{}"  # many scenarios keep no variables
         if self.cipher is not None and self.sensitive:
             values = self.cipher.seal(values, self.sensitive)
-        return _encode_vars(values).replace("\\u0000", "")
+        return storable_json(_encode_vars(values))
 
     def _session(self, row: tuple[Any, ...], roles: frozenset[str]) -> Session:
         chat_id, user_id, state, vars_json, stack, attempts, epoch, language, ended, version = row[
             :10
         ]
         values = json.loads(vars_json) if vars_json and vars_json != "{}" else {}
-        if self.cipher is not None:
-            values = self.cipher.open(values)
-        elif MARK in vars_json:
-            _refuse_sealed(values)
+        if self.sensitive and MARK in vars_json:
+            if self.cipher is not None:
+                values = self.cipher.open(values, self.sensitive)
+            else:
+                _refuse_sealed(values, self.sensitive)
         return Session(
             chat_id=chat_id,
             user_id=user_id,
@@ -118,6 +135,15 @@ class SessionRows:
                 if profiles is not None and row[14] is not None:  # the users row exists
                     profiles[row[1]] = (*row[10:15], bool(row[15]))
         return found
+
+    def state_of(self, chat_id: int, user_id: int) -> str | None:
+        """The stored state of one session, read as it is (for a report about it)."""
+        mark = self.db.param
+        row = self.db.execute_sql(
+            f'SELECT state FROM "sessions" WHERE chat_id = {mark} AND user_id = {mark}',
+            (chat_id, user_id),
+        ).fetchone()
+        return None if row is None else str(row[0])
 
     def store(self, sessions: Iterable[Session], stamp: dt.datetime) -> None:
         rows = [
