@@ -1,6 +1,6 @@
 """The fault campaign (bench/faults.py): a tiny run of it loses and doubles nothing and its
 report adds up; its detector finds a lost, a doubled, a reordered and a repeated reply in a
-doctored transcript; the fake server's random 429 and 5xx."""
+doctored transcript; the fake server's random 429 and 5xx; bench/slow_http.py runs."""
 
 from __future__ import annotations
 
@@ -129,3 +129,19 @@ def test_the_fake_answers_faults_at_random(faults: RandomFaults, kind: str) -> N
         assert not fake.rejected
         assert sum(fake.injected.values()) == 1  # the call refused; nothing carried out
         assert [c.method for c in fake.calls] == ["sendMessage", "getMe"]
+
+
+def test_the_slow_http_bench_runs() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "slow_http.py"),
+            *("--users", "2", "--delay", "1", "--seconds", "1"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "while the call runs:" in done.stdout and "ratio p99" in done.stdout, done.stdout
