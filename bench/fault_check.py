@@ -78,41 +78,43 @@ class _Chat:
     duplicates: tuple[float, ...]  # when each repeated reply was sent
     answered: int
     unexpected: int
-    examples: tuple[str, ...]
+    examples: tuple[tuple[int, str], ...]  # (rank, words): lost and doubled first
 
 
 def _check_chat(user: int, sent: Sequence[Sent], messages: int) -> _Chat:
     seen_texts: set[str] = set()
     counters: dict[int, set[int]] = {}  # message index -> values of n its replies show
     repeats: list[float] = []
-    examples: list[str] = []
+    examples: list[tuple[int, str]] = []
     latest = reordered = unexpected = 0
     for reply in sent:
         match = REPLY.fullmatch(reply.text)
         if not match or int(match[1]) != user or not 1 <= int(match[2]) <= messages:
             unexpected += 1
-            examples.append(f"chat {user}: unexpected {reply.text!r}")
+            examples.append((0, f"chat {user}: unexpected {reply.text!r}"))
             continue
         if reply.text in seen_texts:
             repeats.append(reply.at)
-            examples.append(f"chat {user}: {reply.text!r} sent again")
+            examples.append((3, f"chat {user}: {reply.text!r} sent again"))
             continue
         seen_texts.add(reply.text)
         index, counter = int(match[2]), int(match[3])
         if index < latest:
             reordered += 1
-            examples.append(f"chat {user}: {reply.text!r} after the reply to m{latest}")
+            examples.append((2, f"chat {user}: {reply.text!r} after the reply to m{latest}"))
         latest = max(latest, index)
         counters.setdefault(index, set()).add(counter)
     lost = messages - len(counters)
-    examples += [f"chat {user}: m{i} lost" for i in range(1, messages + 1) if i not in counters]
+    examples += [
+        (0, f"chat {user}: m{i} lost") for i in range(1, messages + 1) if i not in counters
+    ]
     values = set().union(*counters.values()) if counters else set()
     visible = max(0, len(values) - len(counters))
     unseen = (max(values) - len(values)) if values else 0
     doubled = visible + max(0, unseen - lost)
     if doubled:
         shown = ", ".join(f"m{i}: n={sorted(n)}" for i, n in sorted(counters.items()))
-        examples.append(f"chat {user}: {doubled} doubled ({shown})")
+        examples.append((1, f"chat {user}: {doubled} doubled ({shown})"))
     return _Chat(
         lost, doubled, reordered, tuple(repeats), len(counters), unexpected, tuple(examples)
     )
@@ -155,5 +157,5 @@ def check(
         duplicates_by_kill=tuple(by_kill),
         duplicates_before_kills=before,
         unexpected=stray + sum(c.unexpected for c in chats),
-        examples=tuple(e for c in chats for e in c.examples)[:EXAMPLES],
+        examples=tuple(e for _, e in sorted(e for c in chats for e in c.examples))[:EXAMPLES],
     )
