@@ -5,7 +5,8 @@ It answers the methods a bot calls, rejects (400, as Telegram would) any call wh
 parameters do not match the Bot API specification (data/bot-api-spec.min.json: unknown or
 missing parameters, wrong types, texts over their limits, HTML that Telegram could not
 parse), serves getUpdates with offsets and long polling, and on demand answers 429, 5xx or
-nothing at all (a timeout). Everything it was asked is kept in `calls` for assertions."""
+nothing at all (a timeout), or 429 and 5xx at random rates as a busy Telegram does (for
+fault campaigns). Everything it was asked is kept in `calls` for assertions."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -57,6 +59,27 @@ class Fault:
     description: str = ""  # for a 4xx: what Telegram says
 
 
+@dataclass(frozen=True)
+class RandomFaults:
+    """Each call of `methods` (all when empty) is answered 429 (with `retry_after`) with
+    probability `rate_429`, else a 5xx with probability `rate_5xx`; neither is carried out."""
+
+    rate_429: float = 0.0
+    rate_5xx: float = 0.0
+    retry_after: int = 1
+    methods: tuple[str, ...] = ()
+
+    def pick(self, method: str, rng: random.Random) -> Fault | None:
+        if not (self.rate_429 or self.rate_5xx) or (self.methods and method not in self.methods):
+            return None
+        draw = rng.random()
+        if draw < self.rate_429:
+            return Fault(method, 429, retry_after=self.retry_after)
+        if draw < self.rate_429 + self.rate_5xx:
+            return Fault(method, rng.choice((500, 502, 503)))
+        return None
+
+
 @dataclass
 class FakeTelegram:
     token: str = TOKEN
@@ -69,6 +92,7 @@ class FakeTelegram:
     orders: list[Any] = field(default_factory=list)  # what `http:` actions posted to /shop/orders
     latency: float = 0.0  # seconds before each answer, as over a network to Telegram
     most_in_flight: int = 0  # the most calls answered at the same time so far
+    injected: dict[int, int] = field(default_factory=dict)  # status -> random faults answered
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -76,6 +100,8 @@ class FakeTelegram:
         self._message_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._faults: list[Fault] = []
+        self._random_faults = RandomFaults()
+        self._rng = random.Random()
         self._in_flight = 0
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -166,6 +192,12 @@ class FakeTelegram:
                 Fault(method, status, times, retry_after, delay, carried_out, description)
             )
 
+    def fail_at_random(self, faults: RandomFaults, seed: int | None = None) -> None:
+        """From now on answer calls with 429 and 5xx at the given rates (after the faults
+        `fail` queued); `RandomFaults()` stops it. The count of each is kept in `injected`."""
+        with self._lock:
+            self._random_faults, self._rng = faults, random.Random(seed)
+
     def pending_updates(self) -> int:
         with self._lock:
             return len(self._updates)
@@ -225,7 +257,10 @@ class FakeTelegram:
                 if fault.times > 0 and fault.method in (method, "*"):
                     fault.times -= 1
                     return fault
-            return None
+            chance = self._random_faults.pick(method, self._rng)
+            if chance is not None:
+                self.injected[chance.status] = self.injected.get(chance.status, 0) + 1
+            return chance
 
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
