@@ -8,31 +8,22 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import peewee
 
-from engine.core.deferred_calls import CallNeeded, OutsideCall
+from engine.core.deferred_calls import CallNeeded
 from engine.core.effects import (
-    AnswerButton,
     CancelTimers,
-    EditText,
-    Effect,
-    ExportUserData,
-    ForgetUser,
-    ReportProblem,
-    SendFile,
-    SendText,
-    StartTimer,
 )
-from engine.core.events import Event, message_type
 from engine.core.session import Session, new_session
 from engine.core.store_protocol import BatchResult, CallBroker, Handler, IncomingUpdate, Parser
 from engine.ops.problems import Problem, ProblemSink
 from engine.store.bulk import insert_rows, select_in
 from engine.store.crypto import SensitiveCipher
 from engine.store.database import is_postgres, write_transaction
+from engine.store.effect_rows import EffectRows, Gathered
+from engine.store.failing_alone import Apology, FailingAlone
 from engine.store.message_log import MessageLog, stored_text
 from engine.store.models import (
     InboxRow,
@@ -41,51 +32,18 @@ from engine.store.models import (
     TimerRow,
     database_proxy,
 )
-from engine.store.privacy import audit, delete_user, export_user
 from engine.store.queues import ImmediateAnswers
 from engine.store.serialization import (
     RecentEffects,
     effect_to_json,
 )
 from engine.store.session_rows import SessionRows, storable_json
+from engine.store.unavailable import StoreUnavailable, cause_of, utc
+
+__all__ = ["Apology", "CrashHook", "Store", "StoreUnavailable"]
 
 CrashHook = Callable[[str], None]
-Apology = Callable[[Event], Effect]  # what a user whose update failed alone is told
 _DIED_HERE = "_store_crash_hook"  # marks an exception the crash hook raised (tests' "kill")
-
-
-@dataclass
-class _Gathered:
-    """What one attempt at a batch gathers besides rows: privacy requests, carried out
-    before the commit, and silent answers to presses, handed to this process's sender
-    after it. Per attempt, not on the Store: PostgreSQL's shards share one Store."""
-
-    answers_in_memory: bool
-    requests: list[tuple[ExportUserData | ForgetUser, Session]] = field(default_factory=list)
-    answers: list[AnswerButton] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)  # reported once, after the commit
-    # updates whose step waits for an outside call: (update_id, chat_id, the call)
-    waiting: list[tuple[int, int, OutsideCall]] = field(default_factory=list)
-    done: list[int] = field(default_factory=list)  # updates stepped to the end
-
-
-_CHUNK = 400  # ids per IN (...): below SQLite's limit on bound variables
-
-
-class StoreUnavailable(Exception):
-    """The database cannot take the batch now; nothing of it was stored or acknowledged."""
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
-
-
-def _cause(exc: BaseException) -> BaseException:
-    """The error that failed the transaction: SQLite rolls back by itself on a full disk,
-    and the rollback that follows ("no transaction is active") hides the reason."""
-    while "no transaction is active" in str(exc) and exc.__context__ is not None:
-        exc = exc.__context__
-    return exc
 
 
 def _set_aside_status(update: IncomingUpdate) -> str:
@@ -112,12 +70,15 @@ def _roles_json(roles: frozenset[str]) -> str:
     return json.dumps(sorted(roles)) if roles else "[]"
 
 
+_CHUNK = 400  # ids per IN (...): below SQLite's limit on bound variables
+
+
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
 
 
-class Store:
+class Store(FailingAlone, EffectRows):
     """Sessions, inbox, outbox and timers of one scenario, in one database."""
 
     def __init__(
@@ -195,14 +156,14 @@ class Store:
         for attempt in range(self.retries + 1):
             try:
                 # decided once per batch: a sender of this process takes silent answers
-                batch = _Gathered(self.answers is not None and self.answers.open)
+                batch = Gathered(self.answers is not None and self.answers.open)
                 result = self._process(updates, handle, now, roles, parse, batch, calls, resume)
             except (peewee.OperationalError, peewee.InterfaceError, peewee.IntegrityError) as exc:
                 # IntegrityError: another process recorded the same update id meanwhile;
                 # the next attempt sees it as a duplicate
                 if attempt == self.retries:
                     raise StoreUnavailable(
-                        f"the database refused the batch {attempt + 1} times: {_cause(exc)}"
+                        f"the database refused the batch {attempt + 1} times: {cause_of(exc)}"
                     ) from exc
                 self._reconnect()
                 self.sleep(min(0.05 * 2**attempt, 2.0))
@@ -230,122 +191,6 @@ class Store:
             return result
         raise AssertionError("unreachable")
 
-    def _set_aside_row(self, update: IncomingUpdate, reason: str, stamp: dt.datetime) -> bool:
-        """Record `update` as failed: a new row, or its pending one; False when it was
-        handled already (a duplicate)."""
-        mark = self.db.param
-        if self._recorded([update.update_id]):
-            return bool(
-                self.db.execute_sql(
-                    f"UPDATE \"inbox\" SET status = 'failed', error = {mark} "
-                    f"WHERE update_id = {mark} AND status = 'pending'",
-                    (storable_json(reason), update.update_id),
-                ).rowcount
-            )
-        row = {
-            "update_id": update.update_id,
-            "chat_id": update.chat_id,
-            "body": storable_json(update.body()),
-            "status": "failed",
-            "attempts": 1,
-            "error": storable_json(reason),
-            "received": stamp,
-        }
-        insert_rows(self.db, InboxRow, [row])
-        return True
-
-    def _fail_first_pending(
-        self,
-        chat: int,
-        exc: Exception,
-        now: dt.datetime,
-        apology: Apology | None,
-        parse: Parser | None,
-    ) -> BatchResult:
-        """A chat's pending updates failed to resume: the first of them fails alone."""
-        mark = self.db.param
-        row = self.db.execute_sql(
-            "SELECT update_id, body FROM \"inbox\" WHERE status = 'pending' "
-            f"AND chat_id = {mark} ORDER BY update_id LIMIT 1",
-            (chat,),
-        ).fetchone()
-        if row is None or parse is None:
-            raise StoreUnavailable(f"cannot resume chat {chat}: {_cause(exc)}") from exc
-        return self._fail_alone(parse(row[0], row[1]), exc, now, apology)
-
-    def _one_at_a_time(
-        self,
-        updates: Sequence[IncomingUpdate],
-        handle: Handler,
-        now: dt.datetime,
-        roles: Callable[[int], frozenset[str]],
-        parse: Parser | None,
-        apology: Apology | None,
-        calls: CallBroker | None,
-        resume: Sequence[int],
-    ) -> BatchResult:
-        """The batch again, an update per transaction in update_id order (each chat's order
-        kept; a chat to resume first, its pending updates being older), so that the update
-        that fails fails alone."""
-        total = BatchResult()
-        for chat in resume:
-            self.process([], handle, now, roles, parse, apology, calls, [chat])
-        for update in sorted(updates, key=lambda u: u.update_id):
-            part = self.process([update], handle, now, roles, parse, apology, calls)
-            total.acknowledged += part.acknowledged
-            total.duplicates += part.duplicates
-            total.failed += part.failed
-            total.effects += part.effects
-        return total
-
-    def _fail_alone(
-        self,
-        update: IncomingUpdate,
-        exc: Exception,
-        now: dt.datetime,
-        apology: Apology | None,
-    ) -> BatchResult:
-        """Set aside an update that failed on its own: recorded as failed with its reason
-        (its body kept, for the operator), the apology queued for its chat, reported. If even
-        that cannot be written, the database itself is the problem: StoreUnavailable."""
-        reason = stored_text(f"{type(exc).__name__}: {exc}")[:1000]
-        result = BatchResult()
-        event = update.event
-        apologized: Effect | None = apology(event) if apology and event is not None else None
-        stamp = _utc(now)
-        state: str | None = None
-        try:
-            with write_transaction(self.db):
-                if not self._set_aside_row(update, reason, stamp):
-                    result.duplicates.append(update.update_id)
-                else:
-                    result.failed.append(update.update_id)
-                    if apologized is not None:
-                        row = self._outbox_row(apologized, update.update_id, stamp)
-                        insert_rows(self.db, OutboxRow, [row])
-                        result.effects = 1
-                    if event is not None:
-                        state = self.rows.state_of(event.chat.id, event.user.id)
-        except Exception as failure:
-            raise StoreUnavailable(
-                f"cannot even set aside update {update.update_id}: {_cause(failure)}"
-            ) from failure
-        result.acknowledged = [update.update_id]
-        if not result.duplicates:
-            self.problems.report(
-                Problem(
-                    "update_failed",
-                    f"set aside: {reason}",
-                    state,
-                    message_type(event) if event is not None else None,
-                    event.user.id if event is not None else None,
-                    update.chat_id,
-                    update.update_id,
-                ),
-                exc,
-            )
-        return result
-
     def _reconnect(self) -> None:
         try:
             if not self.db.is_closed():
@@ -360,12 +205,12 @@ class Store:
         now: dt.datetime,
         roles: Callable[[int], frozenset[str]],
         parse: Parser | None,
-        batch: _Gathered,
+        batch: Gathered,
         calls: CallBroker | None = None,
         resume: Sequence[int] = (),
     ) -> BatchResult:
         result = BatchResult()
-        stamp = _utc(now)
+        stamp = utc(now)
         with write_transaction(self.db):
             ids = [u.update_id for u in updates]
             known = self._recorded(ids)
@@ -516,44 +361,6 @@ class Store:
         result.acknowledged = ids
         return result
 
-    def _privacy(
-        self,
-        batch: _Gathered,
-        outbox: list[dict[str, Any]],
-        log: list[dict[str, Any]],
-        changed: dict[tuple[int, int], Session],
-        users: dict[int, dict[str, Any]],
-        stamp: dt.datetime,
-    ) -> None:
-        """Carry out /mydata and /forgetme inside the batch's transaction."""
-        for request, session in batch.requests:
-            user = request.user_id
-            if isinstance(request, ExportUserData):
-                self.rows.store([session], stamp)
-                document = json.dumps(export_user(user, self.cipher), ensure_ascii=False, indent=2)
-                effect = SendFile(request.chat_id, "my-data.json", document, request.caption)
-                outbox.append(self._outbox_row(effect, None, stamp))
-                audit(f"user:{user}", "export", str(user), {"via": "/mydata"}, stamp)
-            else:
-                counts = delete_user(user)
-                for key in [k for k in changed if k[1] == user]:
-                    del changed[key]
-                users.pop(user, None)
-                log[:] = [row for row in log if row.get("user_id") != user]
-                audit(f"user:{user}", "delete", str(user), {"via": "/forgetme", **counts}, stamp)
-
-    def _outbox_row(
-        self, effect: Effect, update_id: int | None, stamp: dt.datetime
-    ) -> dict[str, Any]:
-        return {
-            "chat_id": getattr(effect, "chat_id", None),
-            "kind": type(effect).__name__,
-            "payload": effect_to_json(effect),
-            "update_id": update_id,
-            "not_before": stamp,
-            "created": stamp,
-        }
-
     def _recorded(self, ids: list[int]) -> set[int]:
         """Which of `ids` the inbox holds already (duplicates). A polled batch's ids are
         consecutive: read as one range of the unique index, not as as many look-ups."""
@@ -573,7 +380,7 @@ class Store:
             "SELECT DISTINCT chat_id FROM \"inbox\" WHERE status = 'pending' "
             f"AND chat_id IS NOT NULL AND received < {self.db.param}"
         )
-        moment = _utc(before)
+        moment = utc(before)
         stamp = str(moment) if not is_postgres(self.db) else moment
         return [row[0] for row in self.db.execute_sql(sql, (stamp,)).fetchall()]
 
@@ -622,72 +429,3 @@ class Store:
             return known[user_id]
 
         return cached
-
-    def _queue(
-        self,
-        batch: _Gathered,
-        effects: Sequence[Effect],
-        update_id: int,
-        stamp: dt.datetime,
-        outbox: list[dict[str, Any]],
-        timers: list[dict[str, Any]],
-        cancels: list[CancelTimers],
-        log: list[dict[str, Any]],
-        session: Session,
-        event: Event,
-    ) -> None:
-        for effect in effects:
-            kind = type(effect)
-            if kind is SendText or kind is EditText:
-                pass  # the usual ones, queued below
-            elif isinstance(effect, AnswerButton):
-                if batch.answers_in_memory and not effect.text:
-                    batch.answers.append(effect)
-                    continue
-            elif isinstance(effect, StartTimer):
-                timers.append(
-                    {
-                        "chat_id": effect.chat_id,
-                        "user_id": effect.user_id,
-                        "state": effect.state,
-                        "position": effect.index,
-                        "epoch": effect.epoch,
-                        "due": _utc(effect.due),
-                    }
-                )
-                continue
-            elif isinstance(effect, CancelTimers):
-                cancels.append(effect)
-                continue
-            elif isinstance(effect, ReportProblem):
-                failed = effect.message.startswith("step failed:")
-                batch.problems.append(
-                    Problem(
-                        "step_failed" if failed else "step",
-                        effect.message,
-                        effect.state,
-                        message_type(event),
-                        event.user.id,
-                        event.chat.id,
-                        update_id,
-                    )
-                )
-                continue  # for the operator, not for Telegram
-            elif isinstance(effect, ExportUserData | ForgetUser):
-                batch.requests.append((effect, session))
-                continue
-            chat = getattr(effect, "chat_id", None)
-            name = kind.__name__
-            outbox.append(
-                {
-                    "chat_id": chat,
-                    "kind": name,
-                    "payload": self._payload(effect),
-                    "update_id": update_id,
-                    "not_before": stamp,
-                    "created": stamp,
-                }
-            )
-            if isinstance(effect, AnswerButton) and not effect.text:
-                continue  # the spinner of a press stopped: nothing the user reads
-            log.append(self.log.outgoing(chat, name, getattr(effect, "text", None), session, stamp))
