@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from live_bot import LiveBot, Person, settle
+from live_bot import LiveBot, Person, free_port, settle
 
 from engine.testing.fake_telegram import FakeTelegram, text_update
 
@@ -85,3 +85,38 @@ def test_the_database_gone_for_good_stops_the_bot_with_exit_code_1(
     assert "CRITICAL engine: stopped on a fatal error (exit code 1): the poller" in last
     assert "no such table: inbox" in last
     assert fake.pending_updates() == 1  # not acknowledged: Telegram keeps it
+
+
+def test_telegram_failing_at_start_is_waited_out_in_polling_and_webhook_mode(
+    fake: FakeTelegram, tmp_path: Path, bots: list[LiveBot]
+) -> None:
+    """A 429 or 5xx on deleteWebhook or setWebhook used to stop the bot at start."""
+    fake.fail("deleteWebhook", 502, times=2)
+    polling = LiveBot(fake, f"sqlite:///{tmp_path / 'a.db'}", tmp_path / "a.log")
+    bots.append(polling.start().ready())
+    ann = Person(fake, 501)
+    ann.send("/start")
+    ann.expect("What would you like?")
+    assert "deleteWebhook failed (server); trying again" in polling.log
+    assert polling.stop() == 0
+    fake.fail("setWebhook", 429, times=1, retry_after=1)
+    port = free_port()
+    webhook = LiveBot(
+        fake,
+        f"sqlite:///{tmp_path / 'b.db'}",
+        tmp_path / "b.log",
+        {
+            "BOT_MODE": "webhook",
+            "WEBHOOK_URL": "https://bot.example.com/hook",
+            "WEBHOOK_SECRET": "s3cret_webhook-token",
+            "WEBHOOK_HOST": "127.0.0.1",
+            "WEBHOOK_PORT": str(port),
+        },
+    )
+    bots.append(webhook.start())
+    assert fake.wait_for(
+        lambda: fake.webhook.get("url") == "https://bot.example.com/hook" or not webhook.alive
+    ), webhook.log
+    assert webhook.alive, webhook.log
+    assert "setWebhook failed (rate_limited); trying again in 1s" in webhook.log
+    assert webhook.stop() == 0

@@ -44,6 +44,7 @@ from engine.telegram.bot_api import ApiError, BotApi
 from engine.telegram.updates import allowed_updates, parse_update
 
 log = logging.getLogger("engine")
+_PASSING = ("rate_limited", "server", "network", "timeout")  # Telegram's faults that pass
 
 
 def _parse(update_id: int, body: str) -> IncomingUpdate:
@@ -54,7 +55,8 @@ class Bot:
     def __init__(self, settings: Settings, require_keys: bool = True) -> None:
         self.settings = settings
         load_plugins(settings.plugins)
-        self.holder = ScenarioHolder(settings.scenario)
+        self.problems = ProblemSink()  # every failure of the running bot goes here
+        self.holder = ScenarioHolder(settings.scenario, self.problems)
         scenario = self.holder.current
         self.db = open_database(settings.database_url)
         if current_version(self.db) == 0:
@@ -66,7 +68,6 @@ class Bot:
                 f"the scenario marks {', '.join(sorted(scenario.sensitive))} as sensitive: set "
                 f"BOT_ENCRYPTION_KEYS to encrypt them; {HOW_TO_MAKE_A_KEY}"
             )
-        self.problems = ProblemSink()  # every failure of the running bot goes here
         self.recent = RecentEffects()  # what the store queues, the sender takes as it is
         self.answers = ImmediateAnswers()  # silent answers to presses, store to sender
         self.store = Store(
@@ -250,10 +251,30 @@ class Bot:
             "max_connections": min(100, settings.workers * 10),
         }
 
+    def _persist(self, api: BotApi, method: str, params: dict[str, object]) -> object:
+        """A call the bot cannot start without (deleteWebhook, setWebhook): a 429, a 5xx or
+        the network failing is waited out, as getUpdates' are, not a reason to stop."""
+        failures = 0
+        while True:
+            try:
+                return api.call(method, params)
+            except ApiError as exc:
+                if exc.kind not in _PASSING or self.stop.is_set():
+                    raise
+                failures += 1
+                wait = float(exc.retry_after or min(30.0, 2.0**failures))
+                log.warning("%s failed (%s); trying again in %gs", method, exc.kind, wait)
+                self.stop.wait(wait)
+
     def _poll(self, api: BotApi) -> None:
         """Polling in its own thread; on SIGTERM the batch in flight is committed, a long
         poll still waiting is abandoned (nothing of it was confirmed)."""
-        api.call("deleteWebhook", {})
+        try:
+            self._persist(api, "deleteWebhook", {})
+        except ApiError as exc:
+            if not self.stop.is_set():
+                self.fatal("deleteWebhook", exc)
+            return
         poller = Poller(api, self.processor, lambda: self.allowed, self.settings.poll_timeout)
 
         def poll() -> None:
@@ -290,7 +311,7 @@ class Bot:
             params = self._webhook_params()
             try:
                 await asyncio.get_running_loop().run_in_executor(
-                    None, lambda: api.call("setWebhook", params)
+                    None, lambda: self._persist(api, "setWebhook", params)
                 )
             except ApiError as exc:
                 log.error("Telegram refused the webhook %s: %s", settings.webhook_url, exc)

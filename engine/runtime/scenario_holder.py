@@ -12,6 +12,7 @@ from collections.abc import Callable
 from engine.core.model import Scenario
 from engine.i18n import check_catalogs
 from engine.i18n.catalogs import domain_of, locales_dir
+from engine.ops.problems import Problem, ProblemSink
 from engine.scenario import Diagnostic, validate_file
 from engine.scenario.compiler import compile_scenario
 
@@ -37,8 +38,9 @@ def load(path: str) -> tuple[Scenario, tuple[str, ...]]:
 
 
 class ScenarioHolder:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, problems: ProblemSink | None = None) -> None:
         self.path = path
+        self.problems = problems or ProblemSink()  # a refused reload is reported here
         self.current, files = load(path)
         self._lock = threading.Lock()
         self._stamps = self._read_stamps(files)
@@ -68,14 +70,12 @@ class ScenarioHolder:
             scenario, files = load(self.path)
         except ScenarioError as exc:
             self._stamps = self._read_stamps(self.files)
-            log.error(
-                "the changed scenario has errors; still running the previous version:\n%s", exc
-            )
+            cause = f"the changed scenario has errors; still running the previous version:\n{exc}"
+            self.problems.report(Problem("reload_failed", cause))
             return False
         except Exception as exc:  # a file vanished half-way through an editor's save
-            log.error(
-                "could not reload %s (%s); still running the previous version", self.path, exc
-            )
+            cause = f"could not reload {self.path} ({exc}); still running the previous version"
+            self.problems.report(Problem("reload_failed", cause), exc)
             return False
         with self._lock:
             self.current, self.files = scenario, files
@@ -84,6 +84,7 @@ class ScenarioHolder:
         for listener in self.listeners:
             try:
                 listener(scenario)
-            except Exception:  # the new version runs anyway; the listener's failure is logged
-                log.exception("after reloading %s", self.path)
+            except Exception as exc:  # the new version runs anyway; the failure is reported
+                cause = f"after reloading {self.path}: {type(exc).__name__}: {exc}"
+                self.problems.report(Problem("reload_failed", cause), exc)
         return True
