@@ -218,3 +218,40 @@ def test_without_deferred_calls_the_store_steps_as_before(
     finally:
         processor.close()
     assert replies(5) == ["Send anything.", "Order 101 (purchase 1)"]
+
+
+def test_message_id_is_the_same_each_time_a_message_or_timer_is_handled(tmp_path: Path) -> None:
+    """The idempotency key an author gives a web service that must not act twice."""
+    import datetime as dt
+
+    from builders import NOW
+
+    from engine.core.events import Chat, TextMessage, TimerFired, User
+    from engine.core.interpreter import step
+    from engine.core.session import new_session
+
+    scenario = compile_yaml(
+        """
+bot: {name: Ids, start: a}
+states:
+  a:
+    say: "id {{ message.id }}"
+    on: [{say: "id {{ message.id }}"}]
+    after: {delay: 1m, say: "timer {{ message.id }}"}
+""",
+        tmp_path,
+    )
+    ann, chat = User(5, "Ann"), Chat(5)
+    first = step(
+        scenario, new_session(5, 5), TextMessage(user=ann, chat=chat, seed=1001, text="hi"), NOW
+    )
+    texts = []
+    for _ in range(2):  # the same update handled twice: the same id
+        again = step(
+            scenario, first.session, TextMessage(user=ann, chat=chat, seed=1002, text="x"), NOW
+        )
+        texts.append(again.effects[0].text)  # type: ignore[attr-defined]
+    assert texts == ["id 1002", "id 1002"]
+    timer = TimerFired(user=ann, chat=chat, seed=9, state="a", index=0, epoch=first.session.epoch)
+    fired = step(scenario, first.session, timer, NOW + dt.timedelta(minutes=2))
+    assert next(getattr(e, "text", None) for e in fired.effects) == "timer timer-9"

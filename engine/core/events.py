@@ -118,9 +118,16 @@ def message_type(event: Event) -> str:
     return "other"
 
 
+def event_id(event: Event) -> str:
+    """The same text every time this event is handled again (the update's id; a timer's
+    own): an idempotency key for the web services an HTTP action calls, which may be called
+    more than once for one message (docs/scenario-language.md, `http`)."""
+    return f"timer-{event.seed}" if isinstance(event, TimerFired) else str(event.seed)
+
+
 def message_view(event: Event) -> dict[str, Any]:
     """`message` in templates: the current input as data (never as a template)."""
-    view: dict[str, Any] = {"type": message_type(event), "text": ""}
+    view: dict[str, Any] = {"type": message_type(event), "text": "", "id": event_id(event)}
     if isinstance(event, TextMessage):
         view["text"] = event.text
     elif isinstance(event, CommandMessage):
