@@ -226,6 +226,9 @@ class Scenario:
     base_dir: str = "."
     translator: Any = None  # a Translator (engine.core.translation); None: no catalogs
     privacy: frozenset[str] = frozenset()  # built-in commands enabled: mydata, forgetme
+    # some action needs an answer within the step (http with save_as/on_error, a plugin):
+    # a live bot then makes such calls outside the store's transaction
+    waits_for_calls: bool = False
 
     @property
     def offered_languages(self) -> tuple[str, ...]:

@@ -80,6 +80,11 @@ class Processor:
 
         return handle
 
+    def _calls(self) -> CallRunner | None:
+        """The call runner, if the running scenario has calls to wait for (most have none:
+        their updates then skip the per-update services)."""
+        return self.calls if self.holder.current.waits_for_calls else None
+
     def _apology(self, event: Event) -> Effect:
         return apology(self.holder.current, event)
 
@@ -104,7 +109,7 @@ class Processor:
                     self.roles,
                     self.parse,
                     self._apology,
-                    self.calls,
+                    self._calls(),
                 )
         else:
             result = self._in_shards(admitted)
@@ -137,7 +142,7 @@ class Processor:
                     self.roles,
                     self.parse,
                     self._apology,
-                    self.calls,
+                    self._calls(),
                 )
             finally:
                 self.store.db.close()  # back to the pool: the threads keep no connection

@@ -53,6 +53,7 @@ class ScenarioCompiler:
     def __init__(self, data: dict[str, Any], base_dir: str = ".") -> None:
         self.data = data
         self.base_dir = base_dir
+        self.waits_for_calls = False  # an action whose answer a step needs was compiled
         bot = data.get("bot", {})
         self.parse_mode: str = bot.get("parse_mode", "HTML")
 
@@ -179,6 +180,8 @@ class ScenarioCompiler:
         if "http" in raw:
             http = raw["http"]
             body = http.get("json")
+            if http.get("save_as") is not None or http.get("on_error") is not None:
+                self.waits_for_calls = True
             return Http(
                 method=http.get("method", "POST" if body is not None or "form" in http else "GET"),
                 url=self.text(http["url"], "data"),
@@ -195,6 +198,7 @@ class ScenarioCompiler:
                 tuple(to) if isinstance(to, list) else (to,), self.say(raw["notify"]["say"])
             )
         if "call" in raw:
+            self.waits_for_calls = True
             return Plugin(raw["call"], self.value(raw.get("with")), raw.get("save_as"))
         if "set_language" in raw:
             return SetLanguage(self.text(raw["set_language"], "data"))
@@ -321,6 +325,7 @@ class ScenarioCompiler:
                 json.dumps(data, sort_keys=True, default=str).encode()
             ).hexdigest()[:12],
             base_dir=self.base_dir,
+            waits_for_calls=self.waits_for_calls,  # after the states and commands compiled
         )
 
 
