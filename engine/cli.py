@@ -171,7 +171,7 @@ def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
 
     try:
         if args.migrate:
-            return admin.run_migrate(stdout)
+            return admin.run_migrate(stdout, stderr)
         if args.export_user is not None:
             return admin.run_export(args.export_user, stdout)
         if args.delete_user is not None:

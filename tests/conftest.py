@@ -54,4 +54,10 @@ def cli() -> Callable[..., CliResult]:
 # the store's fixtures: every store test runs on SQLite and on PostgreSQL
 # the runtime's fixtures: the fake Bot API server, a migrated SQLite file
 from runtime_fixtures import fake, sqlite_db  # noqa: E402, F401
-from store_fixtures import counter, db, postgres_url, store_url  # noqa: E402, F401
+from store_fixtures import (  # noqa: E402, F401
+    counter,
+    db,
+    fresh_store_urls,
+    postgres_url,
+    store_url,
+)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import peewee
@@ -78,6 +78,31 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'bot.db'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh_store_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Makes an empty database each time it is called (a test's several rounds), once on
+    SQLite and once on PostgreSQL; the PostgreSQL ones are dropped afterwards."""
+    if request.param == "sqlite":
+        files = iter(range(1_000_000))
+        yield lambda: f"sqlite:///{tmp_path / f'bot{next(files)}.db'}"
+        return
+    admin_url = postgres_admin_url()
+    admin = _admin_connection(admin_url)
+    names: list[str] = []
+
+    def fresh() -> str:
+        names.append(f"store_test_{uuid.uuid4().hex[:12]}")
+        admin.cursor().execute(f'CREATE DATABASE "{names[-1]}"')  # type: ignore[attr-defined]
+        return with_database(admin_url, names[-1])
+
+    try:
+        yield fresh
+    finally:
+        for name in names:
+            admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[attr-defined]
+        admin.close()  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ from engine.runtime.sender import Limits, Sender
 from engine.runtime.services import LiveServices
 from engine.store.crypto import HOW_TO_MAKE_A_KEY, SensitiveCipher
 from engine.store.database import open_database
-from engine.store.migrations import SchemaError, check, current_version, migrate
+from engine.store.migrations import SchemaError, create_or_check
 from engine.store.pipeline import Store
 from engine.store.queues import ImmediateAnswers, Outbox, Timers
 from engine.store.serialization import RecentEffects
@@ -59,9 +59,7 @@ class Bot:
         self.holder = ScenarioHolder(settings.scenario, self.problems)
         scenario = self.holder.current
         self.db = open_database(settings.database_url)
-        if current_version(self.db) == 0:
-            migrate(self.db)  # a new database: create the tables
-        check(self.db)
+        create_or_check(self.db)  # a new database: its tables, one process at a time
         cipher = SensitiveCipher.from_environment()
         if scenario.sensitive and cipher is None and require_keys:
             raise SchemaError(

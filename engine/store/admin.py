@@ -20,9 +20,12 @@ def _database_url() -> str:
     return os.environ.get("DATABASE_URL", DEFAULT_URL)
 
 
-def run_migrate(stdout: TextIO) -> int:
+def run_migrate(stdout: TextIO, stderr: TextIO) -> int:
+    def say(notice: str) -> None:  # stdout is the list of steps; a wait is told apart
+        stderr.write(f"run.py: {notice}\n")
+
     db = open_database(_database_url())
-    done = migrate(db)
+    done = migrate(db, say)
     if done:
         database_proxy.initialize(db)
         audit("cli", "migrate", None, {"steps": done}, dt.datetime.now(dt.UTC).replace(tzinfo=None))

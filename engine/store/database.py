@@ -175,11 +175,26 @@ class CheckpointedSqliteDatabase(peewee.SqliteDatabase):
 
     def init(self, database: Any, *args: Any, **kwargs: Any) -> None:
         super().init(database, *args, **kwargs)
+        pragmas = dict(getattr(self, "_pragmas", ()))
+        self._busy_seconds = int(pragmas.get("busy_timeout", 0)) / 1000
         self._checkpointer: _Checkpointer | None = None
         if database and database != ":memory:":
-            pragmas = dict(getattr(self, "_pragmas", ()))
             synchronous = str(pragmas.get("synchronous", "normal"))
             self._checkpointer = _Checkpointer(database, synchronous)
+
+    def _connect(self) -> Any:
+        """A new file is switched to WAL under an exclusive lock, and when processes opening
+        the fresh file together both try it, SQLite answers 'database is locked' at once,
+        without the busy timeout's wait: opened again until that timeout has passed."""
+        deadline, pause = time.monotonic() + self._busy_seconds, 0.001
+        while True:
+            try:
+                return super()._connect()  # type: ignore[misc]
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     def commit(self) -> None:
         super().commit()

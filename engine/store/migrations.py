@@ -1,4 +1,5 @@
-"""Versioned schema migrations: applied by `python run.py --migrate`, checked at start."""
+"""Versioned schema migrations: applied by `python run.py --migrate`, checked at start;
+one process at a time (engine.store.schema_lock)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable
 import peewee
 
 from engine.store.models import ALL_MODELS, SettingRow, database_proxy
+from engine.store.schema_lock import Say, log_waiting, schema_lock
 
 VERSION_KEY = "schema_version"
 
@@ -105,8 +107,29 @@ def current_version(db: peewee.Database) -> int:
     return int(row.value) if row is not None else 0
 
 
-def migrate(db: peewee.Database) -> list[str]:
-    """Apply every pending step in order, each in its own transaction."""
+def migrate(db: peewee.Database, say: Say = log_waiting) -> list[str]:
+    """Apply every pending step in order, each in its own transaction (SQLite: savepoint),
+    under the schema lock: a process migrating at the same time waits, then finds nothing
+    left to do."""
+    if current_version(db) == LATEST:
+        return []  # nothing to do; a schema's version never goes back
+    with schema_lock(db, say):
+        return _apply(db)
+
+
+def create_or_check(db: peewee.Database, say: Say = log_waiting) -> None:
+    """At the bot's start: create the tables of a new database, then refuse a schema this
+    engine does not fit, both under the schema lock, so that a bot started together with
+    others (or with `--migrate`) waits for their migration instead of seeing it half-done."""
+    if current_version(db) == LATEST:
+        return
+    with schema_lock(db, say):
+        if current_version(db) == 0:
+            _apply(db)
+        check(db)
+
+
+def _apply(db: peewee.Database) -> list[str]:
     done = []
     version = current_version(db)
     if version > LATEST:
