@@ -16,7 +16,11 @@ from typing import Any
 
 import peewee
 
-LEASE_KEY = 0x7E1E_B07  # the advisory lock's number: one per database
+# The advisory lock's number, one per database: sha256(b"scenario-bot-engine lease")'s first
+# 8 bytes, the sign bit cleared. Far above any Telegram id: the per-chat locks use chat ids as
+# keys, and the lease's old number (0x7E1EB07) was a possible chat id, whose updates then
+# waited for the lease holder to exit.
+LEASE_KEY = 0x5937_07FF_8899_AE35
 
 
 class Lease:
