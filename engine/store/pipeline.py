@@ -348,9 +348,10 @@ class Store(FailingAlone, EffectRows):
             for table, items in ((OutboxRow, outbox), (TimerRow, timers), (MessageLogRow, log)):
                 insert_rows(self.db, table, items)
             recorded = {u.update_id for u in fresh}
-            self._keep_pending([u for u in waiting if u.update_id in recorded])
-            waits = {u.update_id for u in waiting}
-            done = [u.update_id for u in work if u.update_id not in recorded | waits]
+            if waiting:
+                self._keep_pending([u for u in waiting if u.update_id in recorded])
+                recorded |= {u.update_id for u in waiting}  # not done: they stay pending
+            done = [u.update_id for u in work if u.update_id not in recorded]
             for part in _chunks(done):  # pending updates recorded by earlier transactions
                 InboxRow.update(status="done", body="", attempts=InboxRow.attempts + 1).where(
                     InboxRow.update_id.in_(list(part))
