@@ -19,6 +19,7 @@ import peewee
 
 from engine.core.effects import HttpRequest
 from engine.core.ports import HttpCall, PortError, Services
+from engine.ops.problems import Problem, ProblemSink
 from engine.runtime.services import LiveServices
 from engine.store.queues import NOT_QUEUED, ImmediateAnswers, Outbox, Outcome, QueuedEffect
 from engine.telegram.bot_api import ApiError, BotApi
@@ -26,6 +27,7 @@ from engine.telegram.calls import FileIds, MediaFileError, Uploads, api_calls, u
 
 log = logging.getLogger("engine.sender")
 Clock = Callable[[], dt.datetime]
+_REASON = 500  # characters of a failure's reason kept (the row's error, the problem's cause)
 
 
 @dataclass
@@ -148,6 +150,7 @@ class Sender:
         parallel: int = 1,
         services: Services | None = None,
         answers: ImmediateAnswers | None = None,
+        problems: ProblemSink | None = None,
     ) -> None:
         self.outbox, self.api, self.limits = outbox, api, limits
         self.admins = tuple(admins)
@@ -162,6 +165,7 @@ class Sender:
         )
         self.waits = CallWaits()
         self.answers = answers  # silent answers to presses, handed over in memory
+        self.problems = problems or ProblemSink()
 
     def run_once(self, limit: int = 100) -> int:
         """Send what is due and allowed now; returns how many effects were handled."""
@@ -183,23 +187,26 @@ class Sender:
         groups += chats.values()
         if not groups:
             return 0
-        outcomes = self._deliver_round(groups, now)
-        self._record([o for o in outcomes if o.id != NOT_QUEUED])  # no row to update
-        return len(outcomes)
+        done: list[Outcome] = []  # filled as messages go: an error stopping the round
+        try:  # must not lose what was sent before it (it would go out again)
+            self._deliver_round(groups, now, done)
+        finally:
+            self._record([o for o in done if o.id != NOT_QUEUED])  # no row to update
+        return len(done)
 
-    def _deliver_round(self, chats: list[list[QueuedEffect]], now: dt.datetime) -> list[Outcome]:
+    def _deliver_round(
+        self, chats: list[list[QueuedEffect]], now: dt.datetime, done: list[Outcome]
+    ) -> None:
         """The first chat in this thread, its calls' waits measured; the others in
         parallel if those calls waited, else here too."""
         self.waits.start_round()
-        outcomes = self._deliver_in_order(chats[0], now, measure=True)
+        self._deliver_in_order(chats[0], now, done, measure=True)
         self.waits.end_round()
         if self._pool is None or len(chats) == 1 or not self.waits.threads_pay:
             for items in chats[1:]:
-                outcomes += self._deliver_in_order(items, now)
-            return outcomes
-        for part in self._pool.map(lambda items: self._deliver_in_order(items, now), chats[1:]):
-            outcomes += part
-        return outcomes
+                self._deliver_in_order(items, now, done)
+            return
+        list(self._pool.map(lambda items: self._deliver_in_order(items, now, done), chats[1:]))
 
     def _record(self, outcomes: list[Outcome]) -> None:
         """Write what was sent. These messages are out already: a busy database is waited
@@ -211,7 +218,8 @@ class Sender:
             except peewee.OperationalError as exc:
                 log.warning("the outbox is busy (%s); recording the sends again", exc)
                 time.sleep(min(5.0, 0.2 * 2**attempt))
-        log.error("could not record %d sends: they may be sent again", len(outcomes))
+        cause = f"could not record {len(outcomes)} sends: they may be sent again"
+        self.problems.report(Problem("store", cause))
 
     def close(self) -> None:
         """Stop; the silent answers handed over so far are still sent (later ones are
@@ -224,20 +232,24 @@ class Sender:
             self._pool.shutdown(wait=True)
 
     def _deliver_in_order(
-        self, items: list[QueuedEffect], now: dt.datetime, measure: bool = False
-    ) -> list[Outcome]:
-        """One chat's messages of this round, in order; after one that must wait, the rest
-        of the chat's messages wait too."""
-        outcomes = []
+        self,
+        items: list[QueuedEffect],
+        now: dt.datetime,
+        done: list[Outcome],
+        measure: bool = False,
+    ) -> None:
+        """One chat's messages of this round, in order, each outcome added to `done` as it
+        comes; after one that must wait, the rest of the chat's messages wait too."""
         for queued in items:
             outcome = self._deliver(queued, now, measure)
             if outcome is not None:
-                outcomes.append(outcome)
+                done.append(outcome)
             if outcome is None or outcome.status == "pending":
                 break
-        return outcomes
 
     def _deliver(self, queued: QueuedEffect, now: dt.datetime, measure: bool) -> Outcome | None:
+        """Carry out one effect. Whatever goes wrong with it (a refusal, a media path no file
+        has, a value no call can carry) is this message's outcome, never the round's."""
         effect = queued.effect
         if isinstance(effect, HttpRequest):
             return self._http(queued, effect)
@@ -258,15 +270,34 @@ class Sender:
                 if isinstance(result, dict) and isinstance(result.get("message_id"), int):
                     message_id = result["message_id"]
                 if call.upload_key and call.upload_kind:
-                    file_id = uploaded_file_id(result, call.upload_kind)
-                    if file_id:
-                        self.uploads.known[call.upload_key] = file_id
+                    self._remember_upload(
+                        call.upload_key, uploaded_file_id(result, call.upload_kind)
+                    )
         except ApiError as exc:
             return self._failed(queued, exc, now)
         except (MediaFileError, OSError) as exc:
-            log.error("cannot send %s: %s", type(effect).__name__, exc)
-            return Outcome(queued.id, "failed")
+            return self._broken(queued, str(exc), exc)
+        except Exception as exc:  # a bug or a value nothing checked: this message only
+            return self._broken(queued, f"{type(exc).__name__}: {exc}", exc)
         return Outcome(queued.id, "sent", message_id)
+
+    def _broken(self, queued: QueuedEffect, reason: str, exc: Exception) -> Outcome:
+        """A message that cannot be sent as it is: failed with its reason, not tried again."""
+        reason = reason[:_REASON]
+        cause = f"cannot send {type(queued.effect).__name__}: {reason}"
+        self.problems.report(Problem("send_failed", cause, chat_id=queued.chat_id), exc)
+        return Outcome(queued.id, "failed", error=reason)
+
+    def _remember_upload(self, key: str, file_id: str | None) -> None:
+        """Keep an uploaded file's file_id. The message is out whatever happens here: a
+        failure costs an upload again next time, not a failed message."""
+        if not file_id:
+            return
+        try:
+            self.uploads.known[key] = file_id
+        except Exception as exc:
+            cause = f"could not keep the file_id of an uploaded file: {exc}"[:_REASON]
+            self.problems.report(Problem("store", cause), exc)
 
     def _failed(self, queued: QueuedEffect, exc: ApiError, now: dt.datetime) -> Outcome | None:
         """The outcome of a refused call; None when the chat's queue was dropped (403)."""
@@ -279,18 +310,17 @@ class Sender:
             backoff = min(300.0, 2.0 ** min(queued.attempts, 8)) * (0.5 + random.random())
             self.limits.pause(chat, backoff, now)
             return Outcome(queued.id, "pending", not_before=now + dt.timedelta(seconds=backoff))
-        if exc.kind == "timeout":
-            return Outcome(queued.id, "uncertain")  # it may have arrived: never sent twice blindly
+        kind = type(queued.effect).__name__
+        if exc.kind == "timeout":  # it may have arrived: never sent twice blindly
+            reason = f"{exc.description} (it may have arrived: not sent again)"[:_REASON]
+            self.problems.report(Problem("send_failed", f"{kind} {reason}", chat_id=chat), exc)
+            return Outcome(queued.id, "uncertain", error=reason)
         if exc.kind == "blocked" and chat is not None and chat > 0:
             self.outbox.blocked_by(chat)
             return None
-        log.warning(
-            "Telegram refused %s for chat %s: %s",
-            type(queued.effect).__name__,
-            chat,
-            exc.description,
-        )
-        return Outcome(queued.id, "failed")
+        reason = f"Telegram refused {exc.method or kind}: {exc.description}"[:_REASON]
+        self.problems.report(Problem("send_failed", reason, chat_id=chat), exc)
+        return Outcome(queued.id, "failed", error=reason)
 
     def _http(self, queued: QueuedEffect, effect: HttpRequest) -> Outcome:
         """A fire-and-forget call (`do: http` without `save_as`), made as the services
@@ -300,7 +330,9 @@ class Sender:
         )
         try:
             self.services.http(call)
-        except PortError as exc:
-            log.warning("http %s failed: %s", effect.method, exc)
-            return Outcome(queued.id, "failed")
+        except Exception as exc:  # PortError, and a URL no request can carry (a space)
+            reason = str(exc) if isinstance(exc, PortError) else f"{type(exc).__name__}: {exc}"
+            reason = f"http {effect.method}: {reason}"[:_REASON]
+            self.problems.report(Problem("http_failed", reason, chat_id=queued.chat_id), exc)
+            return Outcome(queued.id, "failed", error=reason)
         return Outcome(queued.id, "sent")

@@ -35,12 +35,14 @@ class QueuedEffect:
 @dataclass(frozen=True)
 class Outcome:
     """What one delivery round did to a queued effect: sent (with Telegram's message id),
-    pending again from `not_before` (a 429 or 5xx), uncertain (timed out) or failed."""
+    pending again from `not_before` (a 429 or 5xx), uncertain (timed out) or failed, with
+    why (`error`, kept in the row)."""
 
     id: int
     status: str
     message_id: int | None = None
     not_before: dt.datetime | None = None
+    error: str | None = None
 
 
 @quick_init
@@ -113,8 +115,8 @@ class Outbox:
         mark = self.db.param
         sql = (
             f'UPDATE "outbox" SET status = {mark}, message_id = COALESCE({mark}, message_id), '
-            f"not_before = COALESCE({mark}, not_before), attempts = attempts + 1 "
-            f"WHERE id = {mark}"
+            f"not_before = COALESCE({mark}, not_before), error = {mark}, "
+            f"attempts = attempts + 1 WHERE id = {mark}"
         )
         sqlite = isinstance(self.db, peewee.SqliteDatabase)
         sent: list[Outcome] = []
@@ -125,7 +127,7 @@ class Outbox:
                 continue
             moment = _utc(outcome.not_before) if outcome.not_before else None
             stamp = str(moment) if sqlite and moment is not None else moment
-            rows.append((outcome.status, outcome.message_id, stamp, outcome.id))
+            rows.append((outcome.status, outcome.message_id, stamp, outcome.error, outcome.id))
         with write_transaction(self.db):
             for start in range(0, len(sent), _SENT_AT_ONCE):
                 self._mark_sent(sent[start : start + _SENT_AT_ONCE])
@@ -179,7 +181,7 @@ class Outbox:
         with write_transaction(self.db):
             UserRow.update(blocked=True).where(UserRow.id == user_id).execute()
             self.db.execute_sql(  # through the pending index ('pending' written out)
-                f"UPDATE \"outbox\" SET status = 'failed' "
+                f"UPDATE \"outbox\" SET status = 'failed', error = 'the user blocked the bot' "
                 f"WHERE status = 'pending' AND chat_id = {mark}",
                 (user_id,),
             )
