@@ -82,26 +82,37 @@ class ImmediateAnswers:
         return items
 
 
+def _pending_sql(mark: str) -> str:
+    """The sender's look-up (Outbox.pending), raw: the query builder's SQL generation cost
+    more than the query itself. 'pending' is written out: SQLite uses the partial index only
+    for a literal. `waiting` is each chat with a pending row not yet due (a 429, a backoff)
+    and its first such row: read through the same index (retries are few), then looked up
+    for each due row, which is left out when it comes after it."""
+    return (
+        'SELECT o.id, o.chat_id, o.payload, o.attempts FROM "outbox" AS o '
+        'LEFT JOIN (SELECT chat_id, MIN(id) AS first FROM "outbox" '
+        f"WHERE status = 'pending' AND not_before > {mark} GROUP BY chat_id) AS waiting "
+        "ON waiting.chat_id = o.chat_id "
+        f"WHERE o.status = 'pending' AND o.not_before <= {mark} "
+        f"AND (waiting.first IS NULL OR o.id < waiting.first) ORDER BY o.id LIMIT {mark}"
+    )
+
+
 class Outbox:
     def __init__(self, db: peewee.Database, recent: RecentEffects | None = None) -> None:
         database_proxy.initialize(db)
         self.db = db
         # the effects this process's store queued: taken as they are, not decoded
         self._effect = recent.effect_of if recent is not None else effect_from_json
+        self.pending_sql = _pending_sql(db.param)  # parameters: now, now, limit
 
     def pending(self, now: dt.datetime, limit: int = 100) -> list[QueuedEffect]:
-        """Effects due to be sent, oldest first (one chat's messages stay in order)."""
-        # raw SQL: the query builder's SQL generation cost more than the query itself
-        mark = self.db.param
+        """Effects due to be sent, oldest first. A chat's message waits behind the chat's
+        earliest unsent one: while that one waits out a 429 or a backoff, the chat's later
+        ones are left out, so they never overtake it (in another process, after a restart)."""
         moment = _utc(now)
-        # 'pending' written out: SQLite uses the partial index only for a literal
-        sql = (
-            'SELECT id, chat_id, payload, attempts FROM "outbox" '
-            f"WHERE status = 'pending' AND not_before <= {mark} ORDER BY id LIMIT {mark}"
-        )
-        sqlite = isinstance(self.db, peewee.SqliteDatabase)
-        stamp = str(moment) if sqlite else moment  # as peewee writes it on SQLite
-        rows = self.db.execute_sql(sql, (stamp, int(limit))).fetchall()
+        stamp = str(moment) if isinstance(self.db, peewee.SqliteDatabase) else moment
+        rows = self.db.execute_sql(self.pending_sql, (stamp, stamp, int(limit))).fetchall()
         return [
             QueuedEffect(row_id, chat, self._effect(payload), attempts)
             for row_id, chat, payload, attempts in rows
