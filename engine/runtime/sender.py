@@ -1,6 +1,7 @@
 """Draining the outbox within Telegram's limits: about 30 messages/s in all, 1/s per chat,
 20/min per group (configurable). 429 waits for that chat only, 5xx backs off, 403 marks the
-user as blocked, a timeout is recorded as uncertain instead of being sent again blindly."""
+user as blocked, a timeout is recorded as uncertain instead of being sent again blindly;
+anything else that goes wrong with one message fails that message, with its reason."""
 
 from __future__ import annotations
 
@@ -15,11 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import peewee
-
 from engine.core.effects import HttpRequest
 from engine.core.ports import HttpCall, PortError, Services
 from engine.ops.problems import Problem, ProblemSink
+from engine.runtime.send_record import SendRecorder
 from engine.runtime.services import LiveServices
 from engine.store.queues import NOT_QUEUED, ImmediateAnswers, Outbox, Outcome, QueuedEffect
 from engine.telegram.bot_api import ApiError, BotApi
@@ -136,7 +136,8 @@ class Sender:
     """Drains the outbox. Each round decides, in order, what the limits let go now; the
     chats' messages are then delivered in parallel (`parallel` threads; one chat's messages
     one after another, in order) while calls wait for the network, in this thread while
-    they do not (CallWaits), and the round's outcomes are written in one transaction."""
+    they do not (CallWaits). Outcomes are written as messages are done (SendRecorder), so
+    a kill sends again only what was sent since the last write, not the whole round."""
 
     def __init__(
         self,
@@ -166,6 +167,7 @@ class Sender:
         self.waits = CallWaits()
         self.answers = answers  # silent answers to presses, handed over in memory
         self.problems = problems or ProblemSink()
+        self.recorder = SendRecorder(outbox, self.problems, group=self.parallel)
 
     def run_once(self, limit: int = 100) -> int:
         """Send what is due and allowed now; returns how many effects were handled."""
@@ -187,39 +189,29 @@ class Sender:
         groups += chats.values()
         if not groups:
             return 0
-        done: list[Outcome] = []  # filled as messages go: an error stopping the round
-        try:  # must not lose what was sent before it (it would go out again)
-            self._deliver_round(groups, now, done)
-        finally:
-            self._record([o for o in done if o.id != NOT_QUEUED])  # no row to update
-        return len(done)
+        try:
+            return self._deliver_round(groups, now)
+        finally:  # an error stopping the round must not lose what was sent before it
+            self.recorder.flush()
 
-    def _deliver_round(
-        self, chats: list[list[QueuedEffect]], now: dt.datetime, done: list[Outcome]
-    ) -> None:
+    def _deliver_round(self, chats: list[list[QueuedEffect]], now: dt.datetime) -> int:
         """The first chat in this thread, its calls' waits measured; the others in
-        parallel if those calls waited, else here too."""
+        parallel if those calls waited (this thread then writes their outcomes as they
+        come), else here too (written every `parallel` outcomes). See SendRecorder."""
         self.waits.start_round()
-        self._deliver_in_order(chats[0], now, done, measure=True)
+        handled = self._deliver_in_order(chats[0], now, measure=True)
         self.waits.end_round()
         if self._pool is None or len(chats) == 1 or not self.waits.threads_pay:
+            self.recorder.group = self.parallel
             for items in chats[1:]:
-                self._deliver_in_order(items, now, done)
-            return
-        list(self._pool.map(lambda items: self._deliver_in_order(items, now, done), chats[1:]))
-
-    def _record(self, outcomes: list[Outcome]) -> None:
-        """Write what was sent. These messages are out already: a busy database is waited
-        for (a lost record would send them again), and only then given up, loudly."""
-        for attempt in range(6):
-            try:
-                self.outbox.record(outcomes)
-                return
-            except peewee.OperationalError as exc:
-                log.warning("the outbox is busy (%s); recording the sends again", exc)
-                time.sleep(min(5.0, 0.2 * 2**attempt))
-        cause = f"could not record {len(outcomes)} sends: they may be sent again"
-        self.problems.report(Problem("store", cause))
+                handled += self._deliver_in_order(items, now)
+            return handled
+        self.recorder.flush()
+        futures = [self._pool.submit(self._deliver_in_order, items, now) for items in chats[1:]]
+        for future in futures:
+            future.add_done_callback(lambda _: self.recorder.wake())
+        self.recorder.serve(lambda: all(f.done() for f in futures))
+        return handled + sum(f.result() for f in futures)
 
     def close(self) -> None:
         """Stop; the silent answers handed over so far are still sent (later ones are
@@ -232,20 +224,20 @@ class Sender:
             self._pool.shutdown(wait=True)
 
     def _deliver_in_order(
-        self,
-        items: list[QueuedEffect],
-        now: dt.datetime,
-        done: list[Outcome],
-        measure: bool = False,
-    ) -> None:
-        """One chat's messages of this round, in order, each outcome added to `done` as it
-        comes; after one that must wait, the rest of the chat's messages wait too."""
+        self, items: list[QueuedEffect], now: dt.datetime, measure: bool = False
+    ) -> int:
+        """One chat's messages of this round, in order, each recorded as it is done; after
+        one that must wait, the rest of the chat's messages wait too. How many were done."""
+        handled = 0
         for queued in items:
             outcome = self._deliver(queued, now, measure)
-            if outcome is not None:
-                done.append(outcome)
-            if outcome is None or outcome.status == "pending":
+            if outcome is None:  # the chat's queue was dropped (403)
                 break
+            self.recorder.add(outcome)
+            handled += 1
+            if outcome.status == "pending":
+                break
+        return handled
 
     def _deliver(self, queued: QueuedEffect, now: dt.datetime, measure: bool) -> Outcome | None:
         """Carry out one effect. Whatever goes wrong with it (a refusal, a media path no file
