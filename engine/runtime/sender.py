@@ -12,7 +12,7 @@ import statistics
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from engine.ops.problems import Problem, ProblemSink
 from engine.runtime.send_record import SendRecorder
 from engine.runtime.services import LiveServices
 from engine.store.queues import NOT_QUEUED, ImmediateAnswers, Outbox, Outcome, QueuedEffect
+from engine.store.sent_journal import journal_beside
 from engine.telegram.bot_api import ApiError, BotApi
 from engine.telegram.calls import FileIds, MediaFileError, Uploads, api_calls, uploaded_file_id
 
@@ -48,33 +49,32 @@ class Limits:
     _refilled: float | None = None
     _swept: float | None = None
 
-    def _interval(self, chat: int) -> float:
-        return self.group_interval if chat < 0 else self.chat_interval
-
-    def ready(self, chat: int | None, now: dt.datetime) -> bool:
-        moment = now.timestamp()
+    def take(self, chat: int | None, moment: float) -> bool:
+        """Whether a message to `chat` may go at `moment` (POSIX seconds); if so, it is
+        counted against the limits."""
+        interval = 0.0
         if chat is not None:
             paused = self._paused.get(chat)
             if paused is not None and paused > moment:
                 return False
+            interval = self.group_interval if chat < 0 else self.chat_interval
             due = self._due.get(chat)
-            if due is not None and due - moment > (self.chat_burst - 1) * self._interval(chat):
+            if due is not None and due - moment > (self.chat_burst - 1) * interval:
                 return False
         if self._refilled is None:
             self._refilled, self._tokens = moment, self.per_second
         elapsed = moment - self._refilled
         self._tokens = min(self.per_second, self._tokens + elapsed * self.per_second)
         self._refilled = moment
-        return self._tokens >= 1
-
-    def spend(self, chat: int | None, now: dt.datetime) -> None:
-        moment = now.timestamp()
+        if self._tokens < 1:
+            return False
         self._tokens -= 1
         if chat is not None:
             due = self._due.get(chat, moment)
-            self._due[chat] = (due if due > moment else moment) + self._interval(chat)
+            self._due[chat] = (due if due > moment else moment) + interval
         if self._swept is None or moment - self._swept >= 60:
             self._sweep(moment)
+        return True
 
     def pause(self, chat: int | None, seconds: float, now: dt.datetime) -> None:
         if chat is not None:
@@ -167,10 +167,13 @@ class Sender:
         self.waits = CallWaits()
         self.answers = answers  # silent answers to presses, handed over in memory
         self.problems = problems or ProblemSink()
-        self.recorder = SendRecorder(outbox, self.problems, group=self.parallel)
+        journal = journal_beside(outbox.db)
+        self.recorder = SendRecorder(outbox, self.problems, journal, group=self.parallel)
 
     def run_once(self, limit: int = 100) -> int:
         """Send what is due and allowed now; returns how many effects were handled."""
+        if not self.recorder.recover():  # a killed sender's sends, before anything else
+            return 0
         now = self.clock()
         groups: list[list[QueuedEffect]] = []
         if self.answers is not None:
@@ -179,12 +182,12 @@ class Sender:
             groups = [[QueuedEffect(NOT_QUEUED, None, answer, 0)] for answer in self.answers.take()]
         chats: dict[int | None, list[QueuedEffect]] = {}
         held: set[int | None] = set()  # chats waiting: their later messages wait too (order)
+        moment = now.timestamp()
         for queued in self.outbox.pending(now, limit):
             chat = queued.chat_id
-            if chat in held or not self.limits.ready(chat, now):
+            if chat in held or not self.limits.take(chat, moment):
                 held.add(chat)
                 continue
-            self.limits.spend(chat, now)
             chats.setdefault(chat, []).append(queued)
         groups += chats.values()
         if not groups:
@@ -196,21 +199,24 @@ class Sender:
 
     def _deliver_round(self, chats: list[list[QueuedEffect]], now: dt.datetime) -> int:
         """The first chat in this thread, its calls' waits measured; the others in
-        parallel if those calls waited (this thread then writes their outcomes as they
-        come), else here too (written every `parallel` outcomes). See SendRecorder."""
+        parallel if those calls waited, else here too. Sends are made durable as they
+        complete: each at once in parallel, every `parallel` here (SendRecorder)."""
         self.waits.start_round()
         handled = self._deliver_in_order(chats[0], now, measure=True)
         self.waits.end_round()
         if self._pool is None or len(chats) == 1 or not self.waits.threads_pay:
-            self.recorder.group = self.parallel
+            self.recorder.set_group(self.parallel)
             for items in chats[1:]:
                 handled += self._deliver_in_order(items, now)
             return handled
-        self.recorder.flush()
+        self.recorder.set_group(1)
         futures = [self._pool.submit(self._deliver_in_order, items, now) for items in chats[1:]]
         for future in futures:
             future.add_done_callback(lambda _: self.recorder.wake())
-        self.recorder.serve(lambda: all(f.done() for f in futures))
+        try:
+            self.recorder.serve(lambda: all(f.done() for f in futures))
+        finally:  # no thread adds outcomes once the round is written
+            wait(futures)
         return handled + sum(f.result() for f in futures)
 
     def close(self) -> None:
@@ -222,6 +228,8 @@ class Sender:
                 self._deliver(QueuedEffect(NOT_QUEUED, None, answer, 0), self.clock(), False)
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+        if self.recorder.journal is not None:
+            self.recorder.journal.close()
 
     def _deliver_in_order(
         self, items: list[QueuedEffect], now: dt.datetime, measure: bool = False
@@ -229,11 +237,14 @@ class Sender:
         """One chat's messages of this round, in order, each recorded as it is done; after
         one that must wait, the rest of the chat's messages wait too. How many were done."""
         handled = 0
+        recorder = self.recorder
         for queued in items:
+            if recorder.serving:  # a delivery thread, its sends written by the sender's
+                recorder.before_send()
             outcome = self._deliver(queued, now, measure)
             if outcome is None:  # the chat's queue was dropped (403)
                 break
-            self.recorder.add(outcome)
+            recorder.add(outcome, queued.chat_id)
             handled += 1
             if outcome.status == "pending":
                 break

@@ -15,6 +15,7 @@ from engine.core.effects import AnswerButton, Effect
 from engine.core.quick_init import quick_init
 from engine.store.database import write_transaction
 from engine.store.models import OutboxRow, TimerRow, UserRow, database_proxy
+from engine.store.sent_journal import Sent
 from engine.store.serialization import RecentEffects, effect_from_json
 
 
@@ -59,6 +60,7 @@ class DueTimer:
 _SENT_AT_ONCE = 100  # sent messages marked by one statement (its CASE is read row by row)
 # sqlite3's errors raised as peewee's (OperationalError for a busy database), as peewee does
 _AS_PEEWEE_ERRORS = peewee.__exception_wrapper__  # type: ignore[attr-defined]
+_UNCERTAIN = "no answer in time (it may have arrived: not sent again)"
 NOT_QUEUED = 0  # the id of a QueuedEffect that has no outbox row (ImmediateAnswers)
 
 
@@ -195,6 +197,27 @@ class Outbox:
         params: list[Any] = [value for o in with_ids for value in (o.id, o.message_id)]
         params += [o.id for o in outcomes]
         return sql, params
+
+    def record_journaled(self, sends: Sequence[Sent]) -> None:
+        """What a killed sender's journal holds (SQLite): applied to a row only while it
+        is still pending and in the same chat, so a line applied already, or naming a row
+        of a database restored since, changes nothing."""
+        with write_transaction(self.db):
+            self.db.cursor().executemany(
+                'UPDATE "outbox" SET status = ?, message_id = COALESCE(?, message_id), '
+                "error = ?, attempts = attempts + 1 "
+                "WHERE id = ? AND status = 'pending' AND chat_id IS ?",
+                [
+                    (
+                        s.status,
+                        s.message_id,
+                        _UNCERTAIN if s.status != "sent" else None,
+                        s.id,
+                        s.chat_id,
+                    )
+                    for s in sends
+                ],
+            )
 
     def sent(self, effect_id: int, message_id: int | None = None) -> None:
         OutboxRow.update(
