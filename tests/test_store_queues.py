@@ -76,14 +76,16 @@ def test_a_chats_later_messages_wait_behind_its_earliest_unsent_one(
     assert [q.id for q in outbox.pending(later)] == [first.id, second.id, *(q.id for q in others)]
     outbox.record([Outcome(second.id, "sent"), Outcome(first.id, "failed")])
     assert outbox.pending(NOW) == others  # a message ahead that failed holds nothing back
-    if isinstance(db, peewee.SqliteDatabase):  # both look-ups go through the pending index
-        sql = outbox.pending_sql
+    if isinstance(db, peewee.SqliteDatabase):  # every look-up goes through the pending index
         stamp = str(NOW.replace(tzinfo=None))
-        plan = [
-            str(r[-1]) for r in db.execute_sql("EXPLAIN QUERY PLAN " + sql, (stamp,) * 2 + (100,))
-        ]
-        assert sum("USING INDEX outbox_pending" in step for step in plan) == 2, plan
-        assert not [step for step in plan if step.startswith("SCAN") and "INDEX" not in step], plan
+        for sql, params, scans in (
+            (outbox.waiting_sql, (stamp,), 1),
+            (outbox.due_sql, (stamp, 100), 1),
+            (outbox.pending_sql, (stamp, stamp, 100), 2),
+        ):
+            plan = [str(r[-1]) for r in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params)]
+            assert sum("INDEX outbox_pending" in step for step in plan) == scans, plan
+            assert not [s for s in plan if s.startswith("SCAN") and "INDEX" not in s], plan
 
 
 def test_a_round_of_outcomes_is_recorded_row_by_row(

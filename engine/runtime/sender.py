@@ -244,7 +244,8 @@ class Sender:
             outcome = self._deliver(queued, now, measure)
             if outcome is None:  # the chat's queue was dropped (403)
                 break
-            recorder.add(outcome, queued.chat_id)
+            if queued.id != NOT_QUEUED:  # a silent answer in memory has no row
+                recorder.add(outcome, queued.chat_id)
             handled += 1
             if outcome.status == "pending":
                 break
