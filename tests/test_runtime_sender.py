@@ -4,7 +4,6 @@ been delivered, media by URL, file_id or local file (uploaded once), harmless re
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import threading
 import time
@@ -12,12 +11,12 @@ from pathlib import Path
 
 import peewee
 import pytest
+from outbox_helpers import T0, Clock, queue, status
 from telebot import apihelper
 
 from engine.core.effects import (
     AnswerButton,
     EditText,
-    Effect,
     HttpRequest,
     InlineButton,
     Markup,
@@ -30,28 +29,14 @@ from engine.store.database import open_database
 from engine.store.migrations import migrate
 from engine.store.models import OutboxRow, UserRow
 from engine.store.queues import ImmediateAnswers, Outbox
-from engine.store.serialization import effect_to_json
 from engine.store.uploads import UploadedFiles
 from engine.telegram.bot_api import BotApi
 from engine.testing.fake_telegram import FakeTelegram
-
-T0 = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
 def db(sqlite_db: peewee.Database) -> peewee.Database:
     return sqlite_db  # a migrated SQLite file (tests/runtime_fixtures.py)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def tick(self, seconds: float) -> None:
-        self.now += dt.timedelta(seconds=seconds)
 
 
 @pytest.fixture
@@ -77,24 +62,6 @@ def sender(
         clock=clock,
         file_ids=file_ids,
     )
-
-
-def queue(*effects: Effect) -> list[int]:
-    stamp = T0.replace(tzinfo=None)
-    return [
-        OutboxRow.create(
-            chat_id=getattr(e, "chat_id", None),
-            kind=type(e).__name__,
-            payload=effect_to_json(e),
-            not_before=stamp,
-            created=stamp,
-        ).id
-        for e in effects
-    ]
-
-
-def status(row_id: int) -> str:
-    return str(OutboxRow.get_by_id(row_id).status)
 
 
 def test_a_message_is_sent_with_its_buttons_and_marked_sent(

@@ -28,7 +28,7 @@ from engine.store.models import (
     UserRow,
     database_proxy,
 )
-from engine.store.queues import Outbox
+from engine.store.queues import Outbox, Outcome
 from engine.store.serialization import effect_to_json
 
 TIME_INDEXES_OF_SCHEMA_4 = (
@@ -64,6 +64,7 @@ def test_migrate_creates_the_schema_once_and_says_so(store_url: str) -> None:
         "schema 3: fewer indexes written per update, users row only when it changes\n"
         "schema 4: the outbox indexed only while pending\n"
         "schema 5: the inbox and the message log not indexed by time\n"
+        "schema 6: the outbox keeps why a message failed\n"
     )
     again = run_py(store_url, "--migrate")
     assert (again.returncode, again.stdout) == (0, "the schema is up to date\n")
@@ -202,6 +203,7 @@ def test_a_schema_2_database_keeps_its_users_and_pending_updates_when_upgraded(
             "schema 3: fewer indexes written per update, users row only when it changes",
             "schema 4: the outbox indexed only while pending",
             "schema 5: the inbox and the message log not indexed by time",
+            "schema 6: the outbox keeps why a message failed",
         ]
         check(db)
         user = UserRow.get_by_id(7)
@@ -243,6 +245,7 @@ def test_a_schema_3_outbox_is_indexed_only_while_pending_after_the_upgrade(
         assert migrate(db) == [
             "schema 4: the outbox indexed only while pending",
             "schema 5: the inbox and the message log not indexed by time",
+            "schema 6: the outbox keeps why a message failed",
         ]
         check(db)
         indexes = {i.name for i in db.get_indexes("outbox")}
@@ -260,5 +263,35 @@ def test_a_schema_3_outbox_is_indexed_only_while_pending_after_the_upgrade(
             assert "USING INDEX outbox_pending" in plan, plan  # not the whole table
         Outbox(db).blocked_by(7)  # a 403: what waits for the chat is dropped, nothing else
         assert [r.status for r in OutboxRow.select().order_by(OutboxRow.id)] == ["sent", "failed"]
+    finally:
+        close_all(db)
+
+
+def test_a_schema_5_outbox_keeps_its_messages_and_gets_a_column_for_why_one_failed(
+    store_url: str,
+) -> None:
+    db = open_database(store_url)
+    try:
+        database_proxy.initialize(db)
+        stamp = dt.datetime(2026, 1, 1, 10, 0)
+        with db.atomic():  # the outbox as schema 5 left it: no error column
+            db.create_tables(ALL_MODELS)
+            db.execute_sql('ALTER TABLE "outbox" DROP COLUMN "error"')
+            SettingRow.create(key=migrations.VERSION_KEY, value="5")
+            OutboxRow.create(  # the columns it names are those of schema 5
+                chat_id=7,
+                kind="SendText",
+                payload=effect_to_json(SendText(7, "waiting")),
+                not_before=stamp,
+                created=stamp,
+            )
+        assert migrate(db) == ["schema 6: the outbox keeps why a message failed"]
+        check(db)
+        outbox = Outbox(db)
+        [waiting] = outbox.pending(stamp + dt.timedelta(seconds=1))
+        assert waiting.effect == SendText(7, "waiting")
+        outbox.record([Outcome(waiting.id, "failed", error="Bad Request: chat not found")])
+        row = OutboxRow.get_by_id(waiting.id)
+        assert (row.status, row.error) == ("failed", "Bad Request: chat not found")
     finally:
         close_all(db)

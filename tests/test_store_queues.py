@@ -63,6 +63,31 @@ def test_the_outbox_hands_out_messages_in_order_and_records_what_happened(
     assert OutboxRow.get_by_id(first.id).message_id == 777
 
 
+def test_a_chats_later_messages_wait_behind_its_earliest_unsent_one(
+    parts: tuple[Store, Outbox, Timers, object], db: peewee.Database
+) -> None:
+    store, outbox, _timers, scenario = parts
+    hello(store, scenario, 1, user=5)  # "One.", "Two." to chat 5
+    hello(store, scenario, 2, user=6)  # and to chat 6
+    first, second, *others = outbox.pending(NOW)
+    later = NOW + dt.timedelta(seconds=30)
+    outbox.record([Outcome(first.id, "pending", not_before=later)])  # a 429 on chat 5's first
+    assert outbox.pending(NOW) == others  # chat 5's second waits too; chat 6 goes on
+    assert [q.id for q in outbox.pending(later)] == [first.id, second.id, *(q.id for q in others)]
+    outbox.record([Outcome(second.id, "sent"), Outcome(first.id, "failed")])
+    assert outbox.pending(NOW) == others  # a message ahead that failed holds nothing back
+    if isinstance(db, peewee.SqliteDatabase):  # every look-up goes through the pending index
+        stamp = str(NOW.replace(tzinfo=None))
+        for sql, params, scans in (
+            (outbox.waiting_sql, (stamp,), 1),
+            (outbox.due_sql, (stamp, 100), 1),
+            (outbox.pending_sql, (stamp, stamp, 100), 2),
+        ):
+            plan = [str(r[-1]) for r in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params)]
+            assert sum("INDEX outbox_pending" in step for step in plan) == scans, plan
+            assert not [s for s in plan if s.startswith("SCAN") and "INDEX" not in s], plan
+
+
 def test_a_round_of_outcomes_is_recorded_row_by_row(
     parts: tuple[Store, Outbox, Timers, object],
 ) -> None:

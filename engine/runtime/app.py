@@ -127,6 +127,7 @@ class Bot:
             parallel=self.settings.senders,
             services=self.processor.services,
             answers=self.answers,
+            problems=self.problems,
         )
 
     def start_background(self) -> list[threading.Thread]:

@@ -1,6 +1,7 @@
 """Draining the outbox within Telegram's limits: about 30 messages/s in all, 1/s per chat,
 20/min per group (configurable). 429 waits for that chat only, 5xx backs off, 403 marks the
-user as blocked, a timeout is recorded as uncertain instead of being sent again blindly."""
+user as blocked, a timeout is recorded as uncertain instead of being sent again blindly;
+anything else that goes wrong with one message fails that message, with its reason."""
 
 from __future__ import annotations
 
@@ -11,21 +12,23 @@ import statistics
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-import peewee
-
 from engine.core.effects import HttpRequest
 from engine.core.ports import HttpCall, PortError, Services
+from engine.ops.problems import Problem, ProblemSink
+from engine.runtime.send_record import SendRecorder
 from engine.runtime.services import LiveServices
 from engine.store.queues import NOT_QUEUED, ImmediateAnswers, Outbox, Outcome, QueuedEffect
+from engine.store.sent_journal import journal_beside
 from engine.telegram.bot_api import ApiError, BotApi
 from engine.telegram.calls import FileIds, MediaFileError, Uploads, api_calls, uploaded_file_id
 
 log = logging.getLogger("engine.sender")
 Clock = Callable[[], dt.datetime]
+_REASON = 500  # characters of a failure's reason kept (the row's error, the problem's cause)
 
 
 @dataclass
@@ -46,33 +49,32 @@ class Limits:
     _refilled: float | None = None
     _swept: float | None = None
 
-    def _interval(self, chat: int) -> float:
-        return self.group_interval if chat < 0 else self.chat_interval
-
-    def ready(self, chat: int | None, now: dt.datetime) -> bool:
-        moment = now.timestamp()
+    def take(self, chat: int | None, moment: float) -> bool:
+        """Whether a message to `chat` may go at `moment` (POSIX seconds); if so, it is
+        counted against the limits."""
+        interval = 0.0
         if chat is not None:
             paused = self._paused.get(chat)
             if paused is not None and paused > moment:
                 return False
+            interval = self.group_interval if chat < 0 else self.chat_interval
             due = self._due.get(chat)
-            if due is not None and due - moment > (self.chat_burst - 1) * self._interval(chat):
+            if due is not None and due - moment > (self.chat_burst - 1) * interval:
                 return False
         if self._refilled is None:
             self._refilled, self._tokens = moment, self.per_second
         elapsed = moment - self._refilled
         self._tokens = min(self.per_second, self._tokens + elapsed * self.per_second)
         self._refilled = moment
-        return self._tokens >= 1
-
-    def spend(self, chat: int | None, now: dt.datetime) -> None:
-        moment = now.timestamp()
+        if self._tokens < 1:
+            return False
         self._tokens -= 1
         if chat is not None:
             due = self._due.get(chat, moment)
-            self._due[chat] = (due if due > moment else moment) + self._interval(chat)
+            self._due[chat] = (due if due > moment else moment) + interval
         if self._swept is None or moment - self._swept >= 60:
             self._sweep(moment)
+        return True
 
     def pause(self, chat: int | None, seconds: float, now: dt.datetime) -> None:
         if chat is not None:
@@ -134,7 +136,8 @@ class Sender:
     """Drains the outbox. Each round decides, in order, what the limits let go now; the
     chats' messages are then delivered in parallel (`parallel` threads; one chat's messages
     one after another, in order) while calls wait for the network, in this thread while
-    they do not (CallWaits), and the round's outcomes are written in one transaction."""
+    they do not (CallWaits). Outcomes are written as messages are done (SendRecorder), so
+    a kill sends again only what was sent since the last write, not the whole round."""
 
     def __init__(
         self,
@@ -148,6 +151,7 @@ class Sender:
         parallel: int = 1,
         services: Services | None = None,
         answers: ImmediateAnswers | None = None,
+        problems: ProblemSink | None = None,
     ) -> None:
         self.outbox, self.api, self.limits = outbox, api, limits
         self.admins = tuple(admins)
@@ -162,9 +166,14 @@ class Sender:
         )
         self.waits = CallWaits()
         self.answers = answers  # silent answers to presses, handed over in memory
+        self.problems = problems or ProblemSink()
+        journal = journal_beside(outbox.db)
+        self.recorder = SendRecorder(outbox, self.problems, journal, group=self.parallel)
 
     def run_once(self, limit: int = 100) -> int:
         """Send what is due and allowed now; returns how many effects were handled."""
+        if not self.recorder.recover():  # a killed sender's sends, before anything else
+            return 0
         now = self.clock()
         groups: list[list[QueuedEffect]] = []
         if self.answers is not None:
@@ -173,45 +182,42 @@ class Sender:
             groups = [[QueuedEffect(NOT_QUEUED, None, answer, 0)] for answer in self.answers.take()]
         chats: dict[int | None, list[QueuedEffect]] = {}
         held: set[int | None] = set()  # chats waiting: their later messages wait too (order)
+        moment = now.timestamp()
         for queued in self.outbox.pending(now, limit):
             chat = queued.chat_id
-            if chat in held or not self.limits.ready(chat, now):
+            if chat in held or not self.limits.take(chat, moment):
                 held.add(chat)
                 continue
-            self.limits.spend(chat, now)
             chats.setdefault(chat, []).append(queued)
         groups += chats.values()
         if not groups:
             return 0
-        outcomes = self._deliver_round(groups, now)
-        self._record([o for o in outcomes if o.id != NOT_QUEUED])  # no row to update
-        return len(outcomes)
+        try:
+            return self._deliver_round(groups, now)
+        finally:  # an error stopping the round must not lose what was sent before it
+            self.recorder.flush()
 
-    def _deliver_round(self, chats: list[list[QueuedEffect]], now: dt.datetime) -> list[Outcome]:
+    def _deliver_round(self, chats: list[list[QueuedEffect]], now: dt.datetime) -> int:
         """The first chat in this thread, its calls' waits measured; the others in
-        parallel if those calls waited, else here too."""
+        parallel if those calls waited, else here too. Sends are made durable as they
+        complete: each at once in parallel, every `parallel` here (SendRecorder)."""
         self.waits.start_round()
-        outcomes = self._deliver_in_order(chats[0], now, measure=True)
+        handled = self._deliver_in_order(chats[0], now, measure=True)
         self.waits.end_round()
         if self._pool is None or len(chats) == 1 or not self.waits.threads_pay:
+            self.recorder.set_group(self.parallel)
             for items in chats[1:]:
-                outcomes += self._deliver_in_order(items, now)
-            return outcomes
-        for part in self._pool.map(lambda items: self._deliver_in_order(items, now), chats[1:]):
-            outcomes += part
-        return outcomes
-
-    def _record(self, outcomes: list[Outcome]) -> None:
-        """Write what was sent. These messages are out already: a busy database is waited
-        for (a lost record would send them again), and only then given up, loudly."""
-        for attempt in range(6):
-            try:
-                self.outbox.record(outcomes)
-                return
-            except peewee.OperationalError as exc:
-                log.warning("the outbox is busy (%s); recording the sends again", exc)
-                time.sleep(min(5.0, 0.2 * 2**attempt))
-        log.error("could not record %d sends: they may be sent again", len(outcomes))
+                handled += self._deliver_in_order(items, now)
+            return handled
+        self.recorder.set_group(1)
+        futures = [self._pool.submit(self._deliver_in_order, items, now) for items in chats[1:]]
+        for future in futures:
+            future.add_done_callback(lambda _: self.recorder.wake())
+        try:
+            self.recorder.serve(lambda: all(f.done() for f in futures))
+        finally:  # no thread adds outcomes once the round is written
+            wait(futures)
+        return handled + sum(f.result() for f in futures)
 
     def close(self) -> None:
         """Stop; the silent answers handed over so far are still sent (later ones are
@@ -222,22 +228,32 @@ class Sender:
                 self._deliver(QueuedEffect(NOT_QUEUED, None, answer, 0), self.clock(), False)
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+        if self.recorder.journal is not None:
+            self.recorder.journal.close()
 
     def _deliver_in_order(
         self, items: list[QueuedEffect], now: dt.datetime, measure: bool = False
-    ) -> list[Outcome]:
-        """One chat's messages of this round, in order; after one that must wait, the rest
-        of the chat's messages wait too."""
-        outcomes = []
+    ) -> int:
+        """One chat's messages of this round, in order, each recorded as it is done; after
+        one that must wait, the rest of the chat's messages wait too. How many were done."""
+        handled = 0
+        recorder = self.recorder
         for queued in items:
+            if recorder.serving:  # a delivery thread, its sends written by the sender's
+                recorder.before_send()
             outcome = self._deliver(queued, now, measure)
-            if outcome is not None:
-                outcomes.append(outcome)
-            if outcome is None or outcome.status == "pending":
+            if outcome is None:  # the chat's queue was dropped (403)
                 break
-        return outcomes
+            if queued.id != NOT_QUEUED:  # a silent answer in memory has no row
+                recorder.add(outcome, queued.chat_id)
+            handled += 1
+            if outcome.status == "pending":
+                break
+        return handled
 
     def _deliver(self, queued: QueuedEffect, now: dt.datetime, measure: bool) -> Outcome | None:
+        """Carry out one effect. Whatever goes wrong with it (a refusal, a media path no file
+        has, a value no call can carry) is this message's outcome, never the round's."""
         effect = queued.effect
         if isinstance(effect, HttpRequest):
             return self._http(queued, effect)
@@ -258,15 +274,34 @@ class Sender:
                 if isinstance(result, dict) and isinstance(result.get("message_id"), int):
                     message_id = result["message_id"]
                 if call.upload_key and call.upload_kind:
-                    file_id = uploaded_file_id(result, call.upload_kind)
-                    if file_id:
-                        self.uploads.known[call.upload_key] = file_id
+                    self._remember_upload(
+                        call.upload_key, uploaded_file_id(result, call.upload_kind)
+                    )
         except ApiError as exc:
             return self._failed(queued, exc, now)
         except (MediaFileError, OSError) as exc:
-            log.error("cannot send %s: %s", type(effect).__name__, exc)
-            return Outcome(queued.id, "failed")
+            return self._broken(queued, str(exc), exc)
+        except Exception as exc:  # a bug or a value nothing checked: this message only
+            return self._broken(queued, f"{type(exc).__name__}: {exc}", exc)
         return Outcome(queued.id, "sent", message_id)
+
+    def _broken(self, queued: QueuedEffect, reason: str, exc: Exception) -> Outcome:
+        """A message that cannot be sent as it is: failed with its reason, not tried again."""
+        reason = reason[:_REASON]
+        cause = f"cannot send {type(queued.effect).__name__}: {reason}"
+        self.problems.report(Problem("send_failed", cause, chat_id=queued.chat_id), exc)
+        return Outcome(queued.id, "failed", error=reason)
+
+    def _remember_upload(self, key: str, file_id: str | None) -> None:
+        """Keep an uploaded file's file_id. The message is out whatever happens here: a
+        failure costs an upload again next time, not a failed message."""
+        if not file_id:
+            return
+        try:
+            self.uploads.known[key] = file_id
+        except Exception as exc:
+            cause = f"could not keep the file_id of an uploaded file: {exc}"[:_REASON]
+            self.problems.report(Problem("store", cause), exc)
 
     def _failed(self, queued: QueuedEffect, exc: ApiError, now: dt.datetime) -> Outcome | None:
         """The outcome of a refused call; None when the chat's queue was dropped (403)."""
@@ -279,18 +314,17 @@ class Sender:
             backoff = min(300.0, 2.0 ** min(queued.attempts, 8)) * (0.5 + random.random())
             self.limits.pause(chat, backoff, now)
             return Outcome(queued.id, "pending", not_before=now + dt.timedelta(seconds=backoff))
-        if exc.kind == "timeout":
-            return Outcome(queued.id, "uncertain")  # it may have arrived: never sent twice blindly
+        kind = type(queued.effect).__name__
+        if exc.kind == "timeout":  # it may have arrived: never sent twice blindly
+            reason = f"{exc.description} (it may have arrived: not sent again)"[:_REASON]
+            self.problems.report(Problem("send_failed", f"{kind} {reason}", chat_id=chat), exc)
+            return Outcome(queued.id, "uncertain", error=reason)
         if exc.kind == "blocked" and chat is not None and chat > 0:
             self.outbox.blocked_by(chat)
             return None
-        log.warning(
-            "Telegram refused %s for chat %s: %s",
-            type(queued.effect).__name__,
-            chat,
-            exc.description,
-        )
-        return Outcome(queued.id, "failed")
+        reason = f"Telegram refused {exc.method or kind}: {exc.description}"[:_REASON]
+        self.problems.report(Problem("send_failed", reason, chat_id=chat), exc)
+        return Outcome(queued.id, "failed", error=reason)
 
     def _http(self, queued: QueuedEffect, effect: HttpRequest) -> Outcome:
         """A fire-and-forget call (`do: http` without `save_as`), made as the services
@@ -300,7 +334,9 @@ class Sender:
         )
         try:
             self.services.http(call)
-        except PortError as exc:
-            log.warning("http %s failed: %s", effect.method, exc)
-            return Outcome(queued.id, "failed")
+        except Exception as exc:  # PortError, and a URL no request can carry (a space)
+            reason = str(exc) if isinstance(exc, PortError) else f"{type(exc).__name__}: {exc}"
+            reason = f"http {effect.method}: {reason}"[:_REASON]
+            self.problems.report(Problem("http_failed", reason, chat_id=queued.chat_id), exc)
+            return Outcome(queued.id, "failed", error=reason)
         return Outcome(queued.id, "sent")

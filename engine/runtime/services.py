@@ -54,7 +54,13 @@ class LiveServices:
                 raise PortError(
                     f"{call.method} {call.url[:80]} got no whole answer within {call.timeout:g}s"
                 ) from None
-            raise PortError(f"{call.method} {call.url[:80]} failed: {exc}") from None
+            # http.client's own errors (InvalidURL, a broken answer) say little without a name
+            cause = (
+                f"{type(exc).__name__}: {exc}"
+                if isinstance(exc, http.client.HTTPException)
+                else exc
+            )
+            raise PortError(f"{call.method} {call.url[:80]} failed: {cause}") from None
 
     def plugin(self, name: str, arguments: Any, context: Mapping[str, Any]) -> Any:
         plugins = registered_plugins()

@@ -80,6 +80,13 @@ def _no_time_indexes_v5(db: peewee.Database) -> None:
     db.execute_sql('DROP INDEX IF EXISTS "message_log_at"')
 
 
+def _outbox_error_v6(db: peewee.Database) -> None:
+    """The outbox keeps why a message failed (or may not have arrived): the sender used to
+    only log it, and one bad message's exception stopped every round."""
+    if "error" not in {c.name for c in db.get_columns("outbox")}:
+        db.execute_sql('ALTER TABLE "outbox" ADD COLUMN "error" TEXT')
+
+
 # (version, what it does, how): append, never edit a released step.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "create the tables", _create_v1),
@@ -91,6 +98,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     ),
     (4, "the outbox indexed only while pending", _pending_outbox_index_v4),
     (5, "the inbox and the message log not indexed by time", _no_time_indexes_v5),
+    (6, "the outbox keeps why a message failed", _outbox_error_v6),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -86,6 +86,9 @@ class OutboxRow(_Model):
     not_before = peewee.DateTimeField(default=_now)
     message_id = peewee.BigIntegerField(null=True)  # Telegram's id once sent
     created = peewee.DateTimeField(default=_now)
+    # why it failed or is uncertain (schema 6): Telegram's refusal, a media file that is not
+    # there, a timeout; what an operator looks for first
+    error = peewee.TextField(null=True)
 
     class Meta:
         table_name = "outbox"
