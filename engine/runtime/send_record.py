@@ -14,7 +14,7 @@ import peewee
 
 from engine.ops.problems import Problem, ProblemSink
 from engine.store.queues import NOT_QUEUED, Outbox, Outcome
-from engine.store.sent_journal import Line, SentJournal
+from engine.store.sent_journal import SentJournal
 
 log = logging.getLogger("engine.sender")
 _REPEATS = ("sent", "uncertain")  # outcomes whose loss would send a message twice
@@ -47,8 +47,8 @@ class SendRecorder:
     ) -> None:
         self.outbox, self.problems, self.journal, self.sleep = outbox, problems, journal, sleep
         self.group = max(1, group)
-        self._items: list[Outcome] = []  # this round's, not yet in the outbox
-        self._unjournaled: list[Line] = []
+        self._items: list[tuple[Outcome, int | None]] = []  # the round's, with their chats
+        self._journal_from = 0  # the first of _items not yet in the journal
         self._journaled = False  # the journal holds sends of this round
         self._recover = journal is not None  # what a killed sender left, before sending
         self._added = 0  # outcomes added so far; the first `_written` of them are written
@@ -92,10 +92,8 @@ class SendRecorder:
         self.group = max(1, group)
         if self.journal is not None:
             with self._lock:
-                waiting, self._unjournaled = self._unjournaled, []
-            if waiting:
-                self._journaled = True
-                self._append(waiting)
+                waiting, self._journal_from = self._items[self._journal_from :], len(self._items)
+            self._append(waiting)
         elif len(self._items) >= self.group:
             self.flush()
 
@@ -114,18 +112,14 @@ class SendRecorder:
             return
         if self.journal is not None:
             with self._lock:
-                self._items.append(outcome)
-                if outcome.status not in _REPEATS:
+                self._items.append((outcome, chat_id))
+                if len(self._items) - self._journal_from < self.group:
                     return
-                self._unjournaled.append((outcome.id, chat_id, outcome.status, outcome.message_id))
-                if len(self._unjournaled) < self.group:
-                    return
-                group, self._unjournaled = self._unjournaled, []
-                self._journaled = True
+                group, self._journal_from = self._items[self._journal_from :], len(self._items)
             self._append(group)
             return
         with self._lock:
-            self._items.append(outcome)
+            self._items.append((outcome, chat_id))
             self._added += 1
             if self.serving:
                 self._mine.ticket = self._added
@@ -135,9 +129,17 @@ class SendRecorder:
                 return
         self.flush()
 
-    def _append(self, sends: list[Line]) -> None:
+    def _append(self, done: list[tuple[Outcome, int | None]]) -> None:
+        """Into the journal: the sends among `done` (a lost retry or refusal repeats
+        nothing)."""
+        sends = [
+            (outcome.id, chat, outcome.status, outcome.message_id)
+            for outcome, chat in done
+            if outcome.status in _REPEATS
+        ]
         if self.journal is None or not sends:
             return
+        self._journaled = True
         try:
             self.journal.append(sends)
         except OSError as exc:  # written to the outbox when the round ends all the same
@@ -179,10 +181,10 @@ class SendRecorder:
         with self._writing:
             with self._lock:
                 items, self._items, upto = self._items, [], self._added
-                unjournaled, self._unjournaled = self._unjournaled, []
-            if items and not self._write(items) and self.journal is not None:
+                unjournaled, self._journal_from = items[self._journal_from :], 0
+            if items and not self._write([o for o, _ in items]) and self.journal is not None:
                 self._append(unjournaled)  # the journal holds them all, for the next round
-                self._journaled = self._recover = True
+                self._recover = True
             with self._lock:
                 self._written = max(self._written, upto)
                 self._changed.notify_all()
