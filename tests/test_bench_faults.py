@@ -56,10 +56,10 @@ def test_a_tiny_campaign_loses_and_doubles_nothing(tmp_path: Path) -> None:
     assert report["injected_429"] + report["injected_5xx"] > 0  # the faults did happen
     assert report["stop_codes"] == [0]
     assert "lost                    0" in done.stdout
-    # Reorders (a 429'd reply overtaken after a restart) and duplicate sends per kill are
-    # being fixed elsewhere; once they are, the lead adds here:
-    #   assert figures["reordered"] == 0, done.stdout
-    #   assert max(figures["duplicates_by_kill"]) <= report["senders"], done.stdout
+    # issue 12, items 3 and 4: a chat's replies in order across restarts, and a kill
+    # repeats at most the messages in flight
+    assert figures["reordered"] == 0, done.stdout
+    assert max(figures["duplicates_by_kill"]) <= report["senders"], done.stdout
 
 
 def test_the_detector_finds_lost_doubled_reordered_and_repeated_replies() -> None:

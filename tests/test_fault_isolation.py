@@ -6,6 +6,7 @@ and `$enc` is decoded only for variables declared sensitive."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -217,3 +218,39 @@ def test_a_timer_that_cannot_even_be_fired_is_marked_failed_and_the_rest_fire(
     [failed] = [t for t in TimerRow.select() if t.user_id == 5]
     assert failed.status == "failed"
     assert sink.counts == {"timer_failed": 1}
+
+
+def test_every_pooled_connection_busy_for_a_moment_is_waited_for_not_set_aside(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """A burst of webhook requests can take every connection of the pool for a moment:
+    that is no fault of the update (it was once set aside, its user apologized to)."""
+    from store_fixtures import close_all
+
+    from engine.store.database import open_database
+    from engine.store.migrations import migrate
+
+    db = open_database(postgres_url + "?pool=1")
+    migrate(db)
+    db.close()
+    scenario = compile_yaml(LOOKUP, tmp_path)
+    bot = Bot(scenario, Store(db, "lookup", problems=ProblemSink()))
+    taken, release = threading.Event(), threading.Event()
+
+    def hold_the_only_connection() -> None:
+        with db.connection_context():
+            taken.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_the_only_connection)
+    holder.start()
+    assert taken.wait(10)
+    threading.Timer(0.5, release.set).start()
+    try:
+        result = bot.send(text_update(1, 5, "hi"))
+    finally:
+        release.set()
+        holder.join(10)
+        close_all(db)
+    assert result.acknowledged == [1] and result.failed == []
+    assert replies(5) == ["Send a word."]

@@ -66,6 +66,9 @@ def open_database(url: str = DEFAULT_URL) -> peewee.Database:
             "port": parsed.port or 5432,
             "max_connections": int(options.pop("pool", 10)),
             "stale_timeout": 300,
+            # a thread finding every pooled connection in use waits for one (seconds), not
+            # fails: a webhook's burst of requests can outnumber the pool for a moment
+            "timeout": float(options.pop("pool_wait", 10)),
             **{k: v for k, v in options.items()},
         }
         name = parsed.path.lstrip("/")

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import peewee
+from playhouse.pool import MaxConnectionsExceeded
 
 from engine.core.deferred_calls import CallNeeded
 from engine.core.effects import (
@@ -158,9 +159,16 @@ class Store(FailingAlone, EffectRows):
                 # decided once per batch: a sender of this process takes silent answers
                 batch = Gathered(self.answers is not None and self.answers.open)
                 result = self._process(updates, handle, now, roles, parse, batch, calls, resume)
-            except (peewee.OperationalError, peewee.InterfaceError, peewee.IntegrityError) as exc:
+            except (
+                peewee.OperationalError,
+                peewee.InterfaceError,
+                peewee.IntegrityError,
+                MaxConnectionsExceeded,
+            ) as exc:
                 # IntegrityError: another process recorded the same update id meanwhile;
-                # the next attempt sees it as a duplicate
+                # the next attempt sees it as a duplicate. MaxConnectionsExceeded: every
+                # pooled connection stayed busy (a burst of webhook requests): not this
+                # batch's fault, so not set aside
                 if attempt == self.retries:
                     raise StoreUnavailable(
                         f"the database refused the batch {attempt + 1} times: {cause_of(exc)}"
