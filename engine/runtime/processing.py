@@ -102,20 +102,25 @@ class Processor:
             return BatchResult()
         if not self.parallel:
             with self._single:
-                result = self.store.process(
-                    admitted,
-                    self._handler(now),
-                    now,
-                    self.roles,
-                    self.parse,
-                    self._apology,
-                    self._calls(),
-                )
+                result = self._commit(admitted, now)
         else:
             result = self._in_shards(admitted)
         if result.effects:
             self.on_commit()
         return result
+
+    def _commit(
+        self, updates: list[IncomingUpdate], now: dt.datetime, resume: int | None = None
+    ) -> BatchResult:
+        """Through the store (under the caller's lock): new updates, or a chat to resume
+        (its pending updates, with the call runner whatever the scenario says now)."""
+        if resume is not None:
+            calls, chats = self.calls, [resume]
+        else:
+            calls, chats = self._calls(), []
+        return self.store.process(
+            updates, self._handler(now), now, self.roles, self.parse, self._apology, calls, chats
+        )
 
     def _in_shards(self, admitted: list[IncomingUpdate]) -> BatchResult:
         shards: dict[int, list[IncomingUpdate]] = {}
@@ -134,16 +139,7 @@ class Processor:
     def _shard(self, index: int, items: list[IncomingUpdate]) -> BatchResult:
         with self._shard_locks[index]:  # one chat's updates never run concurrently
             try:
-                now = self.clock()
-                return self.store.process(
-                    items,
-                    self._handler(now),
-                    now,
-                    self.roles,
-                    self.parse,
-                    self._apology,
-                    self._calls(),
-                )
+                return self._commit(items, self.clock())
             finally:
                 self.store.db.close()  # back to the pool: the threads keep no connection
 
@@ -153,17 +149,7 @@ class Processor:
         lock = self._shard_locks[chat % self.workers] if self.parallel else self._single
         with lock:
             try:
-                now = self.clock()
-                result = self.store.process(
-                    [],
-                    self._handler(now),
-                    now,
-                    self.roles,
-                    self.parse,
-                    self._apology,
-                    self.calls,
-                    [chat],
-                )
+                result = self._commit([], self.clock(), chat)
             finally:
                 if self.parallel:
                     self.store.db.close()  # back to the pool, as a shard does
