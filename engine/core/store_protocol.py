@@ -51,6 +51,14 @@ class BatchResult:
     failed: list[int] = field(default_factory=list)  # kept in the inbox with their reason
     effects: int = 0
 
+    def add(self, part: BatchResult) -> BatchResult:
+        """This result with `part`'s added (a batch committed in parts)."""
+        self.acknowledged += part.acknowledged
+        self.duplicates += part.duplicates
+        self.failed += part.failed
+        self.effects += part.effects
+        return self
+
 
 # step for one update: (session, event), and with a CallBroker also the update's services
 Handler = Callable[..., StepResult]

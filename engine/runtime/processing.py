@@ -129,11 +129,7 @@ class Processor:
         futures = [self._pool.submit(self._shard, index, items) for index, items in shards.items()]
         total = BatchResult()
         for future in futures:
-            part = future.result()  # raises StoreUnavailable: nothing is acknowledged then
-            total.acknowledged += part.acknowledged
-            total.duplicates += part.duplicates
-            total.failed += part.failed
-            total.effects += part.effects
+            total.add(future.result())  # StoreUnavailable: nothing is acknowledged then
         return total
 
     def _shard(self, index: int, items: list[IncomingUpdate]) -> BatchResult:

@@ -111,11 +111,7 @@ class FailingAlone:
         for chat in resume:
             self.process([], handle, now, roles, parse, apology, calls, [chat])
         for update in sorted(updates, key=lambda u: u.update_id):
-            part = self.process([update], handle, now, roles, parse, apology, calls)
-            total.acknowledged += part.acknowledged
-            total.duplicates += part.duplicates
-            total.failed += part.failed
-            total.effects += part.effects
+            total.add(self.process([update], handle, now, roles, parse, apology, calls))
         return total
 
     def _fail_alone(

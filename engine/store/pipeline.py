@@ -187,9 +187,7 @@ class Store(FailingAlone, EffectRows):
                     return self._fail_alone(updates[0], exc, now, apology)
                 failed = self._fail_first_pending(resume[0], exc, now, apology, parse)
                 rest = self.process([], handle, now, roles, parse, apology, calls, resume)
-                rest.failed += failed.failed
-                rest.effects += failed.effects
-                return rest
+                return failed.add(rest)
             if batch.answers and self.answers is not None:  # only now that it is committed
                 self.answers.offer(batch.answers)
             if calls is not None:
