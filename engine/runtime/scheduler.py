@@ -4,16 +4,12 @@ before it was marked) changes nothing the second time."""
 
 from __future__ import annotations
 
-import logging
-
 from engine.core.events import User
 from engine.ops.problems import Problem, ProblemSink
 from engine.runtime.processing import Processor
 from engine.store.models import UserRow
 from engine.store.pipeline import StoreUnavailable
 from engine.store.queues import DueTimer, Timers
-
-log = logging.getLogger("engine.scheduler")
 
 
 class Scheduler:

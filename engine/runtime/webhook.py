@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import logging
 from collections.abc import Callable
 
 from aiohttp import web
@@ -18,7 +17,6 @@ from engine.store.database import database_gone
 from engine.store.pipeline import StoreUnavailable
 from engine.telegram.updates import parse_update
 
-log = logging.getLogger("engine.webhook")
 MAX_BODY = 1 << 20  # Telegram's updates are far smaller; a 10 MB body is refused unread
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
