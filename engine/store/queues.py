@@ -119,6 +119,10 @@ class Outbox:
             f"WHERE status = 'pending' AND not_before <= {mark} ORDER BY id LIMIT {mark}"
         )
         self._sqlite = isinstance(db, peewee.SqliteDatabase)
+        # whether a row may wait for a retry (a 429 or backoff): only the sender writes such
+        # rows, one process at a time (the lease), so once a probe found none there are none
+        # until this outbox records one; a new Outbox (a start, a takeover) probes first
+        self._retries_possible = True
         self._sent_sql: dict[tuple[int, int], str] = {}  # by (messages, with message ids)
         self._outcome_sql = (
             f'UPDATE "outbox" SET status = {mark}, message_id = COALESCE({mark}, message_id), '
@@ -132,7 +136,10 @@ class Outbox:
         ones are left out, so they never overtake it (in another process, after a restart)."""
         moment = _utc(now)
         stamp = str(moment) if self._sqlite else moment
-        if self._sqlite and self.db.execute_sql(self.waiting_sql, (stamp,)).fetchone() is None:
+        if self._sqlite and not self._retries_possible:
+            rows = self.db.execute_sql(self.due_sql, (stamp, int(limit))).fetchall()
+        elif self._sqlite and self.db.execute_sql(self.waiting_sql, (stamp,)).fetchone() is None:
+            self._retries_possible = False
             # nothing waits for a retry (nearly always): the plain look-up, without the join
             # (SQLite: the join cost more than this probe; PostgreSQL: a round trip more)
             rows = self.db.execute_sql(self.due_sql, (stamp, int(limit))).fetchall()
@@ -155,6 +162,8 @@ class Outbox:
             if outcome.status == "sent" and outcome.not_before is None:
                 sent.append(outcome)
                 continue
+            if outcome.not_before is not None:
+                self._retries_possible = True  # probed for again until none waits
             moment = _utc(outcome.not_before) if outcome.not_before else None
             stamp = str(moment) if self._sqlite and moment is not None else moment
             rows.append((outcome.status, outcome.message_id, stamp, outcome.error, outcome.id))
@@ -245,6 +254,7 @@ class Outbox:
 
     def retry_at(self, effect_id: int, moment: dt.datetime) -> None:
         """A 429 or 5xx: try again later (retry_after, or backoff)."""
+        self._retries_possible = True
         OutboxRow.update(not_before=_utc(moment), attempts=OutboxRow.attempts + 1).where(
             OutboxRow.id == effect_id
         ).execute()
