@@ -6,6 +6,7 @@ long as it liked; a watchdog shuts the call's socket when its time is up."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
 import json
 import socket
@@ -110,20 +111,35 @@ def _shut(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
+class _WatchedHTTP(http.client.HTTPConnection):
+    """A connection whose socket the call's deadline can shut."""
+
+    def __init__(self, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deadline = deadline
+
+    def connect(self) -> None:
+        super().connect()
+        self.deadline.watch(self.sock)
+
+
+class _WatchedHTTPS(http.client.HTTPSConnection):
+    def __init__(self, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deadline = deadline
+
+    def connect(self) -> None:
+        super().connect()
+        self.deadline.watch(self.sock)
+
+
 class _Handler(urllib.request.HTTPHandler):
     def __init__(self, deadline: _Deadline) -> None:
         super().__init__()
         self.deadline = deadline
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        deadline = self.deadline
-
-        class Watched(http.client.HTTPConnection):
-            def connect(self) -> None:
-                super().connect()
-                deadline.watch(self.sock)
-
-        return self.do_open(Watched, req)
+        return self.do_open(functools.partial(_WatchedHTTP, deadline=self.deadline), req)
 
 
 class _TLSHandler(urllib.request.HTTPSHandler):
@@ -132,14 +148,8 @@ class _TLSHandler(urllib.request.HTTPSHandler):
         self.deadline = deadline
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        deadline = self.deadline
-
-        class Watched(http.client.HTTPSConnection):
-            def connect(self) -> None:
-                super().connect()
-                deadline.watch(self.sock)
-
-        return self.do_open(Watched, req, context=self._context)  # type: ignore[attr-defined]
+        watched = functools.partial(_WatchedHTTPS, deadline=self.deadline)
+        return self.do_open(watched, req, context=self._context)  # type: ignore[attr-defined]
 
 
 def _body(raw: bytes, headers: Any) -> Any:

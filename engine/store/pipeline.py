@@ -298,7 +298,8 @@ class Store(FailingAlone, EffectRows):
                     blocked.add(event.chat.id)
                     waiting.append(update)
                     continue
-                batch.done.append(update.update_id)
+                if calls is not None:  # its answers are needed no more
+                    batch.done.append(update.update_id)
                 after = step.session
                 sessions[key] = changed[key] = after
                 profile = (
