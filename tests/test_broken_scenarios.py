@@ -1230,6 +1230,28 @@ CASES = [
         ("add `goto`, `set`, `say` or `call`",),
     ),
     Case(
+        "button-in-notice",
+        HEAD
+        + "    say: Hi\n"
+        + "    do:\n"
+        + "      - notify:\n"
+        + "          to: admins\n"
+        + "          say: {text: New order, buttons: [{text: Accept, goto: a}]}\n"
+        + "    end: true\n",
+        "button-in-notice",
+        8,
+        44,
+        ("notice to admins", "a command to send instead"),
+    ),
+    Case(
+        "start-only",
+        HEAD + "    only: admin\n    say: Hi\n    end: true\n",
+        "start-only",
+        4,
+        11,
+        ("Remove `only:` here",),
+    ),
+    Case(
         "reserved-name-in-vars",
         "bot: {name: T, start: a}\nvars:\n  user: null\n" + MINIMAL[25:],
         "reserved-name",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 BUTTON_EXPIRED = "This button has expired."
+NOT_YOUR_BUTTON = "This button is not for you."
 DID_NOT_UNDERSTAND = "Sorry, I did not understand that."
 SOMETHING_WENT_WRONG = "Sorry, something went wrong. Please try again."
 YES, NO = "Yes", "No"

@@ -10,7 +10,7 @@ from typing import Any
 
 from engine.core import builtin_texts, callback_data
 from engine.core.answers import PATTERN_TIMEOUT, Answer, check_answer
-from engine.core.callback_data import button_data
+from engine.core.callback_data import FALLBACK_HOME, button_data
 from engine.core.effects import (
     AnswerButton,
     CancelTimers,
@@ -32,6 +32,7 @@ from engine.core.events import (
 )
 from engine.core.model import (
     Actions,
+    Button,
     Handler,
     Scenario,
     State,
@@ -95,10 +96,14 @@ class _Step(SideEffects):
     def handle(self) -> None:
         event = self.event
         if isinstance(event, TimerFired):
-            self.timer(event)
+            if self.may_stay():  # otherwise the timer is dropped; the next message moves them
+                self.timer(event)
             return
         if self.state is not None and self.state not in self.scenario.states:
             self.migrate()
+        if not self.may_stay():
+            self.turn_away(event)
+            return
         if isinstance(event, ButtonPress):
             self.press(event)
             if self.state is None and not self.forgotten:  # a button of a forgotten conversation
@@ -123,6 +128,22 @@ class _Step(SideEffects):
         if state.ask is not None and self.answer(state):
             return
         self.fallback()
+
+    def may_stay(self) -> bool:
+        """Whether the user still has a role their state asks for (`only:`): roles change
+        (BOT_ADMINS, a reload adding `only:`, a migration) while a user is inside."""
+        state = self.current()
+        return state is None or not state.only or bool(state.only & self.session.roles)
+
+    def turn_away(self, event: Event) -> None:
+        """A user in a state they may no longer be in starts over; the event is not handled
+        there (a press of that state's buttons is answered, as expired)."""
+        if isinstance(event, ButtonPress):
+            self.effects.append(
+                AnswerButton(event.callback_id, self.builtin(builtin_texts.BUTTON_EXPIRED))
+            )
+        self.stack.clear()
+        self.enter(self.scenario.start)
 
     def migrate(self) -> None:
         old = self.state or ""
@@ -213,27 +234,54 @@ class _Step(SideEffects):
         if forget and ref is not None and callback_data.same_visit(ref, self.epoch):
             self.forget(event, confirmed=ref.index == 0)
             return
-        state = self.current()
-        button = None
-        if (
+        if (  # a button sent to someone else in a group
             ref is not None
-            and state is not None
-            and ref.state == state.name
-            and callback_data.same_visit(ref, self.epoch)
-            and ref.index < len(state.all_buttons)
+            and ref.tag
+            and not self.scenario.shared_buttons
+            and ref.tag != callback_data.user_tag(event.user.id)
         ):
-            button = state.all_buttons[ref.index]
-        if (
-            button is None
-            or button.actions is None
-            or (button.condition is not None and not self.builder.holds(button.condition))
-        ):
+            self.effects.append(
+                AnswerButton(event.callback_id, self.builtin(builtin_texts.NOT_YOUR_BUTTON))
+            )
+            return
+        state = self.current()
+        button = self.pressed(ref, state) if ref is not None else None
+        if button is None or button.actions is None:
             self.effects.append(
                 AnswerButton(event.callback_id, self.builtin(builtin_texts.BUTTON_EXPIRED))
             )
             return
         self.effects.append(AnswerButton(event.callback_id))
         self.run(button.actions, state)
+
+    def pressed(self, ref: callback_data.ButtonRef, state: State | None) -> Button | None:
+        """The button a press refers to, if it can have been drawn for this user in this visit:
+        its home is their state (or a command they may use, or the fallback), and its `if:`,
+        its messages' `if:` and its `random:` variant hold as when it was shown."""
+        if state is None or not callback_data.same_visit(ref, self.epoch):
+            return None
+        if ref.state == state.name:
+            buttons = state.all_buttons
+        elif ref.state == FALLBACK_HOME:
+            buttons = self.scenario.fallback.all_buttons
+        elif ref.state.startswith("/"):
+            command = self.scenario.commands.get(ref.state[1:])
+            if command is None or (command.only and not command.only & self.session.roles):
+                return None
+            buttons = command.all_buttons
+        else:
+            return None
+        if ref.index >= len(buttons):
+            return None
+        button = buttons[ref.index]
+        if button.variant is not None:
+            key, place, count = button.variant
+            if self.builder.pick(key, count, self.epoch) != place:
+                return None
+        guards = (*button.guards, button.condition) if button.condition else button.guards
+        if not all(self.builder.holds(guard) for guard in guards):
+            return None
+        return button
 
     def timer(self, event: TimerFired) -> None:
         state = self.current()
@@ -386,7 +434,8 @@ class _Step(SideEffects):
             return
         frame = self.stack.pop()
         caller = self.scenario.states.get(frame.state)
-        if caller is None:
+        if caller is None or (caller.only and not caller.only & self.session.roles):
+            self.stack.clear()  # gone, or no longer theirs: start over
             self.enter(self.scenario.start)
         elif not frame.follow_goto:
             self.enter(caller.name)

@@ -80,11 +80,21 @@ Action = Http | Notify | Assign | Plugin | SetLanguage
 
 @dataclass(frozen=True)
 class Button:
+    """An inline button. Its identity, carried in its callback data, is where it was written
+    (`home`: a state's name, `/command` or `~fallback`) and its place among that home's
+    buttons, so a press finds this button and no other."""
+
     text: Text
-    index: int  # place among the state's inline buttons (callback data)
+    index: int  # place among its home's inline buttons (callback data); -1: a url button
     url: Text | None = None
     condition: Expression | None = None
     actions: Actions | None = None
+    home: str = ""
+    # the `if:` of the messages around it: a press counts only while they hold
+    guards: tuple[Expression, ...] = ()
+    # in a `random:` message: (its pick key, this variant's place, the variants); a press
+    # counts only when this variant is the one drawn for the visit
+    variant: tuple[str, int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,9 @@ class Message:
     condition: Expression | None = None
     variants: tuple[Message, ...] = ()  # `random:`
     parse_mode: str = "HTML"
+    # a `random:` message with inline buttons draws one variant per visit (not per event),
+    # keyed by this, so that a press can tell which variant was shown
+    pick_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -200,6 +213,7 @@ class Command:
     actions: Actions
     hidden: bool = False
     only: frozenset[str] = frozenset()
+    all_buttons: tuple[Button, ...] = ()  # every inline button of its messages, by index
 
 
 @dataclass(frozen=True)
@@ -207,6 +221,7 @@ class Fallback:
     say: tuple[Message, ...] = ()
     repeat: bool = False
     goto: Goto | None = None
+    all_buttons: tuple[Button, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -229,6 +244,8 @@ class Scenario:
     # some action needs an answer within the step (http with save_as/on_error, a plugin):
     # a live bot then makes such calls outside the store's transaction
     waits_for_calls: bool = False
+    # inline buttons in groups answer only the user they were sent to, unless shared
+    shared_buttons: bool = False
 
     @property
     def offered_languages(self) -> tuple[str, ...]:

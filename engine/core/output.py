@@ -51,12 +51,16 @@ class MessageBuilder:
         seed: int,
         translator: Translator | None = None,
         language: str = "",
+        user_id: int = 0,
+        tag: str = "",
     ) -> None:
         self.context = context
         self.report = report
         self.seed = seed
         self.translator: Translator = translator or NoTranslation()
         self.language = language  # the step's; `set_language` changes it mid-step
+        self.user_id = user_id
+        self.tag = tag  # carried by inline buttons: whom they are for (groups)
 
     def text(self, text: Text) -> str | None:
         translated = self.translator.text(text, self.language)
@@ -84,7 +88,7 @@ class MessageBuilder:
     def messages(self, say: tuple[Message, ...], state: str, epoch: int) -> list[Outgoing]:
         out: list[Outgoing] = []
         for position, message in enumerate(say):
-            chosen = self._variant(message, state, position) if message.variants else message
+            chosen = self._variant(message, state, position, epoch) if message.variants else message
             if chosen is None or (
                 chosen.condition is not None and not self.holds(chosen.condition)
             ):
@@ -94,12 +98,19 @@ class MessageBuilder:
                 out.append(built)
         return out
 
-    def _variant(self, message: Message, state: str, position: int) -> Message | None:
-        """One of a `random:` message's variants, picked by the event's seed."""
+    def _variant(self, message: Message, state: str, position: int, epoch: int) -> Message | None:
+        """One of a `random:` message's variants, picked by the event's seed (one with buttons:
+        by the visit, so that a press can check its variant was the one shown)."""
         if not self.holds(message.condition):
             return None
+        if message.pick_key:
+            return message.variants[self.pick(message.pick_key, len(message.variants), epoch)]
         salt = f"{self.seed}:{state}:{position}"
         return message.variants[zlib.crc32(salt.encode()) % len(message.variants)]
+
+    def pick(self, key: str, count: int, epoch: int) -> int:
+        """The variant of the `random:` message `key` drawn for this user's visit `epoch`."""
+        return zlib.crc32(f"{self.user_id}:{epoch}:{key}".encode()) % count
 
     def _one(self, message: Message, state: str, epoch: int) -> Outgoing | None:
         mode = parse_mode(message.parse_mode)
@@ -142,7 +153,8 @@ class MessageBuilder:
                     if url:
                         items.append(InlineButton(label, url=url))
                 else:
-                    items.append(InlineButton(label, button_data(state, button.index, epoch)))
+                    data = button_data(button.home or state, button.index, epoch, self.tag)
+                    items.append(InlineButton(label, data))
             if items:
                 built.append(tuple(items))
         return tuple(built)

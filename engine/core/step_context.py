@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from engine.core.callback_data import user_tag
 from engine.core.effects import (
     Effect,
     Markup,
@@ -72,8 +73,15 @@ class StepBase:
         self.remove_keyboard = False
         self._context: Scope | None = None
         self._fixed: dict[str, Any] | None = None  # the names that do not change within a step
+        private = event.chat.id == event.user.id or scenario.shared_buttons
         self.builder = MessageBuilder(
-            self.context, self.report, event.seed, self.translator, language
+            self.context,
+            self.report,
+            event.seed,
+            self.translator,
+            language,
+            event.user.id,
+            "" if private else user_tag(event.user.id),
         )
 
     @property

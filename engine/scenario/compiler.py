@@ -8,7 +8,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import regex
 from babel import Locale, UnknownLocaleError
@@ -40,10 +40,20 @@ from engine.core.model import (
     Value,
 )
 from engine.core.templating import environment
+from engine.scenario.button_homes import (
+    FALLBACK_HOME,
+    NOTIFY_HOME,
+    ButtonHome,
+    command_buttons,
+    command_home,
+    fallback_buttons,
+    state_buttons,
+)
 from engine.scenario.includes import ScenarioSource
 from engine.scenario.inventory import MEDIA_KEYS
 from engine.scenario.template_checks import has_template_syntax
 
+_Home = TypeVar("_Home", Command, Fallback)
 _WHOLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
 
 
@@ -90,54 +100,92 @@ class ScenarioCompiler:
         return Goto(tuple(Branch(b["to"], self.condition(b.get("if"))) for b in raw))
 
     # -- messages --------------------------------------------------------------------------
-    def say(self, raw: Any, counter: list[int] | None = None) -> tuple[Message, ...]:
+    def say(
+        self, raw: Any, home: ButtonHome, guards: tuple[Expression, ...] = ()
+    ) -> tuple[Message, ...]:
         if raw is None:
             return ()
         items = raw if isinstance(raw, list) else [raw]
-        return tuple(self.message(item, counter) for item in items)
+        return tuple(self.message(item, home, guards) for item in items)
 
-    def message(self, raw: Any, counter: list[int] | None) -> Message:
+    def message(
+        self,
+        raw: Any,
+        home: ButtonHome,
+        guards: tuple[Expression, ...] = (),
+        variant: tuple[str, int, int] | None = None,
+    ) -> Message:
         if isinstance(raw, str):
             return Message(text=self.text(raw), parse_mode=self.parse_mode)
         mode = raw.get("parse_mode", self.parse_mode)
         media_kind = next((k for k in MEDIA_KEYS if k in raw), None)
         location = raw.get("location")
+        condition = self.condition(raw.get("if"))
+        inner = (*guards, condition) if condition is not None else guards
+        variants: tuple[Message, ...] = ()
+        pick_key = ""
+        if raw.get("random"):
+            options = raw["random"]
+            if _has_inline_buttons(options):
+                pick_key = home.next_pick()
+            variants = tuple(
+                self.message(v, home, inner, (pick_key, i, len(options)) if pick_key else None)
+                for i, v in enumerate(options)
+            )
         return Message(
             text=self.text(raw["text"], mode) if "text" in raw else None,
             media_kind=media_kind,
             media=self.text(raw[media_kind], "data") if media_kind else None,
             caption=self.text(raw["caption"], mode) if "caption" in raw else None,
             location=(location["latitude"], location["longitude"]) if location else None,
-            buttons=self.buttons(raw.get("buttons"), counter),
+            buttons=self.buttons(raw.get("buttons"), home, inner, variant),
             keyboard=self.keyboard(raw.get("keyboard")),
             remove_keyboard=raw.get("remove_keyboard", False),
-            condition=self.condition(raw.get("if")),
-            variants=tuple(self.message(v, counter) for v in raw.get("random", ())),
+            condition=condition,
+            variants=variants,
             parse_mode=mode,
+            pick_key=pick_key,
         )
 
-    def buttons(self, raw: Any, counter: list[int] | None) -> tuple[tuple[Button, ...], ...]:
+    def buttons(
+        self,
+        raw: Any,
+        home: ButtonHome,
+        guards: tuple[Expression, ...] = (),
+        variant: tuple[str, int, int] | None = None,
+    ) -> tuple[tuple[Button, ...], ...]:
         if not raw:
             return ()
-        counter = counter if counter is not None else [0]
         rows: list[tuple[Button, ...]] = []
         for row in raw:
             items = row if isinstance(row, list) else [row]
-            built = []
-            for item in items:
-                built.append(self.button(item, counter[0]))
-                if "url" not in item:
-                    counter[0] += 1
-            rows.append(tuple(built))
+            rows.append(tuple(self.button(item, home, guards, variant) for item in items))
         return tuple(rows)
 
-    def button(self, raw: dict[str, Any], index: int) -> Button:
+    def button(
+        self,
+        raw: dict[str, Any],
+        home: ButtonHome,
+        guards: tuple[Expression, ...],
+        variant: tuple[str, int, int] | None,
+    ) -> Button:
+        if "url" in raw:
+            return Button(
+                self.text(raw["text"], "none"),
+                -1,
+                url=self.text(raw["url"], "data"),
+                condition=self.condition(raw.get("if")),
+                home=home.name,
+            )
+        index = home.next_index()  # before its actions: their buttons come after it
         return Button(
             text=self.text(raw["text"], "none"),
-            index=index if "url" not in raw else -1,
-            url=self.text(raw["url"], "data") if "url" in raw else None,
+            index=index,
             condition=self.condition(raw.get("if")),
-            actions=None if "url" in raw else self.actions(raw),
+            actions=self.actions(raw, home),
+            home=home.name,
+            guards=guards,
+            variant=variant,
         )
 
     def keyboard(self, raw: Any) -> tuple[tuple[Key, ...], ...]:
@@ -161,13 +209,13 @@ class ScenarioCompiler:
         return tuple(rows)
 
     # -- behaviour -------------------------------------------------------------------------
-    def actions(self, raw: Mapping[str, Any], counter: list[int] | None = None) -> Actions:
+    def actions(self, raw: Mapping[str, Any], home: ButtonHome) -> Actions:
         clear = raw.get("clear", ())
         return Actions(
             assign=self.assignments(raw.get("set")),
             clear=(clear,) if isinstance(clear, str) else tuple(clear),
             do=tuple(self.action(a) for a in raw.get("do", ())),
-            say=self.say(raw.get("say"), counter),
+            say=self.say(raw.get("say"), home),
             goto=self.goto(raw.get("goto")),
             call=raw.get("call") if isinstance(raw.get("call"), str) else None,
             returns=raw.get("return", False) is True,
@@ -195,7 +243,8 @@ class ScenarioCompiler:
         if "notify" in raw:
             to = raw["notify"]["to"]
             return Notify(
-                tuple(to) if isinstance(to, list) else (to,), self.say(raw["notify"]["say"])
+                tuple(to) if isinstance(to, list) else (to,),
+                self.say(raw["notify"]["say"], ButtonHome(NOTIFY_HOME)),
             )
         if "call" in raw:
             self.waits_for_calls = True
@@ -204,7 +253,7 @@ class ScenarioCompiler:
             return SetLanguage(self.text(raw["set_language"], "data"))
         return Assign(self.assignments(raw.get("set")))
 
-    def ask(self, raw: dict[str, Any]) -> Ask:
+    def ask(self, raw: dict[str, Any], home: ButtonHome) -> Ask:
         choices = tuple(
             Choice(self.text(str(c), "none"), c, str(c).casefold())
             if not isinstance(c, dict)
@@ -224,17 +273,17 @@ class ScenarioCompiler:
             min_length=raw.get("min_length"),
             max_length=raw.get("max_length"),
             pattern=regex.compile(raw["pattern"]) if "pattern" in raw else None,
-            retry=tuple(self.say(step) for step in ladder),
+            retry=tuple(self.say(step, home) for step in ladder),
             max_attempts=raw.get("max_attempts"),
             on_fail=raw.get("on_fail"),
             optional=raw.get("optional", False),
             skip_text=self.text(raw["skip_text"], "none") if "skip_text" in raw else None,
         )
 
-    def handler(self, raw: dict[str, Any]) -> Handler:
+    def handler(self, raw: dict[str, Any], home: ButtonHome) -> Handler:
         texts = raw.get("text", ())
         return Handler(
-            actions=self.actions(raw),
+            actions=self.actions(raw, home),
             command=raw.get("command"),
             texts=tuple([texts] if isinstance(texts, str) else texts),
             pattern=regex.compile(raw["match"]) if "match" in raw else None,
@@ -244,12 +293,12 @@ class ScenarioCompiler:
         )
 
     def state(self, name: str, raw: dict[str, Any]) -> State:
-        counter = [0]
-        enter = self.actions(raw, counter)
+        home = ButtonHome(name)
+        enter = self.actions(raw, home)
         if raw.get("buttons") == "languages":
-            buttons = self.language_buttons(name, raw, counter)
+            buttons = self.language_buttons(name, raw, home)
         else:
-            buttons = self.buttons(raw.get("buttons"), counter)
+            buttons = self.buttons(raw.get("buttons"), home)
         after = raw.get("after")
         timers = after if isinstance(after, list) else ([after] if after else [])
         only = raw.get("only", ())
@@ -259,19 +308,20 @@ class ScenarioCompiler:
             buttons=buttons,
             keyboard=self.keyboard(raw.get("keyboard")),
             remove_keyboard=raw.get("remove_keyboard", False),
-            ask=self.ask(raw["ask"]) if "ask" in raw else None,
-            handlers=tuple(self.handler(h) for h in raw.get("on", ())),
+            ask=self.ask(raw["ask"], home) if "ask" in raw else None,
+            handlers=tuple(self.handler(h, home) for h in raw.get("on", ())),
             timers=tuple(
-                Timer(i, parse_duration(t["delay"]), self.actions(t)) for i, t in enumerate(timers)
+                Timer(i, parse_duration(t["delay"]), self.actions(t, home))
+                for i, t in enumerate(timers)
             ),
             only=frozenset([only] if isinstance(only, str) else only),
             end=raw.get("end", False) is True,
             edit=raw.get("edit", True),
         )
-        return _with_button_index(state)
+        return replace(state, all_buttons=state_buttons(state))
 
     def language_buttons(
-        self, state: str, raw: dict[str, Any], counter: list[int]
+        self, state: str, raw: dict[str, Any], home: ButtonHome
     ) -> tuple[tuple[Button, ...], ...]:
         """`buttons: languages`: each button names its language in that language."""
         bot = self.data["bot"]
@@ -281,22 +331,24 @@ class ScenarioCompiler:
         rows = []
         for code in codes:
             actions = Actions(do=(SetLanguage(Text(code, "data")),), goto=after)
-            rows.append((Button(Text(language_name(code), "none"), counter[0], actions=actions),))
-            counter[0] += 1
+            label = Text(language_name(code), "none")
+            rows.append((Button(label, home.next_index(), actions=actions, home=home.name),))
         return tuple(rows)
 
     def scenario(self) -> Scenario:
         data = self.data
         bot = data["bot"]
         commands = {
-            name: Command(
-                name=name,
-                description=self.text(c["description"], "none") if "description" in c else None,
-                actions=self.actions(c),
-                hidden=c.get("hidden", False),
-                only=frozenset(
-                    [c["only"]] if isinstance(c.get("only"), str) else c.get("only", ())
-                ),
+            name: _with_buttons(
+                Command(
+                    name=name,
+                    description=self.text(c["description"], "none") if "description" in c else None,
+                    actions=self.actions(c, ButtonHome(command_home(name))),
+                    hidden=c.get("hidden", False),
+                    only=frozenset(
+                        [c["only"]] if isinstance(c.get("only"), str) else c.get("only", ())
+                    ),
+                )
             )
             for name, c in data.get("commands", {}).items()
         }
@@ -314,10 +366,12 @@ class ScenarioCompiler:
             defaults=dict(data.get("vars", {})),
             sensitive=frozenset(data.get("sensitive", ())),
             commands=commands,
-            fallback=Fallback(
-                self.say(fallback.get("say")),
-                fallback.get("repeat", False),
-                self.goto(fallback.get("goto")),
+            fallback=_with_buttons(
+                Fallback(
+                    self.say(fallback.get("say"), ButtonHome(FALLBACK_HOME)),
+                    fallback.get("repeat", False),
+                    self.goto(fallback.get("goto")),
+                )
             ),
             migrations=dict(data.get("migrations", {})),
             privacy=frozenset(k for k, on in data.get("privacy", {}).items() if on),
@@ -326,24 +380,15 @@ class ScenarioCompiler:
             ).hexdigest()[:12],
             base_dir=self.base_dir,
             waits_for_calls=self.waits_for_calls,  # after the states and commands compiled
+            shared_buttons=bot.get("shared_buttons", False) is True,
         )
 
 
-def _with_button_index(state: State) -> State:
-    """Every inline button of the state, by the index its callback data carries."""
-    found: list[Button] = []
-
-    def collect(messages: tuple[Message, ...]) -> None:
-        for message in messages:
-            for row in message.buttons:
-                found.extend(b for b in row if b.index >= 0)
-            collect(message.variants)
-
-    collect(state.enter.say)
-    for row in state.buttons:
-        found.extend(b for b in row if b.index >= 0)
-    by_index = tuple(sorted(found, key=lambda b: b.index))
-    return State(**{**state.__dict__, "all_buttons": by_index})
+def _with_buttons(home: _Home) -> _Home:
+    """A command or the fallback with its inline buttons listed by index, for presses."""
+    if isinstance(home, Command):
+        return replace(home, all_buttons=command_buttons(home))
+    return replace(home, all_buttons=fallback_buttons(home))
 
 
 def language_name(code: str) -> str:
@@ -363,3 +408,14 @@ def compile_scenario(source: ScenarioSource) -> Scenario:
     scenario = ScenarioCompiler(source.data, os.path.dirname(os.path.abspath(path))).scenario()
     translator = load_translator(path, scenario.language, scenario.languages)
     return replace(scenario, translator=translator)
+
+
+def _has_inline_buttons(variants: list[Any]) -> bool:
+    """Whether a `random:` message's variants carry buttons a press must be checked against."""
+    for variant in variants:
+        rows = variant.get("buttons") if isinstance(variant, dict) else None
+        for row in rows if isinstance(rows, list) else ():
+            for item in row if isinstance(row, list) else [row]:
+                if isinstance(item, dict) and "url" not in item:
+                    return True
+    return False

@@ -36,6 +36,7 @@ def check_content(inv: Inventory, data: Any, source: SourceMap) -> Iterator[Diag
     yield from _commands(inv, source)
     yield from _button_data(inv, source)
     yield from _buttons(inv, source)
+    yield from _start_only(inv, data, source)
     yield from _duplicates(inv, source)
     for ask in inv.asks:
         yield from _ask(ask, source)
@@ -97,7 +98,8 @@ def _button_data(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
     for name, facts in inv.states.items():
         if not facts.inline_buttons:
             continue
-        ref = callback_data.ButtonRef(name, facts.inline_buttons - 1, callback_data.EPOCHS - 1)
+        tag = "0" * callback_data.TAG_LENGTH  # carried in groups
+        ref = callback_data.ButtonRef(name, facts.inline_buttons - 1, callback_data.EPOCHS - 1, tag)
         size = len(callback_data.encode(ref).encode())
         if size > callback_data.MAX_BYTES:
             room = callback_data.longest_state_name(facts.inline_buttons - 1)
@@ -133,6 +135,31 @@ def _buttons(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
                 "button-does-nothing",
                 f"the button {where} does nothing: add `goto`, `set`, `say` or `call`, or a `url`.",
             )
+        if "notify" in button.path and not isinstance(url, str):
+            yield error(
+                source.of(button.path),
+                "button-in-notice",
+                f"the button {where} is in a notice to admins: their press would be looked up in "
+                "their own conversation, so it cannot work. Give it a `url`, or tell the admins "
+                "a command to send instead.",
+            )
+
+
+def _start_only(inv: Inventory, data: Any, source: SourceMap) -> Iterator[Diagnostic]:
+    bot = data.get("bot") if isinstance(data, dict) else None
+    start = bot.get("start") if isinstance(bot, dict) else None
+    facts = inv.states.get(start) if isinstance(start, str) else None
+    if facts is None:
+        return
+    state = data.get("states", {}).get(start)
+    if isinstance(state, dict) and state.get("only"):
+        yield error(
+            source.of((*facts.path, "only")),
+            "start-only",
+            f"the start state '{start}' has `only`, so new users and users whose role was "
+            "removed could never begin. Remove `only:` here and put it on the states behind "
+            "the start.",
+        )
 
 
 def _duplicates(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:

@@ -309,6 +309,11 @@ def parse_update(raw: Any, update_id: int | None = None) -> IncomingUpdate:
 def allowed_updates(scenario: Scenario) -> list[str]:
     """The update kinds to ask Telegram for: only what the scenario can react to."""
     kinds = ["message", "edited_message"]
-    if any(state.all_buttons or state.buttons for state in scenario.states.values()):
+    if (
+        any(state.all_buttons for state in scenario.states.values())
+        or any(command.all_buttons for command in scenario.commands.values())
+        or scenario.fallback.all_buttons
+        or "forgetme" in scenario.privacy  # its question is asked with buttons
+    ):
         kinds.append("callback_query")
     return kinds
