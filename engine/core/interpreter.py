@@ -105,9 +105,9 @@ class _Step(SideEffects):
             self.turn_away(event)
             return
         if isinstance(event, ButtonPress):
-            self.press(event)
-            if self.state is None and not self.forgotten:  # a button of a forgotten conversation
-                self.enter(self.scenario.start)
+            refused = self.press(event)
+            if self.state is None and not (self.forgotten or refused):
+                self.enter(self.scenario.start)  # a button of a forgotten conversation
             return
         if self.state is None or self.ended:
             self.stack.clear()
@@ -228,12 +228,13 @@ class _Step(SideEffects):
         self.vars = dict(self.scenario.defaults)
         self.forgotten = True
 
-    def press(self, event: ButtonPress) -> None:
+    def press(self, event: ButtonPress) -> bool:
+        """Run the pressed button; True when the press was someone else's (in a group)."""
         ref = callback_data.decode(event.data)
         forget = ref is not None and ref.state == FORGET and "forgetme" in self.scenario.privacy
         if forget and ref is not None and callback_data.same_visit(ref, self.epoch):
             self.forget(event, confirmed=ref.index == 0)
-            return
+            return False
         if (  # a button sent to someone else in a group
             ref is not None
             and ref.tag
@@ -243,16 +244,17 @@ class _Step(SideEffects):
             self.effects.append(
                 AnswerButton(event.callback_id, self.builtin(builtin_texts.NOT_YOUR_BUTTON))
             )
-            return
+            return True
         state = self.current()
         button = self.pressed(ref, state) if ref is not None else None
         if button is None or button.actions is None:
             self.effects.append(
                 AnswerButton(event.callback_id, self.builtin(builtin_texts.BUTTON_EXPIRED))
             )
-            return
+            return False
         self.effects.append(AnswerButton(event.callback_id))
         self.run(button.actions, state)
+        return False
 
     def pressed(self, ref: callback_data.ButtonRef, state: State | None) -> Button | None:
         """The button a press refers to, if it can have been drawn for this user in this visit:
