@@ -116,3 +116,24 @@ def test_secrets_are_blanked_out_of_log_records_and_tracebacks() -> None:
     redactor.filter(failed)
     assert "SeCrEt" not in logging.Formatter().format(failed)
     assert "[secret]" in logging.Formatter().format(failed)
+
+
+@pytest.mark.parametrize(
+    ("listed", "extra"),
+    [
+        ("TELEGRAM_BOT_TOKEN", {}),
+        ("DATABASE_URL", {"DATABASE_URL": "postgresql://bot:pw@db/bot"}),
+        ("BOT_ENCRYPTION_KEYS", {"BOT_ENCRYPTION_KEYS": "k1"}),
+        ("WEBHOOK_SECRET", {}),
+        ("MY_COPY", {"MY_COPY": "123:abc"}),  # the token under another name
+        ("OLD_KEY", {"BOT_ENCRYPTION_KEYS": "new,old-key", "OLD_KEY": "old-key"}),
+    ],
+)
+def test_config_vars_never_name_a_secret(listed: str, extra: dict[str, str]) -> None:
+    environ = {"TELEGRAM_BOT_TOKEN": "123:abc", "BOT_SCENARIO": DEMO, **extra}
+    with pytest.raises(SettingsError) as caught:
+        read_settings({**environ, "BOT_CONFIG_VARS": f"ORDERS_URL, {listed}"})
+    assert f"BOT_CONFIG_VARS names {listed}, which holds one of the bot's secrets" in str(
+        caught.value
+    )
+    assert "123:abc" not in str(caught.value)  # the message names it, never shows it

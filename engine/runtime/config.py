@@ -148,12 +148,35 @@ def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = T
         user_rate=_number(env, "BOT_USER_RATE", 5, problems, 0),
         user_burst=_number(env, "BOT_USER_BURST", 20, problems, 1),
         plugins=plugin_names(env, scenario),
-        config_vars=tuple(
-            v.strip() for v in env.get("BOT_CONFIG_VARS", "").split(",") if v.strip()
-        ),
+        config_vars=_config_vars(env, problems),
         log_text=env.get("BOT_LOG_TEXT", "").strip().lower() in ("1", "true", "yes", "on"),
         log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
     )
     if problems:
         raise SettingsError("the settings need fixing:\n" + "\n".join(f"- {p}" for p in problems))
     return settings
+
+
+# settings that hold secrets: templates (and through them users) must never read them
+SECRET_SETTINGS = (
+    "TELEGRAM_BOT_TOKEN",
+    "WEBHOOK_SECRET",
+    "BOT_ENCRYPTION_KEYS",
+    "DATABASE_URL",
+)
+
+
+def _config_vars(env: Mapping[str, str], problems: list[str]) -> tuple[str, ...]:
+    """BOT_CONFIG_VARS, refusing a name of one of the bot's secrets or of a variable that
+    holds the same value as one (a template could show it to users)."""
+    names = tuple(v.strip() for v in env.get("BOT_CONFIG_VARS", "").split(",") if v.strip())
+    secrets = {env[name].strip() for name in SECRET_SETTINGS if env.get(name, "").strip()}
+    keys = {key.strip() for key in env.get("BOT_ENCRYPTION_KEYS", "").split(",") if key.strip()}
+    for name in names:
+        value = env.get(name, "").strip()
+        if name in SECRET_SETTINGS or (value and value in secrets | keys):
+            problems.append(
+                f"BOT_CONFIG_VARS names {name}, which holds one of the bot's secrets: a "
+                f"template could show it to users. Remove {name} from BOT_CONFIG_VARS."
+            )
+    return names
