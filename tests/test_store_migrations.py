@@ -65,6 +65,7 @@ def test_migrate_creates_the_schema_once_and_says_so(store_url: str) -> None:
         "schema 4: the outbox indexed only while pending\n"
         "schema 5: the inbox and the message log not indexed by time\n"
         "schema 6: the outbox keeps why a message failed\n"
+        "schema 7: inbox and outbox rows name their user; sent messages are not kept\n"
     )
     again = run_py(store_url, "--migrate")
     assert (again.returncode, again.stdout) == (0, "the schema is up to date\n")
@@ -204,6 +205,7 @@ def test_a_schema_2_database_keeps_its_users_and_pending_updates_when_upgraded(
             "schema 4: the outbox indexed only while pending",
             "schema 5: the inbox and the message log not indexed by time",
             "schema 6: the outbox keeps why a message failed",
+            "schema 7: inbox and outbox rows name their user; sent messages are not kept",
         ]
         check(db)
         user = UserRow.get_by_id(7)
@@ -229,6 +231,8 @@ def test_a_schema_3_outbox_is_indexed_only_while_pending_after_the_upgrade(
         stamp = dt.datetime(2026, 1, 1, 10, 0)
         with db.atomic():  # the tables as schema 3 left them, a message sent, one waiting
             db.create_tables(ALL_MODELS)
+            for table in ("inbox", "outbox"):
+                db.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "user_id"')
             db.execute_sql(OUTBOX_INDEX_OF_SCHEMA_3)
             for sql in TIME_INDEXES_OF_SCHEMA_4:
                 db.execute_sql(sql)
@@ -246,6 +250,7 @@ def test_a_schema_3_outbox_is_indexed_only_while_pending_after_the_upgrade(
             "schema 4: the outbox indexed only while pending",
             "schema 5: the inbox and the message log not indexed by time",
             "schema 6: the outbox keeps why a message failed",
+            "schema 7: inbox and outbox rows name their user; sent messages are not kept",
         ]
         check(db)
         indexes = {i.name for i in db.get_indexes("outbox")}
@@ -277,6 +282,8 @@ def test_a_schema_5_outbox_keeps_its_messages_and_gets_a_column_for_why_one_fail
         with db.atomic():  # the outbox as schema 5 left it: no error column
             db.create_tables(ALL_MODELS)
             db.execute_sql('ALTER TABLE "outbox" DROP COLUMN "error"')
+            for table in ("inbox", "outbox"):
+                db.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "user_id"')
             SettingRow.create(key=migrations.VERSION_KEY, value="5")
             OutboxRow.create(  # the columns it names are those of schema 5
                 chat_id=7,
@@ -285,7 +292,10 @@ def test_a_schema_5_outbox_keeps_its_messages_and_gets_a_column_for_why_one_fail
                 not_before=stamp,
                 created=stamp,
             )
-        assert migrate(db) == ["schema 6: the outbox keeps why a message failed"]
+        assert migrate(db) == [
+            "schema 6: the outbox keeps why a message failed",
+            "schema 7: inbox and outbox rows name their user; sent messages are not kept",
+        ]
         check(db)
         outbox = Outbox(db)
         [waiting] = outbox.pending(stamp + dt.timedelta(seconds=1))
@@ -293,5 +303,49 @@ def test_a_schema_5_outbox_keeps_its_messages_and_gets_a_column_for_why_one_fail
         outbox.record([Outcome(waiting.id, "failed", error="Bad Request: chat not found")])
         row = OutboxRow.get_by_id(waiting.id)
         assert (row.status, row.error) == ("failed", "Bad Request: chat not found")
+    finally:
+        close_all(db)
+
+
+def test_a_schema_6_database_names_the_user_of_its_rows_and_forgets_what_was_sent(
+    store_url: str,
+) -> None:
+    db = open_database(store_url)
+    try:
+        database_proxy.initialize(db)
+        stamp = dt.datetime(2026, 1, 1, 10, 0)
+        with db.atomic():  # inbox and outbox as schema 6 left them: no user_id
+            db.create_tables(ALL_MODELS)
+            for table in ("inbox", "outbox"):
+                db.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "user_id"')
+            SettingRow.create(key=migrations.VERSION_KEY, value="6")
+            for chat, status, text in ((7, "sent", "Your code is 1234"), (-100, "pending", "hi")):
+                db.execute_sql(
+                    "INSERT INTO outbox (chat_id, kind, payload, status, attempts, not_before, "
+                    "created) VALUES (%s, 'SendText', %s, %s, 0, %s, %s)".replace("%s", db.param),
+                    (chat, effect_to_json(SendText(chat, text)), status, stamp, stamp),
+                )
+            set_aside = '{"update_id": 2, "message": {"from": {"id": 9}, "chat": {"id": -100}}}'
+            for update_id, chat, body, status in (
+                (1, 7, "", "done"),
+                (2, -100, set_aside, "failed"),
+                (3, -100, "", "done"),
+            ):
+                db.execute_sql(
+                    "INSERT INTO inbox (update_id, chat_id, body, status, attempts, received) "
+                    "VALUES (%s, %s, %s, %s, 1, %s)".replace("%s", db.param),
+                    (update_id, chat, body, status, stamp),
+                )
+        assert migrate(db) == [
+            "schema 7: inbox and outbox rows name their user; sent messages are not kept"
+        ]
+        check(db)
+        inbox = {r.update_id: r.user_id for r in InboxRow.select()}
+        assert inbox == {1: 7, 2: 9, 3: None}  # a private chat's, a sender's, unknown
+        rows = list(OutboxRow.select().order_by(OutboxRow.id))
+        assert [(r.user_id, r.status) for r in rows] == [(7, "sent"), (None, "pending")]
+        assert "1234" not in rows[0].payload  # sent: no longer kept
+        [waiting] = Outbox(db).pending(stamp + dt.timedelta(seconds=1))
+        assert waiting.effect == SendText(-100, "hi")  # waiting: sent as it was
     finally:
         close_all(db)

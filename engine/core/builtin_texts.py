@@ -30,6 +30,7 @@ KEYBOARD_CARRIER = "👇"  # a message only to carry a keyboard Telegram cannot 
 MYDATA_DESCRIPTION = "Get the data this bot stores about you"
 FORGETME_DESCRIPTION = "Delete everything this bot stores about you"
 MYDATA_SENT = "Here is everything this bot stores about you."
+MYDATA_PRIVATE = "Please ask me in a private chat: your data is sent only there."
 FORGET_CONFIRM = "Delete everything this bot stores about you? This cannot be undone."
 FORGET_YES = "🗑 Yes, delete everything"
 FORGET_NO = "Cancel"

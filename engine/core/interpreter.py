@@ -208,6 +208,9 @@ class _Step(SideEffects):
         """Built-in /mydata and /forgetme; the store carries out what they ask for."""
         chat, user = self.event.chat.id, self.event.user.id
         if command == "mydata":
+            if chat != user:  # a group: the export goes only to the private chat (same id)
+                self.emit([Outgoing(self.builtin(builtin_texts.MYDATA_PRIVATE), parse_mode=None)])
+                return
             self.effects.append(ExportUserData(chat, user, self.builtin(builtin_texts.MYDATA_SENT)))
             return
         buttons = tuple(

@@ -35,6 +35,7 @@ from engine.runtime.sender import Limits, Sender
 from engine.runtime.services import LiveServices
 from engine.store.crypto import HOW_TO_MAKE_A_KEY, SensitiveCipher
 from engine.store.database import open_database
+from engine.store.message_log import asks_sensitive
 from engine.store.migrations import SchemaError, create_or_check
 from engine.store.pipeline import Store
 from engine.store.queues import ImmediateAnswers, Outbox, Timers
@@ -77,6 +78,7 @@ class Bot:
             recent=self.recent,
             answers=self.answers,
             problems=self.problems,
+            asks_sensitive=lambda state: asks_sensitive(self.holder.current, state),
         )
         services = LiveServices(settings.config_values(os.environ))
         self.processor = Processor(

@@ -28,7 +28,7 @@ from engine.core.events import Event, message_type
 from engine.core.session import Session
 from engine.ops.problems import Problem
 from engine.store.crypto import SensitiveCipher
-from engine.store.message_log import MessageLog
+from engine.store.message_log import Hidden, MessageLog
 from engine.store.privacy import audit, delete_user, export_user
 from engine.store.serialization import effect_to_json
 from engine.store.session_rows import SessionRows
@@ -71,8 +71,10 @@ class EffectRows:
             if isinstance(request, ExportUserData):
                 self.rows.store([session], stamp)
                 document = json.dumps(export_user(user, self.cipher), ensure_ascii=False, indent=2)
-                effect = SendFile(request.chat_id, "my-data.json", document, request.caption)
-                outbox.append(self._outbox_row(effect, None, stamp))
+                # to the private chat (its id is the user's), whatever chat it was asked in;
+                # the row's copy is replaced once sent (REDACTED_PAYLOAD)
+                effect = SendFile(user, "my-data.json", document, request.caption)
+                outbox.append(self._outbox_row(effect, None, stamp, user))
                 audit(f"user:{user}", "export", str(user), {"via": "/mydata"}, stamp)
             else:
                 counts = delete_user(user)
@@ -83,10 +85,11 @@ class EffectRows:
                 audit(f"user:{user}", "delete", str(user), {"via": "/forgetme", **counts}, stamp)
 
     def _outbox_row(
-        self, effect: Effect, update_id: int | None, stamp: dt.datetime
+        self, effect: Effect, update_id: int | None, stamp: dt.datetime, user: int | None
     ) -> dict[str, Any]:
         return {
             "chat_id": getattr(effect, "chat_id", None),
+            "user_id": user,
             "kind": type(effect).__name__,
             "payload": effect_to_json(effect),
             "update_id": update_id,
@@ -106,6 +109,7 @@ class EffectRows:
         log: list[dict[str, Any]],
         session: Session,
         event: Event,
+        hidden: Hidden = None,
     ) -> None:
         for effect in effects:
             kind = type(effect)
@@ -152,6 +156,7 @@ class EffectRows:
             outbox.append(
                 {
                     "chat_id": chat,
+                    "user_id": session.user_id,  # a reply in a group, a notice: about them
                     "kind": name,
                     "payload": self._payload(effect),
                     "update_id": update_id,
@@ -161,4 +166,5 @@ class EffectRows:
             )
             if isinstance(effect, AnswerButton) and not effect.text:
                 continue  # the spinner of a press stopped: nothing the user reads
-            log.append(self.log.outgoing(chat, name, getattr(effect, "text", None), session, stamp))
+            text = getattr(effect, "text", None)
+            log.append(self.log.outgoing(chat, name, text, session, stamp, hidden))

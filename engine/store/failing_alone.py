@@ -19,6 +19,7 @@ from engine.store.bulk import insert_rows
 from engine.store.database import write_transaction
 from engine.store.message_log import stored_text
 from engine.store.models import InboxRow, OutboxRow
+from engine.store.privacy import sender_of
 from engine.store.session_rows import SessionRows, storable_json
 from engine.store.unavailable import StoreUnavailable, cause_of, utc
 
@@ -47,7 +48,7 @@ class FailingAlone:
         def _recorded(self, ids: list[int]) -> set[int]: ...
 
         def _outbox_row(
-            self, effect: Effect, update_id: int | None, stamp: dt.datetime
+            self, effect: Effect, update_id: int | None, stamp: dt.datetime, user: int | None
         ) -> dict[str, Any]: ...
 
     def _set_aside_row(self, update: IncomingUpdate, reason: str, stamp: dt.datetime) -> bool:
@@ -62,10 +63,12 @@ class FailingAlone:
                     (storable_json(reason), update.update_id),
                 ).rowcount
             )
+        body = update.body()
         row = {
             "update_id": update.update_id,
             "chat_id": update.chat_id,
-            "body": storable_json(update.body()),
+            "user_id": update.event.user.id if update.event is not None else sender_of(body),
+            "body": storable_json(body),
             "status": "failed",
             "attempts": 1,
             "error": storable_json(reason),
@@ -128,6 +131,7 @@ class FailingAlone:
         result = BatchResult()
         event = update.event
         apologized: Effect | None = apology(event) if apology and event is not None else None
+        user = event.user.id if event is not None else None
         stamp = utc(now)
         state: str | None = None
         try:
@@ -137,7 +141,7 @@ class FailingAlone:
                 else:
                     result.failed.append(update.update_id)
                     if apologized is not None:
-                        row = self._outbox_row(apologized, update.update_id, stamp)
+                        row = self._outbox_row(apologized, update.update_id, stamp, user)
                         insert_rows(self.db, OutboxRow, [row])
                         result.effects = 1
                     if event is not None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import peewee
 
 from engine.store.models import ALL_MODELS, SettingRow, database_proxy
+from engine.store.privacy import REDACTED_PAYLOAD, sender_of
 from engine.store.schema_lock import Say, log_waiting, schema_lock
 
 VERSION_KEY = "schema_version"
@@ -87,6 +88,30 @@ def _outbox_error_v6(db: peewee.Database) -> None:
         db.execute_sql('ALTER TABLE "outbox" ADD COLUMN "error" TEXT')
 
 
+def _rows_by_user_v7(db: peewee.Database) -> None:
+    """The inbox and the outbox name the user a row is about, so that /mydata exports and
+    /forgetme deletes replies in groups, notices to the admins and set-aside updates too;
+    messages already sent no longer keep what they said (a /mydata export among them).
+    Older rows: a private chat's id is its user's; a set-aside update names its sender."""
+    for table in ("inbox", "outbox"):
+        if "user_id" not in {c.name for c in db.get_columns(table)}:
+            db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "user_id" BIGINT')
+        db.execute_sql(
+            f'UPDATE "{table}" SET user_id = chat_id WHERE user_id IS NULL AND chat_id > 0'
+        )
+    mark = db.param
+    kept = db.execute_sql("SELECT id, body FROM \"inbox\" WHERE body != '' AND user_id IS NULL")
+    for row_id, body in kept.fetchall():
+        sender = sender_of(body)
+        if sender is not None:
+            db.execute_sql(
+                f'UPDATE "inbox" SET user_id = {mark} WHERE id = {mark}', (sender, row_id)
+            )
+    db.execute_sql(
+        f"UPDATE \"outbox\" SET payload = {mark} WHERE status != 'pending'", (REDACTED_PAYLOAD,)
+    )
+
+
 # (version, what it does, how): append, never edit a released step.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "create the tables", _create_v1),
@@ -99,6 +124,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (4, "the outbox indexed only while pending", _pending_outbox_index_v4),
     (5, "the inbox and the message log not indexed by time", _no_time_indexes_v5),
     (6, "the outbox keeps why a message failed", _outbox_error_v6),
+    (7, "inbox and outbox rows name their user; sent messages are not kept", _rows_by_user_v7),
 ]
 LATEST = MIGRATIONS[-1][0]
 

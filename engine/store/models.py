@@ -63,6 +63,8 @@ class InboxRow(_Model):
     # indexed only while pending (schema 3): an index over every row's chat would change a
     # page no other update touches, on every update
     chat_id = peewee.BigIntegerField(null=True)
+    # whose update it is (schema 7), for /mydata and /forgetme; not indexed, as the log's
+    user_id = peewee.BigIntegerField(null=True)
     body = peewee.TextField()  # the update as Telegram sent it (JSON)
     status = peewee.TextField(default="pending")  # pending, done, failed, ignored
     attempts = peewee.IntegerField(default=0)
@@ -78,8 +80,13 @@ class InboxRow(_Model):
 class OutboxRow(_Model):
     id = peewee.AutoField()
     chat_id = peewee.BigIntegerField(null=True)
+    # the user whose step queued it (schema 7): a reply in a group or a notice to the admins
+    # is about them too; not indexed, as the log's (privacy requests read the table through)
+    user_id = peewee.BigIntegerField(null=True)
     kind = peewee.TextField()
-    payload = peewee.TextField()  # JSON of the effect
+    # JSON of the effect while it waits; once it is sent (or given up) REDACTED_PAYLOAD
+    # (engine/store/queues.py): what was sent is not kept here
+    payload = peewee.TextField()
     update_id = peewee.BigIntegerField(null=True)
     status = peewee.TextField(default="pending")  # pending, sent, uncertain, failed
     attempts = peewee.IntegerField(default=0)

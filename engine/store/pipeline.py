@@ -25,7 +25,7 @@ from engine.store.crypto import SensitiveCipher
 from engine.store.database import is_postgres, write_transaction
 from engine.store.effect_rows import EffectRows, Gathered
 from engine.store.failing_alone import Apology, FailingAlone
-from engine.store.message_log import MessageLog, stored_text
+from engine.store.message_log import AsksSensitive, MessageLog, stored_text
 from engine.store.models import (
     InboxRow,
     MessageLogRow,
@@ -33,6 +33,7 @@ from engine.store.models import (
     TimerRow,
     database_proxy,
 )
+from engine.store.privacy import sender_of
 from engine.store.queues import ImmediateAnswers
 from engine.store.serialization import (
     RecentEffects,
@@ -94,7 +95,10 @@ class Store(FailingAlone, EffectRows):
         recent: RecentEffects | None = None,
         answers: ImmediateAnswers | None = None,
         problems: ProblemSink | None = None,
+        asks_sensitive: AsksSensitive | None = None,
     ) -> None:
+        """`asks_sensitive`: whether a state asks a sensitive question (its texts are not
+        logged, even refused ones); the runtime passes its current scenario's."""
         database_proxy.initialize(db)
         self.problems = problems or ProblemSink()
         self.db = db
@@ -109,7 +113,7 @@ class Store(FailingAlone, EffectRows):
         self.retries = retries
         self.sleep = time.sleep
         self.rows = SessionRows(db, scenario, sensitive, cipher)
-        self.log = MessageLog(log_text, sensitive)
+        self.log = MessageLog(log_text, sensitive, asks_sensitive)
 
     def load_sessions(
         self,
@@ -235,6 +239,7 @@ class Store(FailingAlone, EffectRows):
                 {
                     "update_id": u.update_id,
                     "chat_id": u.chat_id,
+                    "user_id": u.event.user.id if u.event is not None else sender_of(u.body()),
                     "body": "" if u.event is not None else u.body().replace("\x00", ""),
                     "status": "done" if u.event is not None else _set_aside_status(u),
                     "attempts": 1 if u.event is not None else 0,
@@ -327,6 +332,7 @@ class Store(FailingAlone, EffectRows):
                     }
                 log.append(self.log.incoming(event, session, after, stamp))
                 if step.effects:
+                    hidden = self.log.hidden(event, session, after)
                     self._queue(
                         batch,
                         step.effects,
@@ -338,6 +344,7 @@ class Store(FailingAlone, EffectRows):
                         log,
                         after,
                         event,
+                        hidden,
                     )
             self.crash("after_step")
             self._privacy(batch, outbox, log, changed, users, stamp)

@@ -20,6 +20,33 @@ from engine.store.models import (
 )
 from engine.store.serialization import stack_from_json
 
+# an outbox row's payload once the row is done with (sent, uncertain or failed): a message
+# sent is the user's to keep, not the database's, and an export is not kept at all
+REDACTED_PAYLOAD = '{"redacted": "sent"}'
+
+
+def sender_of(body: str) -> int | None:
+    """The user who sent a raw update (Telegram's `from` of its message, press, ...), for a
+    row kept without a parsed event; None when the update names nobody."""
+    try:
+        update = json.loads(body)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    if not isinstance(update, dict):
+        return None
+    for part in update.values():
+        sender = part.get("from") if isinstance(part, dict) else None
+        found = sender.get("id") if isinstance(sender, dict) else None
+        if type(found) is int:
+            return found
+    return None
+
+
+def _about(model: Any, user_id: int) -> Any:
+    """Rows of the inbox or outbox about the user: theirs, or in their private chat (rows
+    written before schema 7 name no user; a private chat's id is its user's)."""
+    return (model.user_id == user_id) | ((model.user_id.is_null()) & (model.chat_id == user_id))
+
 
 def _stamp(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.datetime) else value
@@ -58,10 +85,8 @@ def export_user(user_id: int, cipher: SensitiveCipher | None = None) -> dict[str
         .order_by(MessageLogRow.at)
     ]
     timers = [
-        {"state": r.state, "due": _stamp(r.due), "chat_id": r.chat_id}
-        for r in TimerRow.select().where(
-            (TimerRow.user_id == user_id) & (TimerRow.status == "pending")
-        )
+        {"state": r.state, "due": _stamp(r.due), "chat_id": r.chat_id, "status": r.status}
+        for r in TimerRow.select().where(TimerRow.user_id == user_id).order_by(TimerRow.id)
     ]
     profile = None
     if user is not None:
@@ -77,19 +102,82 @@ def export_user(user_id: int, cipher: SensitiveCipher | None = None) -> dict[str
             "last_seen": _stamp(max([user.updated, *(s.updated for s in rows)])),
             "blocked": user.blocked,
         }
-    return {"user": profile, "conversations": sessions, "message_log": messages, "timers": timers}
+    inbox = [
+        {
+            "update_id": r.update_id,
+            "chat_id": r.chat_id,
+            "status": r.status,
+            "received": _stamp(r.received),
+            "error": r.error,
+            "update": _json_or_text(r.body),  # kept only for an update set aside
+        }
+        for r in InboxRow.select().where(_about(InboxRow, user_id)).order_by(InboxRow.id)
+    ]
+    outbox = [
+        {
+            "chat_id": r.chat_id,
+            "kind": r.kind,
+            "status": r.status,
+            "created": _stamp(r.created),
+            "error": r.error,
+            "message": _json_or_text(r.payload) if r.payload != REDACTED_PAYLOAD else None,
+        }
+        for r in OutboxRow.select().where(_about(OutboxRow, user_id)).order_by(OutboxRow.id)
+    ]
+    audits = [
+        {"at": _stamp(r.at), "actor": r.actor, "action": r.action, "details": r.details}
+        for r in AuditRow.select()
+        .where((AuditRow.subject == str(user_id)) | (AuditRow.actor == f"user:{user_id}"))
+        .order_by(AuditRow.id)
+    ]
+    return {
+        "user": profile,
+        "conversations": sessions,
+        "message_log": messages,
+        "timers": timers,
+        "inbox": inbox,
+        "outbox": outbox,
+        "audit_log": audits,
+    }
+
+
+def _json_or_text(text: str) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+CANCELLED = "cancelled: the user's data was deleted"
 
 
 def delete_user(user_id: int) -> dict[str, int]:
-    """Delete everything about the user; the raw updates of their private chat go too."""
+    """Delete every row about the user: their updates and the messages their steps queued,
+    in any chat (notices to the admins too). A message still waiting is not sent: its row
+    stays, failed and naming nobody, so that its id is not reused (SQLite reuses the last
+    rowid) while the sender may be sending it (its outcome would mark another message).
+    The audit log keeps that it happened, by id (see docs/storage.md)."""
+    # a timer due now may be firing: its row stays, cancelled, for the same reason
+    due = (
+        TimerRow.update(status="cancelled", chat_id=0, user_id=0, state="")
+        .where((TimerRow.user_id == user_id) & (TimerRow.status == "pending"))
+        .execute()
+    )
+    waiting = (
+        OutboxRow.update(
+            status="failed", error=CANCELLED, payload=REDACTED_PAYLOAD, chat_id=None, user_id=None
+        )
+        .where(_about(OutboxRow, user_id) & (OutboxRow.status == "pending"))
+        .execute()
+    )
     counts = {
         "sessions": SessionRow.delete().where(SessionRow.user_id == user_id).execute(),
         "message_log": MessageLogRow.delete().where(MessageLogRow.user_id == user_id).execute(),
-        "timers": TimerRow.delete().where(TimerRow.user_id == user_id).execute(),
-        "inbox": InboxRow.delete().where(InboxRow.chat_id == user_id).execute(),
-        "outbox": OutboxRow.delete()
-        .where((OutboxRow.chat_id == user_id) & (OutboxRow.status != "pending"))
-        .execute(),
+        "timers": TimerRow.delete().where(TimerRow.user_id == user_id).execute() + due,
+        "inbox": InboxRow.delete().where(_about(InboxRow, user_id)).execute(),
+        "outbox": OutboxRow.delete().where(_about(OutboxRow, user_id)).execute() + waiting,
         "users": UserRow.delete().where(UserRow.id == user_id).execute(),
     }
     return counts

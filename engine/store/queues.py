@@ -15,6 +15,7 @@ from engine.core.effects import AnswerButton, Effect
 from engine.core.quick_init import quick_init
 from engine.store.database import write_transaction
 from engine.store.models import OutboxRow, TimerRow, UserRow, database_proxy
+from engine.store.privacy import REDACTED_PAYLOAD
 from engine.store.sent_journal import Sent
 from engine.store.serialization import RecentEffects, effect_from_json
 
@@ -124,10 +125,11 @@ class Outbox:
         # until this outbox records one; a new Outbox (a start, a takeover) probes first
         self._retries_possible = True
         self._sent_sql: dict[tuple[int, int], str] = {}  # by (messages, with message ids)
+        # a row waiting for a retry keeps its payload; one given up loses it
         self._outcome_sql = (
             f'UPDATE "outbox" SET status = {mark}, message_id = COALESCE({mark}, message_id), '
             f"not_before = COALESCE({mark}, not_before), error = {mark}, "
-            f"attempts = attempts + 1 WHERE id = {mark}"
+            f"payload = COALESCE({mark}, payload), attempts = attempts + 1 WHERE id = {mark}"
         )
 
     def pending(self, now: dt.datetime, limit: int = 100) -> list[QueuedEffect]:
@@ -166,7 +168,10 @@ class Outbox:
                 self._retries_possible = True  # probed for again until none waits
             moment = _utc(outcome.not_before) if outcome.not_before else None
             stamp = str(moment) if self._sqlite and moment is not None else moment
-            rows.append((outcome.status, outcome.message_id, stamp, outcome.error, outcome.id))
+            spent = REDACTED_PAYLOAD if outcome.status != "pending" else None
+            rows.append(
+                (outcome.status, outcome.message_id, stamp, outcome.error, spent, outcome.id)
+            )
         marks = [
             self._mark_sent(sent[i : i + _SENT_AT_ONCE]) for i in range(0, len(sent), _SENT_AT_ONCE)
         ]
@@ -214,7 +219,7 @@ class Outbox:
             marks = ", ".join(mark for _ in outcomes)
             sql = self._sent_sql[shape] = (
                 f"UPDATE \"outbox\" SET status = 'sent', attempts = attempts + 1, "
-                f"message_id = {message_id} WHERE id IN ({marks})"
+                f"payload = '{REDACTED_PAYLOAD}', message_id = {message_id} WHERE id IN ({marks})"
             )
         params: list[Any] = [value for o in with_ids for value in (o.id, o.message_id)]
         params += [o.id for o in outcomes]
@@ -227,13 +232,14 @@ class Outbox:
         with write_transaction(self.db):
             self.db.cursor().executemany(
                 'UPDATE "outbox" SET status = ?, message_id = COALESCE(?, message_id), '
-                "error = ?, attempts = attempts + 1 "
+                "error = ?, payload = ?, attempts = attempts + 1 "
                 "WHERE id = ? AND status = 'pending' AND chat_id IS ?",
                 [
                     (
                         s.status,
                         s.message_id,
                         _UNCERTAIN if s.status != "sent" else None,
+                        REDACTED_PAYLOAD,
                         s.id,
                         s.chat_id,
                     )
@@ -243,14 +249,17 @@ class Outbox:
 
     def sent(self, effect_id: int, message_id: int | None = None) -> None:
         OutboxRow.update(
-            status="sent", message_id=message_id, attempts=OutboxRow.attempts + 1
+            status="sent",
+            message_id=message_id,
+            payload=REDACTED_PAYLOAD,
+            attempts=OutboxRow.attempts + 1,
         ).where(OutboxRow.id == effect_id).execute()
 
     def uncertain(self, effect_id: int) -> None:
         """A send timed out: Telegram may have delivered it. Recorded, not blindly repeated."""
-        OutboxRow.update(status="uncertain", attempts=OutboxRow.attempts + 1).where(
-            OutboxRow.id == effect_id
-        ).execute()
+        OutboxRow.update(
+            status="uncertain", payload=REDACTED_PAYLOAD, attempts=OutboxRow.attempts + 1
+        ).where(OutboxRow.id == effect_id).execute()
 
     def retry_at(self, effect_id: int, moment: dt.datetime) -> None:
         """A 429 or 5xx: try again later (retry_after, or backoff)."""
@@ -260,9 +269,9 @@ class Outbox:
         ).execute()
 
     def failed(self, effect_id: int) -> None:
-        OutboxRow.update(status="failed", attempts=OutboxRow.attempts + 1).where(
-            OutboxRow.id == effect_id
-        ).execute()
+        OutboxRow.update(
+            status="failed", payload=REDACTED_PAYLOAD, attempts=OutboxRow.attempts + 1
+        ).where(OutboxRow.id == effect_id).execute()
 
     def blocked_by(self, user_id: int) -> None:
         """Telegram answered 403: the user blocked the bot. Their queued messages are dropped."""
@@ -270,9 +279,9 @@ class Outbox:
         with write_transaction(self.db):
             UserRow.update(blocked=True).where(UserRow.id == user_id).execute()
             self.db.execute_sql(  # through the pending index ('pending' written out)
-                f"UPDATE \"outbox\" SET status = 'failed', error = 'the user blocked the bot' "
-                f"WHERE status = 'pending' AND chat_id = {mark}",
-                (user_id,),
+                f"UPDATE \"outbox\" SET status = 'failed', error = 'the user blocked the bot', "
+                f"payload = {mark} WHERE status = 'pending' AND chat_id = {mark}",
+                (REDACTED_PAYLOAD, user_id),
             )
 
 
