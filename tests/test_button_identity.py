@@ -224,3 +224,21 @@ def test_presses_are_asked_for_when_only_a_command_or_the_fallback_has_buttons(
         "states:", "fallback: {say: {text: F, buttons: [{text: Help, say: H}]}}\nstates:"
     )
     assert "callback_query" in allowed_updates(compile_yaml(fallback, tmp_path))
+
+
+def test_forgetme_in_a_group_is_confirmed_only_by_whom_it_asked(tmp_path: Path) -> None:
+    scenario = compile_yaml(
+        GROUP.replace(
+            "start: menu}", "start: menu, shared_buttons: true}\nprivacy: {forgetme: true}"
+        ),
+        tmp_path,
+    )
+    ann, bob = Conversation(scenario), Conversation(scenario)
+    _in_group(ann, 1)
+    _in_group(bob, 2)
+    ann.send("/start")
+    bob.send("/start")
+    ann.send("/forgetme")
+    yes = next(data for label, data in ann.buttons.items() if label.startswith("🗑"))
+    assert bob.press_data(yes) == [AnswerButton("cb", "This button is not for you.")]
+    assert bob.session.state == "menu"

@@ -213,8 +213,9 @@ class _Step(SideEffects):
                 return
             self.effects.append(ExportUserData(chat, user, self.builtin(builtin_texts.MYDATA_SENT)))
             return
+        tag = "" if chat == user else callback_data.user_tag(user)  # never shared
         buttons = tuple(
-            (InlineButton(self.builtin(label), button_data(FORGET, index, self.epoch)),)
+            (InlineButton(self.builtin(label), button_data(FORGET, index, self.epoch, tag)),)
             for index, label in enumerate((builtin_texts.FORGET_YES, builtin_texts.FORGET_NO))
         )
         confirm = Outgoing(self.builtin(builtin_texts.FORGET_CONFIRM), parse_mode=None)
@@ -235,19 +236,19 @@ class _Step(SideEffects):
         """Run the pressed button; True when the press was someone else's (in a group)."""
         ref = callback_data.decode(event.data)
         forget = ref is not None and ref.state == FORGET and "forgetme" in self.scenario.privacy
-        if forget and ref is not None and callback_data.same_visit(ref, self.epoch):
-            self.forget(event, confirmed=ref.index == 0)
-            return False
-        if (  # a button sent to someone else in a group
+        if (  # a button sent to someone else in a group (/forgetme's: never shared)
             ref is not None
             and ref.tag
-            and not self.scenario.shared_buttons
+            and (forget or not self.scenario.shared_buttons)
             and ref.tag != callback_data.user_tag(event.user.id)
         ):
             self.effects.append(
                 AnswerButton(event.callback_id, self.builtin(builtin_texts.NOT_YOUR_BUTTON))
             )
             return True
+        if forget and ref is not None and callback_data.same_visit(ref, self.epoch):
+            self.forget(event, confirmed=ref.index == 0)
+            return False
         state = self.current()
         button = self.pressed(ref, state) if ref is not None else None
         if button is None or button.actions is None:
