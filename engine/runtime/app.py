@@ -78,7 +78,7 @@ class Bot:
             answers=self.answers,
             problems=self.problems,
         )
-        services = LiveServices(settings.config_values(os.environ))
+        services = LiveServices(settings.config_values(os.environ), settings.http_allow)
         self.processor = Processor(
             self.store,
             self.holder,
