@@ -158,7 +158,7 @@ def connect_checked(
     for family, kind, proto, sockaddr in allowed:
         sock = socket.socket(family, kind, proto)
         try:
-            sock.settimeout(seconds)
+            sock.settimeout(max(seconds, 0.01))  # 0 would make it non-blocking
             if source_address is not None:
                 sock.bind(source_address)
             sock.connect(sockaddr)
