@@ -154,6 +154,7 @@ def measure(args: argparse.Namespace, tmp: Path, stack: ExitStack) -> None:
         "BOT_PLUGINS": "",
         "BOT_CONFIG_VARS": "SLOW_URL",
         "SLOW_URL": f"http://127.0.0.1:{service.port}/slow",
+        "BOT_HTTP_ALLOW": "127.0.0.1",  # the slow service is on this machine
         **UNLIMITED,
     }
     bot = BotProcess("bot", env, tmp).start()

@@ -61,3 +61,4 @@ from store_fixtures import (  # noqa: E402, F401
     postgres_url,
     store_url,
 )
+from web_service import web  # noqa: E402, F401

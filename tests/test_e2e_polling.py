@@ -28,6 +28,7 @@ def bot(fake: FakeTelegram, tmp_path: Path) -> Iterator[LiveBot]:
             "BOT_ADMINS": str(ADMIN),
             "BOT_CONFIG_VARS": "ORDERS_URL",
             "ORDERS_URL": f"{fake.url}/shop/orders",
+            "BOT_HTTP_ALLOW": "127.0.0.1",  # the fake's shop is on this machine
         },
     )
     yield live

@@ -33,6 +33,7 @@ def bot(fake: FakeTelegram, tmp_path: Path) -> Iterator[LiveBot]:
             "WEBHOOK_PORT": str(port),
             "BOT_CONFIG_VARS": "ORDERS_URL",
             "ORDERS_URL": f"{fake.url}/shop/orders",
+            "BOT_HTTP_ALLOW": "127.0.0.1",  # the fake's shop is on this machine
         },
     )
     live.start().ready()

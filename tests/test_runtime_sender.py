@@ -25,6 +25,8 @@ from engine.core.effects import (
     SendText,
 )
 from engine.runtime.sender import Limits, Sender
+from engine.runtime.services import LiveServices
+from engine.runtime.web_addresses import AddressPolicy
 from engine.store.database import open_database
 from engine.store.migrations import migrate
 from engine.store.models import OutboxRow, UserRow
@@ -61,6 +63,7 @@ def sender(
         base_dir=base_dir,
         clock=clock,
         file_ids=file_ids,
+        services=LiveServices({}, AddressPolicy.parse("127.0.0.1")[0]),  # the fake's /shop
     )
 
 

@@ -11,6 +11,9 @@ import pytest
 
 from engine.core.ports import HttpCall, PortError
 from engine.runtime.services import LiveServices
+from engine.runtime.web_addresses import AddressPolicy
+
+LOCAL = AddressPolicy.parse("127.0.0.1")[0]  # the fake server is on this machine
 
 
 @pytest.fixture
@@ -53,12 +56,12 @@ def test_a_server_trickling_its_answer_does_not_outlast_the_timeout(
 ) -> None:
     url, _ = trickling
     with pytest.raises(PortError, match=r"got no whole answer within 1s"):
-        LiveServices({}).http(HttpCall("GET", url, timeout=1.0))
+        LiveServices({}, LOCAL).http(HttpCall("GET", url, timeout=1.0))
 
 
 def test_a_whole_answer_within_the_timeout_is_read(
     trickling: tuple[str, threading.Event],
 ) -> None:
     url, _ = trickling  # 50 bytes, a byte every 0.2 s: about 10 s
-    answer = LiveServices({}).http(HttpCall("GET", url, timeout=30.0))
+    answer = LiveServices({}, LOCAL).http(HttpCall("GET", url, timeout=30.0))
     assert answer.status == 200 and answer.body == {"ok": True}

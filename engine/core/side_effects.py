@@ -3,6 +3,8 @@ switching the language. Calls that need an answer go through the services port."
 
 from __future__ import annotations
 
+import json
+
 from engine.core.effects import (
     HttpRequest,
     NotifyChat,
@@ -17,8 +19,13 @@ from engine.core.model import (
     Value,
 )
 from engine.core.ports import HttpCall
-from engine.core.rendering import RenderError, _plain, from_outside, render, resolve
+from engine.core.rendering import RenderError, _plain, from_outside, resolve
 from engine.core.step_context import StepBase
+from engine.core.url_template import render_url
+
+# Characters of an HTTP answer (as JSON) that `save_as` keeps: sessions stay small (they are
+# read and written on every update); a larger answer makes the call count as failed.
+MAX_SAVED_ANSWER = 64 * 1024
 
 
 class SideEffects(StepBase):
@@ -70,7 +77,7 @@ class SideEffects(StepBase):
         try:
             call = HttpCall(
                 action.method,
-                render(action.url, context),
+                render_url(action.url, context),
                 tuple((k, str(resolve(v, context))) for k, v in action.headers),
                 resolve(action.json, context),
                 tuple((k, str(resolve(v, context))) for k, v in action.form),
@@ -91,6 +98,15 @@ class SideEffects(StepBase):
                 body, ok = response.body, response.ok
             except Exception as exc:  # network errors, timeouts, a fake's refusal
                 self.report(f"http {call.method} {call.url} failed: {exc}")
+        if ok and action.save_as is not None and call is not None:
+            size = len(json.dumps(body, ensure_ascii=False, default=str))
+            if size > MAX_SAVED_ANSWER:
+                self.report(
+                    f"http {call.method} {call.url[:80]}: the answer is {size:,} characters "
+                    f"as JSON, more than the {MAX_SAVED_ANSWER:,} `save_as` keeps; the call "
+                    "counts as failed (ask the service for less: a filter, a page)"
+                )
+                body, ok = None, False
         if action.save_as is not None:
             self.set_var(action.save_as, from_outside(body) if ok else None)
         if not ok and action.on_error is not None:

@@ -80,7 +80,7 @@ class Bot:
             problems=self.problems,
             asks_sensitive=lambda state: asks_sensitive(self.holder.current, state),
         )
-        services = LiveServices(settings.config_values(os.environ))
+        services = LiveServices(settings.config_values(os.environ), settings.http_allow)
         self.processor = Processor(
             self.store,
             self.holder,

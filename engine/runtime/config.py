@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from engine.runtime.plugins import plugin_names
+from engine.runtime.web_addresses import AddressPolicy
 from engine.store.database import DEFAULT_URL
 
 TELEGRAM_API = "https://api.telegram.org"
@@ -61,6 +62,7 @@ class Settings:
     config_vars: tuple[str, ...] = ()
     log_text: bool = False
     log_level: str = "INFO"
+    http_allow: AddressPolicy = field(default_factory=AddressPolicy)  # non-public ones allowed
 
     def config_values(self, environ: Mapping[str, str]) -> dict[str, str]:
         """What templates see as {{ config.NAME }}: only the variables the operator listed."""
@@ -126,6 +128,8 @@ def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = T
     if not os.path.isfile(scenario):
         problems.append(f"BOT_SCENARIO: there is no file {scenario}")
     port = _number(env, "WEBHOOK_PORT", 8080, problems, 1)
+    http_allow, wrong = AddressPolicy.parse(env.get("BOT_HTTP_ALLOW", ""))
+    problems.extend(wrong)
     settings = Settings(
         token=token,
         api_url=api_url,
@@ -151,6 +155,7 @@ def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = T
         config_vars=_config_vars(env, problems),
         log_text=env.get("BOT_LOG_TEXT", "").strip().lower() in ("1", "true", "yes", "on"),
         log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+        http_allow=http_allow,
     )
     if problems:
         raise SettingsError("the settings need fixing:\n" + "\n".join(f"- {p}" for p in problems))

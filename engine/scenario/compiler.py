@@ -40,6 +40,7 @@ from engine.core.model import (
     Value,
 )
 from engine.core.templating import environment
+from engine.core.url_template import url_template
 from engine.scenario.button_homes import (
     FALLBACK_HOME,
     NOTIFY_HOME,
@@ -73,6 +74,12 @@ class ScenarioCompiler:
         if not has_template_syntax(source):
             return Text(source, mode)
         return Text(source, mode, environment(mode).from_string(source))
+
+    def url(self, source: str) -> Text:
+        """An `http:` url: its values encoded for the part of the URL they stand in."""
+        if not has_template_syntax(source):
+            return Text(source, "data")
+        return Text(source, "data", url_template(source))
 
     def condition(self, source: str | None) -> Expression | None:
         if source is None:
@@ -232,7 +239,7 @@ class ScenarioCompiler:
                 self.waits_for_calls = True
             return Http(
                 method=http.get("method", "POST" if body is not None or "form" in http else "GET"),
-                url=self.text(http["url"], "data"),
+                url=self.url(http["url"]),
                 headers=self.assignments(http.get("headers")),
                 json=self.value(body),
                 form=self.assignments(http.get("form")),
