@@ -1366,6 +1366,23 @@ CASES = [
         files={"part.yaml": "- b: {say: B}\n"},
         where="part.yaml",
     ),
+    Case(
+        "include-outside-the-folder",
+        "bot: {name: T, start: a}\ninclude: [../shared/part.yaml]\n" + MINIMAL[25:],
+        "include-outside",
+        2,
+        11,
+        ("is outside the scenario's folder", "move the file there", "like 'part.yaml'"),
+    ),
+    Case(
+        "include-not-a-file",
+        "bot: {name: T, start: a}\ninclude: [parts]\n" + MINIMAL[25:],
+        "include-not-a-file",
+        2,
+        11,
+        ("'parts' is a folder, not a file", "include YAML files only"),
+        files={"parts/b.yaml": "states:\n  b: {say: B, goto: a}\n"},
+    ),
     # ---- translations --------------------------------------------------------------------------
     Case(
         "unknown-language-in-set-language",
