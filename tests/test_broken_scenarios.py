@@ -1383,6 +1383,42 @@ CASES = [
         ("'parts' is a folder, not a file", "include YAML files only"),
         files={"parts/b.yaml": "states:\n  b: {say: B, goto: a}\n"},
     ),
+    # ---- local media files ------------------------------------------------------------------
+    Case(
+        "media-not-found",
+        HEAD + "    say: {photo: media/menu.jpeg}\n    end: true\n",
+        "media-not-found",
+        4,
+        18,
+        ("there is no media file media/menu.jpeg", "relative to the scenario's folder"),
+        files={"media/menu.jpg": "a picture"},
+    ),
+    Case(
+        "media-outside-the-folder",
+        HEAD + "    say: {photo: ../menu.jpg}\n    end: true\n",
+        "media-outside",
+        4,
+        18,
+        ("is outside the media folder", "copy the file into"),
+    ),
+    Case(
+        "media-refused-plugins-file",
+        HEAD + "    say: {document: main_plugins.py}\n    end: true\n",
+        "media-refused",
+        4,
+        21,
+        ("is a .py file, not a media file", "web address"),
+        files={"main_plugins.py": "SECRET = 1\n"},
+    ),
+    Case(
+        "media-too-large-photo",
+        HEAD + "    say: {photo: big.jpg}\n    end: true\n",
+        "media-too-large",
+        4,
+        18,
+        ("at most 10 MB for a photo", "make it smaller"),
+        files={"big.jpg": "x" * (10 * 1024 * 1024 + 1)},
+    ),
     # ---- translations --------------------------------------------------------------------------
     Case(
         "unknown-language-in-set-language",
