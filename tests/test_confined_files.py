@@ -138,6 +138,15 @@ def test_an_included_folder_or_device_is_refused(folder: Path) -> None:
     assert "a device" in device.diagnostics[0].message
 
 
+def test_an_included_file_over_the_size_cap_is_refused_unread(folder: Path) -> None:
+    with open(folder / "part.yaml", "wb") as handle:
+        handle.truncate(2_000_001)
+    main = folder / "main.yaml"
+    main.write_text(f"{HEAD}include: [part.yaml]\n{STATES}", encoding="utf-8")
+    report = validate_file(str(main))
+    assert ("file-too-large", "part.yaml", 1) in _errors(report)
+
+
 def test_a_fifo_among_the_scenarios_does_not_stop_discovery(folder: Path) -> None:
     (folder / "main.yaml").write_text(f"{HEAD}states:\n  a: {{say: Hi, end: true}}\n")
     os.mkfifo(folder / "pipe.yaml")
