@@ -219,9 +219,14 @@ def _require_files(paths: list[str], folders: bool = False) -> None:
         raise UsageError(f"no such file: {', '.join(missing)}")
 
 
+def _media_dir() -> str | None:
+    """BOT_MEDIA_DIR as the bot reads it: literal media paths are checked against it."""
+    return os.environ.get("BOT_MEDIA_DIR", "").strip() or None
+
+
 def _load(path: str, stderr: TextIO) -> Scenario | None:
     """A compiled scenario, or None after printing why it cannot run."""
-    report = validate_file(path)
+    report = validate_file(path, media_dir=_media_dir())
     if report.errors or report.scenario is None:
         for diagnostic in report.diagnostics:
             stderr.write(diagnostic.format() + "\n")
@@ -233,7 +238,7 @@ def _load(path: str, stderr: TextIO) -> Scenario | None:
 def _graph(path: str, fmt: str, stdout: TextIO, stderr: TextIO) -> int:
     from engine.graph import render_graph
 
-    report = validate_file(path)
+    report = validate_file(path, media_dir=_media_dir())
     if report.scenario is None:
         for diagnostic in report.diagnostics:
             stderr.write(diagnostic.format() + "\n")
@@ -254,7 +259,7 @@ def _validate(paths: list[str], output: str, strict: bool, stdout: TextIO) -> in
     _require_files(paths)
     from engine.i18n import check_catalogs
 
-    reports = [validate_file(p) for p in paths]
+    reports = [validate_file(p, media_dir=_media_dir()) for p in paths]
     found = [d for r in reports for d in r.diagnostics]
     translated: dict[str, dict[str, str]] = {}
     for report in reports:

@@ -79,7 +79,7 @@ def test_each_failure_is_reported_with_its_chat_and_kept_in_the_row(
     send.run_once()
     assert [status(r) for r in (refused, missing, uncertain)] == ["failed", "failed", "uncertain"]
     assert error(refused) == "Telegram refused sendMessage: Bad Request: can't parse entities"
-    assert error(missing) == "there is no media file no-such-file.jpg beside the scenario"
+    assert error(missing) == "there is no media file no-such-file.jpg in the media folder"
     assert error(uncertain).startswith("no answer in time (it may have arrived")
     assert [(p.kind, p.chat_id) for p in seen] == [
         ("send_failed", 12),

@@ -57,7 +57,7 @@ class Bot:
         self.settings = settings
         load_plugins(settings.plugins)
         self.problems = ProblemSink()  # every failure of the running bot goes here
-        self.holder = ScenarioHolder(settings.scenario, self.problems)
+        self.holder = ScenarioHolder(settings.scenario, self.problems, settings.media_dir)
         scenario = self.holder.current
         self.db = open_database(settings.database_url)
         create_or_check(self.db)  # a new database: its tables, one process at a time
@@ -130,6 +130,7 @@ class Bot:
             services=self.processor.services,
             answers=self.answers,
             problems=self.problems,
+            media_dir=self.settings.media_dir,
         )
 
     def start_background(self) -> list[threading.Thread]:

@@ -63,6 +63,7 @@ class Settings:
     log_text: bool = False
     log_level: str = "INFO"
     http_allow: AddressPolicy = field(default_factory=AddressPolicy)  # non-public ones allowed
+    media_dir: str | None = None  # local media must be in it; None: the scenario's folder
 
     def config_values(self, environ: Mapping[str, str]) -> dict[str, str]:
         """What templates see as {{ config.NAME }}: only the variables the operator listed."""
@@ -127,6 +128,12 @@ def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = T
     scenario = env.get("BOT_SCENARIO", "scenarios/demo.yaml").strip() or "scenarios/demo.yaml"
     if not os.path.isfile(scenario):
         problems.append(f"BOT_SCENARIO: there is no file {scenario}")
+    media_dir = env.get("BOT_MEDIA_DIR", "").strip() or None
+    if media_dir is not None and not os.path.isdir(media_dir):
+        problems.append(
+            f"BOT_MEDIA_DIR: there is no folder {media_dir}; create it, or leave BOT_MEDIA_DIR "
+            "unset to send media files from the scenario's folder"
+        )
     port = _number(env, "WEBHOOK_PORT", 8080, problems, 1)
     http_allow, wrong = AddressPolicy.parse(env.get("BOT_HTTP_ALLOW", ""))
     problems.extend(wrong)
@@ -156,6 +163,7 @@ def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = T
         log_text=env.get("BOT_LOG_TEXT", "").strip().lower() in ("1", "true", "yes", "on"),
         log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
         http_allow=http_allow,
+        media_dir=media_dir,
     )
     if problems:
         raise SettingsError("the settings need fixing:\n" + "\n".join(f"- {p}" for p in problems))

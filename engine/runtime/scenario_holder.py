@@ -25,10 +25,10 @@ class ScenarioError(Exception):
         self.diagnostics = diagnostics
 
 
-def load(path: str) -> tuple[Scenario, tuple[str, ...]]:
+def load(path: str, media_dir: str | None = None) -> tuple[Scenario, tuple[str, ...]]:
     """The scenario compiled with its catalogs, or ScenarioError with every error in the
     scenario's files and its translations (what `--validate` would report)."""
-    report = validate_file(path)
+    report = validate_file(path, media_dir=media_dir)
     problems = [d for d in report.diagnostics if d.is_error]
     if not problems and report.scenario is not None:
         problems = [d for d in check_catalogs(path, report.scenario) if d.is_error]
@@ -38,10 +38,13 @@ def load(path: str) -> tuple[Scenario, tuple[str, ...]]:
 
 
 class ScenarioHolder:
-    def __init__(self, path: str, problems: ProblemSink | None = None) -> None:
+    def __init__(
+        self, path: str, problems: ProblemSink | None = None, media_dir: str | None = None
+    ) -> None:
         self.path = path
         self.problems = problems or ProblemSink()  # a refused reload is reported here
-        self.current, files = load(path)
+        self.media_dir = media_dir  # BOT_MEDIA_DIR: where literal media paths must lead
+        self.current, files = load(path, media_dir)
         self._lock = threading.Lock()
         self._stamps = self._read_stamps(files)
         self.files = files
@@ -67,7 +70,7 @@ class ScenarioHolder:
         if self._read_stamps(self.files) == self._stamps:
             return False
         try:
-            scenario, files = load(self.path)
+            scenario, files = load(self.path, self.media_dir)
         except ScenarioError as exc:
             self._stamps = self._read_stamps(self.files)
             cause = f"the changed scenario has errors; still running the previous version:\n{exc}"

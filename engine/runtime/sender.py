@@ -24,7 +24,8 @@ from engine.runtime.services import LiveServices
 from engine.store.queues import NOT_QUEUED, ImmediateAnswers, Outbox, Outcome, QueuedEffect
 from engine.store.sent_journal import journal_beside
 from engine.telegram.bot_api import ApiError, BotApi
-from engine.telegram.calls import FileIds, MediaFileError, Uploads, api_calls, uploaded_file_id
+from engine.telegram.calls import FileIds, Uploads, api_calls, uploaded_file_id
+from engine.telegram.media_files import MediaFileError
 
 log = logging.getLogger("engine.sender")
 Clock = Callable[[], dt.datetime]
@@ -152,10 +153,12 @@ class Sender:
         services: Services | None = None,
         answers: ImmediateAnswers | None = None,
         problems: ProblemSink | None = None,
+        media_dir: str | None = None,
     ) -> None:
         self.outbox, self.api, self.limits = outbox, api, limits
         self.admins = tuple(admins)
-        self.uploads = Uploads(base_dir, file_ids if file_ids is not None else {})
+        known = file_ids if file_ids is not None else {}
+        self.uploads = Uploads(base_dir, known, media_dir)
         self.clock = clock
         self.services = services or LiveServices({})
         self.parallel = max(1, parallel)

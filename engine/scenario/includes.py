@@ -6,7 +6,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from engine.scenario.diagnostics import Diagnostic, error
+from engine.ops.files import NotARegularFile, regular_file_size
+from engine.scenario.diagnostics import Diagnostic, Position, error
 from engine.scenario.yaml_loader import (
     DEFAULT_LIMITS,
     LoaderLimits,
@@ -68,9 +69,15 @@ def assemble(
     files = [path]
     seen = {os.path.realpath(path)}
 
+    folder = os.path.dirname(os.path.abspath(path))
+
     def merge(document: YamlDocument, chain: tuple[str, ...]) -> None:
         for target, entry_path in include_paths(document):
             where = document.source.of(entry_path)
+            refused = _refusal(folder, target, document.data["include"][entry_path[1]], where)
+            if refused is not None:
+                problems.append(refused)
+                continue
             real = os.path.realpath(target)
             if real in chain:
                 problems.append(
@@ -86,16 +93,6 @@ def assemble(
                 continue  # included twice (a diamond): its content is already here
             seen.add(real)
             included, more = load_yaml_file(target, limits)
-            if included is None and more and more[0].code == "file-not-found":
-                problems.append(
-                    error(
-                        where,
-                        "include-not-found",
-                        f"the included file '{target}' does not exist; check the name and that the path is relative to this file.",
-                        "reference",
-                    )
-                )
-                continue
             problems.extend(more)
             if included is None:
                 continue
@@ -105,6 +102,51 @@ def assemble(
 
     merge(main, (os.path.realpath(path),))
     return ScenarioSource(tuple(files), data, SourceMap(path, values, keys)), problems
+
+
+def _refusal(folder: str, target: str, entry: str, where: Position) -> Diagnostic | None:
+    """Why `target` may not be included, or None. An included file must be a regular file
+    inside the main scenario's folder once links are followed: a scenario cannot show users
+    a file from elsewhere, nor wait forever reading a named pipe."""
+    real_folder = os.path.realpath(folder)
+    real = os.path.realpath(target)
+    if os.path.commonpath([real_folder, real]) != real_folder:
+        if os.path.commonpath([folder, os.path.abspath(target)]) == folder:
+            return error(
+                where,
+                "include-outside",
+                f"'{entry}' is a symbolic link to {real}, outside the scenario's folder "
+                f"{folder}; copy the file into that folder instead of linking to it.",
+                "reference",
+            )
+        return error(
+            where,
+            "include-outside",
+            f"'{entry}' is outside the scenario's folder {folder}; included files must be in "
+            "it or its subfolders: move the file there and write its path relative to this "
+            f"file, like '{os.path.basename(target)}'.",
+            "reference",
+        )
+    try:
+        regular_file_size(target)
+    except FileNotFoundError:
+        return error(
+            where,
+            "include-not-found",
+            f"the included file '{target}' does not exist; check the name and that the path "
+            "is relative to this file.",
+            "reference",
+        )
+    except NotARegularFile as exc:
+        return error(
+            where,
+            "include-not-a-file",
+            f"'{entry}' is {exc.what}, not a file; include YAML files only.",
+            "reference",
+        )
+    except OSError:
+        pass  # the loader says why it cannot be read, in its own words
+    return None
 
 
 def _merge_document(

@@ -83,6 +83,7 @@ class Inventory:
     states: dict[str, StateFacts] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
     templates: list[Text] = field(default_factory=list)
+    media: list[Text] = field(default_factory=list)  # photo, document … values of messages
     conditions: list[Text] = field(default_factory=list)
     patterns: list[Name] = field(default_factory=list)
     durations: list[Name] = field(default_factory=list)
@@ -273,6 +274,7 @@ class _Walker:
         for key in MEDIA_KEYS:
             if isinstance(message.get(key), str):
                 inv.templates.append(Text(message[key], (*path, key)))
+                inv.media.append(Text(message[key], (*path, key)))
         if isinstance(message.get("if"), str):
             inv.conditions.append(Text(message["if"], (*path, "if")))
         self.buttons(state, message.get("buttons"), (*path, "buttons"))

@@ -10,6 +10,7 @@ from engine.scenario.diagnostics import Diagnostic, ordered
 from engine.scenario.graph_checks import check_graph
 from engine.scenario.includes import ScenarioSource, assemble, include_paths
 from engine.scenario.inventory import take_inventory
+from engine.scenario.media_checks import check_media, scenario_folder
 from engine.scenario.schema_check import check_schema
 from engine.scenario.template_checks import check_templates
 from engine.scenario.yaml_loader import DEFAULT_LIMITS, LoaderLimits, load_yaml_file
@@ -34,7 +35,11 @@ class ValidationReport:
         return len(self.diagnostics) - self.errors
 
 
-def validate_file(path: str, limits: LoaderLimits = DEFAULT_LIMITS) -> ValidationReport:
+def validate_file(
+    path: str, limits: LoaderLimits = DEFAULT_LIMITS, media_dir: str | None = None
+) -> ValidationReport:
+    """Every problem of the scenario at `path`; `media_dir` is BOT_MEDIA_DIR (None: local
+    media must be in the scenario's folder)."""
     scenario, problems = assemble(path, limits)
     if scenario is None:
         return ValidationReport(path, (path,), tuple(ordered(problems)), None)
@@ -43,6 +48,7 @@ def validate_file(path: str, limits: LoaderLimits = DEFAULT_LIMITS) -> Validatio
     problems.extend(check_graph(inventory, scenario.data, scenario.source))
     problems.extend(check_templates(inventory, scenario.source))
     problems.extend(check_content(inventory, scenario.data, scenario.source))
+    problems.extend(check_media(inventory, scenario.source, scenario_folder(path), media_dir))
     return ValidationReport(path, scenario.files, tuple(ordered(problems)), scenario)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from engine.ops.files import FileTooLarge, NotARegularFile, read_regular_file
 from engine.scenario.diagnostics import Diagnostic, Position, error
 
 Path = tuple[str | int, ...]
@@ -492,17 +493,26 @@ def load_yaml_text(
 def load_yaml_file(
     path: str, limits: LoaderLimits = DEFAULT_LIMITS
 ) -> tuple[YamlDocument | None, list[Diagnostic]]:
-    """Read and parse a file, never reading more than the size cap allows."""
+    """Read and parse a file, never reading more than the size cap allows, and never opening
+    what is not a regular file (a named pipe would wait for a writer forever)."""
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(limits.max_bytes + 1)
-            if len(raw) > limits.max_bytes:
-                return None, [_too_large(path, handle.seek(0, 2), limits)]
+        raw = read_regular_file(path, limits.max_bytes)
+    except FileTooLarge as exc:
+        return None, [_too_large(path, exc.size, limits)]
     except FileNotFoundError:
         return None, [error(Position(path), "file-not-found", "no such file.", "file")]
-    except IsADirectoryError:
+    except NotARegularFile as exc:
+        if exc.what == "a folder":
+            return None, [
+                error(Position(path), "file-not-found", "this is a folder, not a file.", "file")
+            ]
         return None, [
-            error(Position(path), "file-not-found", "this is a folder, not a file.", "file")
+            error(
+                Position(path),
+                "file-unreadable",
+                f"this is {exc.what}, not a file; a scenario is a YAML text file.",
+                "file",
+            )
         ]
     except OSError as exc:
         return None, [

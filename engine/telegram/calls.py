@@ -1,13 +1,13 @@
 """Core effects turned into Bot API calls (method and parameters), nothing sent here.
 
-Media is given by URL, by Telegram file_id, or as a file beside the scenario; a local file
-is uploaded once and its file_id reused afterwards (`FileIds` remembers them)."""
+Media is given by URL, by Telegram file_id, or as a file in the media folder (the rules are
+in media_files); a local file is uploaded once and its file_id reused afterwards (`FileIds`
+remembers them)."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
@@ -26,6 +26,7 @@ from engine.core.effects import (
     SendText,
 )
 from engine.core.quick_init import quick_init
+from engine.telegram.media_files import is_remote, local_media, read_media
 
 MEDIA_METHODS = {
     "photo": "sendPhoto",
@@ -36,12 +37,7 @@ MEDIA_METHODS = {
     "animation": "sendAnimation",
     "sticker": "sendSticker",
 }
-_FILE_ID = re.compile(r"[A-Za-z0-9_-]{20,}")  # what Telegram's file_ids look like
 FileIds = MutableMapping[str, str]  # local file (path, size, mtime) -> Telegram's file_id
-
-
-class MediaFileError(ValueError):
-    """A media path that names no file beside the scenario, or one outside its folder."""
 
 
 @quick_init
@@ -58,22 +54,16 @@ class ApiCall:
 class Uploads:
     """Local media files and the file_ids Telegram gave them."""
 
-    base_dir: str = "."
+    base_dir: str = "."  # the scenario's folder: local paths are written relative to it
     known: FileIds = field(default_factory=dict)
+    media_dir: str | None = None  # the folder local media must be in (None: base_dir)
 
-    def resolve(self, media: str) -> tuple[str | None, str]:
-        """(local path or None, what to send): a URL or file_id is sent as it is."""
-        if media.startswith(("http://", "https://")):
-            return None, media
-        base = os.path.realpath(self.base_dir)
-        path = os.path.realpath(os.path.join(base, media))
-        if not os.path.isfile(path):
-            if _FILE_ID.fullmatch(media):
-                return None, media  # Telegram's file_id of a file it already has
-            raise MediaFileError(f"there is no media file {media} beside the scenario")
-        if os.path.commonpath([base, path]) != base:
-            raise MediaFileError(f"{media} is outside the scenario's folder")
-        return path, media
+    def resolve(self, media: str, kind: str) -> str | None:
+        """The local file to upload, or None for a URL or file_id (sent as it is); a
+        MediaFileError when the value names a file the bot may not upload."""
+        if is_remote(media):
+            return None
+        return local_media(media, kind, self.base_dir, self.media_dir)
 
     @staticmethod
     def key(path: str) -> str:
@@ -142,15 +132,14 @@ def _media(
     params: dict[str, Any] = {"chat_id": chat, "reply_markup": reply_markup(markup)}
     if kind != "sticker" and caption:
         params.update(caption=caption, parse_mode=parse_mode)
-    path, value = uploads.resolve(media)
+    path = uploads.resolve(media, kind)
     method = MEDIA_METHODS[kind]
     if path is None:
-        return ApiCall(method, {**params, kind: value})
+        return ApiCall(method, {**params, kind: media})
     key = uploads.key(path)
     if key in uploads.known:
         return ApiCall(method, {**params, kind: uploads.known[key]})
-    with open(path, "rb") as handle:
-        content = handle.read()
+    content = read_media(path, kind)
     return ApiCall(method, params, {kind: (os.path.basename(path), content)}, key, kind)
 
 
