@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from web_service import allowing
 
-from engine.core.effects import ReportProblem
+from engine.core.effects import ReportProblem, SendText
 from engine.runtime.services import LiveServices
 from tests.builders import Conversation, compile_yaml, texts
 
@@ -102,3 +102,25 @@ def test_an_answer_larger_than_save_as_keeps_is_a_reported_failed_call(
     assert chat.session.vars["answer"] is None
     [problem] = [e for e in effects if isinstance(e, ReportProblem)]
     assert "more than the 65,536 `save_as` keeps" in problem.message
+
+
+def test_a_url_buttons_values_are_encoded_too(tmp_path: Path) -> None:
+    scenario = compile_yaml(
+        "bot: {name: T, start: a}\nstates:\n  a:\n    ask: {var: city}\n    goto: b\n"
+        "  b:\n    say: Share\n"
+        '    buttons: [{text: Map, url: "https://maps.example/search?q={{ city }}&lang=en"}]\n'
+        "    end: true\n",
+        tmp_path,
+    )
+    chat = Conversation(scenario)
+    chat.send("/start")
+    effects = chat.send("Paris&lang=xx#top")
+    (url,) = [
+        b.url
+        for e in effects
+        if isinstance(e, SendText)
+        for row in e.markup.inline
+        for b in row
+        if b.url
+    ]
+    assert url == "https://maps.example/search?q=Paris%26lang%3Dxx%23top&lang=en"

@@ -76,7 +76,7 @@ class ScenarioCompiler:
         return Text(source, mode, environment(mode).from_string(source))
 
     def url(self, source: str) -> Text:
-        """An `http:` url: its values encoded for the part of the URL they stand in."""
+        """An `http:` or button url: values encoded for the part of the URL they stand in."""
         if not has_template_syntax(source):
             return Text(source, "data")
         return Text(source, "data", url_template(source))
@@ -180,7 +180,7 @@ class ScenarioCompiler:
             return Button(
                 self.text(raw["text"], "none"),
                 -1,
-                url=self.text(raw["url"], "data"),
+                url=self.url(raw["url"]),
                 condition=self.condition(raw.get("if")),
                 home=home.name,
             )
