@@ -12,6 +12,7 @@ from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.runtime import Context
 
 from engine.core.model import Expression, Text, Value
+from engine.core.template_limits import bounded
 from engine.core.templating import reset_work_budget
 
 TEXT_LIMIT = 4096
@@ -23,7 +24,15 @@ class RenderError(Exception):
     """A template failed at run time: an undefined value, a type error, or a cap reached."""
 
 
-_FAILURES = (TemplateError, SecurityError, ArithmeticError, TypeError, ValueError, LookupError)
+_FAILURES = (
+    TemplateError,
+    SecurityError,
+    ArithmeticError,
+    TypeError,
+    ValueError,
+    LookupError,
+    RecursionError,  # a macro that calls itself without end
+)
 
 
 class Scope:
@@ -78,7 +87,7 @@ def evaluate(expression: Expression, scope: Scope) -> Any:
         context = _new_context(template, scope)
         for _ in template.root_render_func(context):
             pass
-        value = context.vars["result"]
+        value = bounded(context.vars["result"])  # a `set` value is kept: it must be small
     except _FAILURES as exc:
         raise RenderError(f"{type(exc).__name__} in `{expression.source}`: {exc}") from None
     return None if isinstance(value, Undefined) else value
