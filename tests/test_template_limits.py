@@ -20,7 +20,7 @@ bot: {{name: T, start: listen, parse_mode: {mode}}}
 vars: {{said: null}}
 states:
   listen:
-    say: Say something.
+    say: Say something
     ask: {{var: said}}
     goto: answer
   answer:
@@ -52,7 +52,7 @@ def test_gettext_with_variables_formats_within_the_width_limit(tmp_path: Path) -
     effects = answer(tmp_path, "{{ _(said, n=3) }}", "%(n)s items, 100%% sure")
     assert texts(effects)[0] == "3 items, 100% sure"
     effects = answer(tmp_path, "{{ _(said, n=3) }}|next", f"%(n){MAX_WIDTH + 1}s")
-    assert texts(effects)[0] == "Say something."  # the text is not sent
+    assert texts(effects)[0] == "Say something"  # the text is not sent
     assert any(isinstance(e, ReportProblem) and f"{MAX_WIDTH:,}" in e.message for e in effects), (
         effects
     )
@@ -68,7 +68,7 @@ def test_the_format_attribute_reaches_nothing(tmp_path: Path) -> None:
     which reads the process's environment (the token) through a value's attributes."""
     hostile = "{{ ('{0.__class__.__init__.__globals__}' | attr('format'))(said) }}"
     effects = answer(tmp_path, hostile + "|after", "x")
-    assert texts(effects)[0] == "Say something."
+    assert texts(effects)[0] == "Say something"
     assert any(isinstance(e, ReportProblem) and "unsafe" in e.message for e in effects), effects
 
 
