@@ -894,6 +894,15 @@ CASES = [
         ("To compare two values, write '=='",),
     ),
     Case(
+        "markdown-unescaped-reserved-characters",
+        "bot: {name: T, start: a, parse_mode: MarkdownV2}\nstates:\n  a:\n"
+        "    say: '*Price*: {{ 5 }}.00 (today)!'\n    end: true\n",
+        "markdown-unescaped",
+        4,
+        10,
+        ("Write: *Price*: {{ 5 }}\\.00 \\(today\\)\\!", "`.` `(` `)` `!`"),
+    ),
+    Case(
         "template-syntax-third-line-of-a-literal-block",
         y(
             """

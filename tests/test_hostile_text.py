@@ -15,7 +15,7 @@ bot: {{name: T, start: listen, parse_mode: {mode}}}
 vars: {{said: null}}
 states:
   listen:
-    say: Say something.
+    say: Say something
     ask: {{var: said}}
     goto: answer
   answer:

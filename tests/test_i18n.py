@@ -448,3 +448,39 @@ def test_catalogs_are_read_when_the_bot_starts_not_per_message(
     assert reads == []
     shop(project)  # compiling the scenario (start, reload) is when catalogs are read
     assert len(reads) >= 1
+
+
+@pytest.mark.parametrize(
+    ("translation", "tag"),
+    [
+        ("{% set size = user.id %}Вы выбрали: {{ _(size) }}.", "{% set %}"),
+        ("{% macro m() %}{% endmacro %}Вы выбрали: {{ _(size) }}.{{ m() }}", "{% macro %}"),
+        ("{% autoescape false %}Вы выбрали: {{ _(size) }}.{% endautoescape %}", "{% autoescape %}"),
+        ("{% with size = user.id %}Вы выбрали: {{ _(size) }}.{% endwith %}", "{% with %}"),
+    ],
+)
+def test_translations_may_not_assign_or_define(project: Path, translation: str, tag: str) -> None:
+    """A translator's `{% set size = user.id %}` showed another value under a known name:
+    `--validate` names the .po entry's line, and the running bot keeps the original text."""
+    po = ready(project)
+    translate(po, {"You chose {{ _(size) }}.": translation})
+    status, output = cli("--validate")
+    line = next(
+        i
+        for i, text in enumerate(po.read_text(encoding="utf-8").splitlines(), 1)
+        if text.startswith('msgid "You chose')
+    )
+    assert status == 1
+    assert f"shop.po:{line}:1: error:" in output and "[translation-statement]" in output
+    assert tag in output
+    chat = Conversation(shop(project))
+    chat.session = chat.session.evolve(language="ru")
+    chat.send("/start")
+    chat.press("Заказать")
+    assert texts(chat.send("большая")) == ["You chose Большая."]  # the original text, not 7
+
+
+def test_translations_keep_their_ifs_and_loops(project: Path) -> None:
+    po = ready(project)
+    translate(po, {"New order: {{ size }}": "Новый заказ: {% if size %}{{ size }}{% endif %}"})
+    assert "[translation-statement]" not in cli("--validate")[1]

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from engine.core.effects import SendText
 from engine.core.rendering import split_text
+from engine.testing.bot_api_spec import SpecViolation, visible_text
 
 _TAG = re.compile(r"<(/?)([a-z-]+)[^<>]*>")
 
@@ -108,3 +109,56 @@ def _balanced(text: str) -> str:
     out.append(text[position:])
     out.extend(f"</{name}>" for name in reversed(stack))
     return "".join(out)
+
+
+def markdown_visible(text: str) -> str:
+    return "".join(visible_text(text, "markdownv2").replace("\r", "").split())
+
+
+def test_markdown_v2_entities_over_a_cut_are_closed_and_opened_again() -> None:
+    """A bold paragraph cut at 4,096 characters left `*` open in the first message and a
+    stray `*` in the second: Telegram refused both."""
+    text = "*" + "bold words " * 500 + "* then _" + "it " * 1500 + "_ __" + "u " * 2000 + "__"
+    pieces = split_text(text, parse_mode="MarkdownV2")
+    assert len(pieces) >= 3 and all(len(p) <= 4096 for p in pieces)
+    for piece in pieces:
+        visible_text(piece, "markdownv2")  # raises where Telegram would refuse the piece
+    assert pieces[0].startswith("*") and pieces[0].endswith("*")
+    assert pieces[1].startswith("*") or pieces[1].startswith("_")
+    assert "".join(markdown_visible(p) for p in pieces) == markdown_visible(text)
+
+
+def test_markdown_v2_code_and_links_survive_a_cut() -> None:
+    link = "[the menu](https://example.com/menu)"
+    text = "`" + "code " * 1000 + "` " + ("word " * 810) + link + " end"
+    pieces = split_text(text, parse_mode="MarkdownV2")
+    assert all(len(p) <= 4096 for p in pieces)
+    visible_text(pieces[0], "markdownv2")  # (the fake's parser knows no links)
+    assert pieces[0].endswith("`") and pieces[1].startswith("`")
+    assert sum(link in p for p in pieces) == 1  # never cut inside the link
+
+
+def test_underline_and_italic_reopened_side_by_side_stay_apart() -> None:
+    """`___` reads as underline then italic; a `\\r` (ignored by Telegram) keeps them apart."""
+    text = "__ _" + "x " * 3000 + "_ __"
+    pieces = split_text(text, parse_mode="MarkdownV2")
+    assert pieces[0].endswith("_\r__") and pieces[1].startswith("__\r_")
+
+
+md_words = st.sampled_from(
+    ["pizza", "\\.", "\\!", "*", "_", "__", "~", "||", " ", "\n", "\n\n", "🍕", "x" * 40]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(md_words, min_size=1, max_size=300), st.integers(60, 400))
+def test_every_piece_of_valid_markdown_v2_is_valid(parts: list[str], limit: int) -> None:
+    text = "".join(parts)
+    try:
+        visible_text(text, "markdownv2")
+    except SpecViolation:
+        return  # only texts Telegram accepts as a whole
+    pieces = split_text(text, limit, parse_mode="MarkdownV2")
+    assert all(0 < len(p) <= limit for p in pieces)
+    for piece in pieces:
+        visible_text(piece, "markdownv2")

@@ -12,7 +12,7 @@ from engine.core.events import ContactShared, Event, LocationShared, MediaMessag
 from engine.core.model import Ask
 
 PATTERN_TIMEOUT = 0.05  # seconds; a pattern that backtracks longer counts as no match
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_EMAIL = 254  # characters in an address (RFC 5321): checked before anything else
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{5,20}[0-9]$")
 _YES = {
     "yes",
@@ -93,9 +93,18 @@ def _number(ask: Ask, event: Event, today: dt.date) -> Answer:
     return Answer(True, value) if _in_range(ask, value) else INVALID
 
 
+def looks_like_email(text: str) -> bool:
+    """`name@domain.tld`: one `@`, no spaces, a dot inside the domain. The length first and
+    then one pass (a pattern for this backtracked: 19.5 s for 65,536 characters)."""
+    if len(text) > MAX_EMAIL or any(c.isspace() for c in text):
+        return False
+    name, _, domain = text.partition("@")
+    return bool(name) and "@" not in domain and "." in domain[1:-1]
+
+
 def _email(ask: Ask, event: Event, today: dt.date) -> Answer:
     text = _words(event)
-    if text is None or not _EMAIL.match(text) or len(text) > 254:
+    if text is None or not looks_like_email(text):
         return INVALID
     return _text(ask, event, today) if ask.min_length or ask.max_length else Answer(True, text)
 

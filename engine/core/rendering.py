@@ -11,7 +11,9 @@ from jinja2 import Template, Undefined
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.runtime import Context
 
+from engine.core import markdown_v2
 from engine.core.model import Expression, Text, Value
+from engine.core.template_limits import bounded
 from engine.core.templating import reset_work_budget
 
 TEXT_LIMIT = 4096
@@ -23,7 +25,15 @@ class RenderError(Exception):
     """A template failed at run time: an undefined value, a type error, or a cap reached."""
 
 
-_FAILURES = (TemplateError, SecurityError, ArithmeticError, TypeError, ValueError, LookupError)
+_FAILURES = (
+    TemplateError,
+    SecurityError,
+    ArithmeticError,
+    TypeError,
+    ValueError,
+    LookupError,
+    RecursionError,  # a macro that calls itself without end
+)
 
 
 class Scope:
@@ -78,7 +88,7 @@ def evaluate(expression: Expression, scope: Scope) -> Any:
         context = _new_context(template, scope)
         for _ in template.root_render_func(context):
             pass
-        value = context.vars["result"]
+        value = bounded(context.vars["result"])  # a `set` value is kept: it must be small
     except _FAILURES as exc:
         raise RenderError(f"{type(exc).__name__} in `{expression.source}`: {exc}") from None
     return None if isinstance(value, Undefined) else value
@@ -139,8 +149,9 @@ def split_text(text: str, limit: int = TEXT_LIMIT, parse_mode: str | None = None
     """Pieces of at most `limit` characters, cut at paragraph, then line, then word boundaries.
 
     A piece is valid on its own in its parse mode: a cut never falls inside an HTML tag or
-    entity (`&lt;`) or after a MarkdownV2 backslash, and HTML tags open at a cut are closed
-    at the end of the piece and opened again at the start of the next one."""
+    entity (`&lt;`), after a MarkdownV2 backslash or inside a MarkdownV2 link, and the HTML
+    tags or MarkdownV2 entities (`*bold*`, `_italic_`, code...) open at a cut are closed at
+    the end of the piece and opened again at the start of the next one."""
     rest = text.strip()
     if len(rest) <= limit:
         return [rest] if rest else []  # most messages are short
@@ -154,24 +165,39 @@ def split_text(text: str, limit: int = TEXT_LIMIT, parse_mode: str | None = None
             if html and not _TAG.sub("", head).strip():
                 cut = _cut(rest, budget, parse_mode, boundaries=False)  # not a message of tags
                 head = rest[:cut].rstrip()
-            opened = _open_tags(head) if html else []
-            closing = "".join(f"</{name}>" for name, _ in reversed(opened))
+            opened = _open_entities(head, parse_mode)
+            closing = markdown_v2.joined(head, *(c for c, _ in reversed(opened)))[len(head) :]
             if len(head) + len(closing) <= limit or budget == limit // 2:
                 break
             budget = max(limit // 2, budget - len(closing))
-        reopen = "".join(tag for _, tag in opened)
+        reopen = markdown_v2.joined(*(tag for _, tag in opened))
         if (
             len(head) + len(closing) > limit
             or len(reopen) + len(closing) > limit // 4
             or (html and not _TAG.sub("", head).strip())
         ):
-            rest = _TAG.sub("", rest).strip()  # tags nested past reason: the rest goes without
-            continue
+            rest = _TAG.sub("", rest).strip() if html else _unmarked(rest)
+            continue  # tags nested past reason: the rest goes without
         pieces.append(head + closing)
-        rest = reopen + rest[cut:].lstrip()
+        rest = markdown_v2.joined(reopen, rest[cut:].lstrip()) if reopen else rest[cut:].lstrip()
     if rest and not (pieces and html and not _TAG.sub("", rest).strip()):
         pieces.append(rest)  # (tags reopened only to be closed are not a message)
     return pieces
+
+
+def _open_entities(head: str, parse_mode: str | None) -> list[tuple[str, str]]:
+    """(closing, opening) of each tag or entity open at the end of `head`, outermost first."""
+    if parse_mode == "HTML":
+        return [(f"</{name}>", tag) for name, tag in _open_tags(head)]
+    if parse_mode == "MarkdownV2":
+        marks = markdown_v2.read(head).entities
+        return [(markdown_v2.closing_mark(mark), mark) for mark in marks]
+    return []
+
+
+def _unmarked(text: str) -> str:
+    """MarkdownV2 with its marks shown as written: for marks nested past reason."""
+    return markdown_v2.without_marks(text).strip()
 
 
 def _cut(text: str, budget: int, parse_mode: str | None, boundaries: bool = True) -> int:
@@ -193,6 +219,9 @@ def _cut(text: str, budget: int, parse_mode: str | None, boundaries: bool = True
     elif parse_mode == "MarkdownV2":
         while cut > 1 and text[cut - 1] == "\\" and _escapes(text, cut - 1):
             cut -= 1  # not between a backslash and what it escapes
+        link = markdown_v2.read(text[:cut]).link_start
+        if link:
+            cut = link  # not inside `[text](url)`
     return cut if cut > 0 else budget
 
 

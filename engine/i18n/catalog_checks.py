@@ -14,7 +14,13 @@ from typing import Any
 from babel.messages.pofile import PoFileError, read_po
 
 from engine.core.templating import environment
-from engine.i18n.catalogs import domain_of, locales_dir, po_path, safe_translation
+from engine.i18n.catalogs import (
+    domain_of,
+    forbidden_statements,
+    locales_dir,
+    po_path,
+    safe_translation,
+)
 from engine.i18n.extraction import scenario_messages
 from engine.scenario.diagnostics import Diagnostic, Position, error, warning
 from engine.scenario.includes import ScenarioSource
@@ -173,6 +179,18 @@ def _check_translation(position: Position, original: str, translation: str) -> I
                 position,
                 "translation-syntax",
                 f"the translation of '{original[:60]}' breaks the template: {getattr(exc, 'message', exc)}.",
+            )
+            return
+        tags = forbidden_statements(translation)
+        if tags:
+            shown = ", ".join(f"{{% {tag} %}}" for tag in tags)
+            yield error(
+                position,
+                "translation-statement",
+                f"the translation of '{original[:60]}' uses {shown}, which translations may not "
+                "use (it is left out and users see the original): translate the words around "
+                "the {{ placeholders }} and keep the {% if %} and {% for %} of the original as "
+                "they are.",
             )
             return
     if not safe_translation(original, translation):

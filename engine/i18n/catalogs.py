@@ -12,9 +12,10 @@ from typing import Any
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from jinja2.ext import _make_new_gettext, _make_new_ngettext
+from jinja2 import nodes
 
 from engine.core.model import Text
+from engine.core.template_gettext import make_gettext, make_ngettext
 from engine.core.templating import environment
 from engine.scenario.template_checks import has_template_syntax
 
@@ -56,16 +57,50 @@ def formatted(message_id: Any) -> bool:
     return isinstance(message_id, tuple) or "%(" in str(message_id)
 
 
+# What a translation may hold besides text and {{ values }}: the conditions and loops of its
+# original. A translation that assigns (`{% set %}`), defines (`{% macro %}`), imports or
+# switches escaping off could show a value under another name or unescaped.
+_ALLOWED_STATEMENTS = (nodes.Output, nodes.If, nodes.For)
+_TAG_NAMES = {
+    nodes.Assign: "set",
+    nodes.AssignBlock: "set",
+    nodes.Macro: "macro",
+    nodes.CallBlock: "call",
+    nodes.Import: "import",
+    nodes.FromImport: "from … import",
+    nodes.Include: "include",
+    nodes.Extends: "extends",
+    nodes.Block: "block",
+    nodes.FilterBlock: "filter",
+    nodes.With: "with",
+    nodes.ScopedEvalContextModifier: "autoescape",
+    nodes.EvalContextModifier: "autoescape",
+}
+
+
+def forbidden_statements(translation: str) -> list[str]:
+    """The tags (`set`, `macro`, ...) a translation uses that translations may not use;
+    [] for a text without template syntax. Raises TemplateSyntaxError for broken syntax."""
+    if not has_template_syntax(translation):
+        return []
+    tree = environment().parse(translation)
+    found = [
+        _TAG_NAMES.get(type(node), type(node).__name__.lower())
+        for node in tree.find_all(nodes.Stmt)
+        if not isinstance(node, _ALLOWED_STATEMENTS)
+    ]
+    return list(dict.fromkeys(found))
+
+
 def safe_translation(message_id: Any, translation: str) -> bool:
-    """A translation is used only if it cannot do harm when rendered or %-formatted."""
+    """A translation is used only if it cannot do harm when rendered or %-formatted: no
+    stray %-sequence where it is formatted, valid syntax, no assignment or definition."""
     if formatted(message_id) and _FORMAT.search(_TAGS.sub("", translation).replace("%%", "")):
         return False
-    if has_template_syntax(translation):
-        try:
-            environment().parse(translation)
-        except Exception:
-            return False
-    return True
+    try:
+        return not forbidden_statements(translation)
+    except Exception:
+        return False
 
 
 def load_catalog(path: str) -> gettext.GNUTranslations | None:
@@ -133,9 +168,9 @@ class CatalogTranslator:
         if found is None:
             catalog = self._catalog(language) or gettext.NullTranslations()
             found = self._globals[language] = {
-                "_": _make_new_gettext(catalog.gettext),
-                "gettext": _make_new_gettext(catalog.gettext),
-                "ngettext": _make_new_ngettext(catalog.ngettext),
+                "_": make_gettext(catalog.gettext),
+                "gettext": make_gettext(catalog.gettext),
+                "ngettext": make_ngettext(catalog.ngettext),
             }
         return found
 

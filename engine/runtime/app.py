@@ -48,10 +48,6 @@ log = logging.getLogger("engine")
 _PASSING = ("rate_limited", "server", "network", "timeout")  # Telegram's faults that pass
 
 
-def _parse(update_id: int, body: str) -> IncomingUpdate:
-    return parse_update(body, update_id=update_id)
-
-
 class Bot:
     def __init__(self, settings: Settings, require_keys: bool = True) -> None:
         self.settings = settings
@@ -87,7 +83,7 @@ class Bot:
             services,
             settings.admins,
             settings.workers,
-            _parse,
+            self._parse,
             flood=FloodGuard(settings.user_rate, settings.user_burst),
             call_workers=settings.callers,
         )
@@ -96,6 +92,10 @@ class Bot:
         self.fatal = Fatal(self.stop, self.problems)  # what stopped it, if anything did
         self.lease = Lease(self.db)
         self.allowed: list[str] = allowed_updates(scenario)
+
+    def _parse(self, update_id: int, body: str) -> IncomingUpdate:
+        """An update read again from the inbox, as the webhook or poller read it."""
+        return parse_update(body, update_id=update_id, username=self.processor.username)
 
     def telegram(self) -> BotApi:
         return BotApi(self.settings.api_url, self.settings.token)
@@ -227,7 +227,9 @@ class Bot:
                 self.stop.wait(min(30.0, 2.0**failures))
         else:
             return False
-        log.info("connected as @%s", (me or {}).get("username", "?"))
+        username = (me or {}).get("username") if isinstance(me, dict) else None
+        self.processor.username = username if isinstance(username, str) else ""
+        log.info("connected as @%s", self.processor.username or "?")
         try:
             self.set_commands(api)
         except ApiError as exc:  # the menu is a convenience: the bot works without it

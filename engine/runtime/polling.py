@@ -52,7 +52,7 @@ class Poller:
             return self._commit(raw)
 
     def _commit(self, raw: Sequence[object]) -> int:
-        parsed = [parse_update(item) for item in raw]
+        parsed = [parse_update(item, username=self.processor.username) for item in raw]
         # an update without an update_id cannot be recorded (nor confirmed): it is logged
         updates = [u for u in parsed if u.error != "malformed: no update_id"]
         for _ in range(len(parsed) - len(updates)):

@@ -48,6 +48,8 @@ class Processor:
         step, as conversation tests and the console do."""
         self.store = store
         self.holder = holder
+        self.username = ""  # the bot's @username once getMe told it: other bots' commands
+
         self.services = services
         self.admins = frozenset(admins)
         self.workers = max(1, workers)

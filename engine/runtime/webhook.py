@@ -1,6 +1,7 @@
-"""Receiving updates by webhook (aiohttp): the secret header checked in constant time (403),
-the body capped (413), invalid JSON answered 400, and 200 only after the update is committed
-(a duplicate is answered 200 and changes nothing)."""
+"""Receiving updates by webhook (aiohttp): the secret header checked in constant time (403,
+also for a header that is not UTF-8), the body capped (413), invalid JSON or an update id
+Telegram cannot have sent answered 400, and 200 only after the update is committed (a
+duplicate is answered 200 and changes nothing)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from engine.ops.problems import Problem
 from engine.runtime.processing import Processor
 from engine.store.database import database_gone
 from engine.store.pipeline import StoreUnavailable
-from engine.telegram.updates import parse_update
+from engine.telegram.updates import parse_update, valid_update_id
 
 MAX_BODY = 1 << 20  # Telegram's updates are far smaller; a 10 MB body is refused unread
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -33,7 +34,8 @@ def make_app(
     problems = processor.store.problems
 
     async def receive(request: web.Request) -> web.Response:
-        given = request.headers.get(SECRET_HEADER, "").encode()
+        # a byte that is not UTF-8 arrives as a lone surrogate: compared as the bytes it was
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
         if not hmac.compare_digest(given, expected):
             return web.Response(status=403, text="wrong secret")
         if request.content_length is not None and request.content_length > MAX_BODY:
@@ -43,9 +45,9 @@ def make_app(
             data = json.loads(body)
         except (ValueError, RecursionError):
             return web.Response(status=400, text="not JSON")
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        if not isinstance(data, dict) or not valid_update_id(data.get("update_id")):
             return web.Response(status=400, text="not an update")
-        update = parse_update(data)
+        update = parse_update(data, username=processor.username)
         try:
             await asyncio.get_running_loop().run_in_executor(None, processor.process, [update])
         except StoreUnavailable as exc:

@@ -35,6 +35,7 @@ class Text:
     text: str
     path: Path
     limit: int | None = None
+    parse_mode: str = ""  # of a message's text or caption: how Telegram reads it
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ def _rows(value: Any) -> list[tuple[Any, Path]]:
 class _Walker:
     def __init__(self) -> None:
         self.inventory = Inventory()
+        self.parse_mode = "HTML"  # the bot's, for messages that do not name their own
 
     # -- top level -------------------------------------------------------------------------
     def scenario(self, data: dict[str, Any]) -> None:
@@ -132,6 +134,7 @@ class _Walker:
         for name in _dict(data.get("vars")):
             self.define(name, ("vars", name))
         bot = _dict(data.get("bot"))
+        self.parse_mode = str(bot.get("parse_mode", "HTML"))
         start = bot.get("start")
         if isinstance(start, str):
             inv.start = start
@@ -263,14 +266,16 @@ class _Walker:
     def message(self, state: str | None, message: Any, path: Path) -> None:
         inv = self.inventory
         if isinstance(message, str):
-            inv.templates.append(Text(message, path, TEXT_LIMIT))
+            inv.templates.append(Text(message, path, TEXT_LIMIT, self.parse_mode))
             return
         if not isinstance(message, dict):
             return
+        mode = str(message.get("parse_mode", self.parse_mode))
         if isinstance(message.get("text"), str):
-            inv.templates.append(Text(message["text"], (*path, "text"), TEXT_LIMIT))
+            inv.templates.append(Text(message["text"], (*path, "text"), TEXT_LIMIT, mode))
         if isinstance(message.get("caption"), str):
-            inv.templates.append(Text(message["caption"], (*path, "caption"), CAPTION_LIMIT))
+            caption = Text(message["caption"], (*path, "caption"), CAPTION_LIMIT, mode)
+            inv.templates.append(caption)
         for key in MEDIA_KEYS:
             if isinstance(message.get(key), str):
                 inv.templates.append(Text(message[key], (*path, key)))

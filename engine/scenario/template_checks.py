@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from jinja2 import TemplateSyntaxError, nodes
 
+from engine.core import markdown_v2
 from engine.core.templating import environment, known_names
 from engine.scenario.diagnostics import Diagnostic, Position, error
 from engine.scenario.inventory import Inventory, Text
@@ -36,6 +38,8 @@ def check_templates(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
     known = known_names() | frozenset(inv.defined_vars)
     cache: dict[str, _Parsed] = {}
     for text in inv.templates:
+        if text.parse_mode == "MarkdownV2":
+            yield from _check_markdown(text, source)
         if not has_template_syntax(text.text):
             sent = text.text.strip()  # what is sent: surrounding blank lines are dropped
             if text.limit is not None and len(sent) > text.limit:
@@ -60,6 +64,31 @@ def check_templates(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
         if parsed.problem is None and parsed.outputs != 1:
             parsed = _Parsed(problem='a condition is one expression, like `size == "Large"`')
         yield from _report(condition, parsed, known, source, "condition")
+
+
+_TEMPLATE_PARTS = re.compile(r"(\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\})", re.DOTALL)
+
+
+def _check_markdown(text: Text, source: SourceMap) -> Iterator[Diagnostic]:
+    """Telegram refuses a whole MarkdownV2 message for one bare `.` or `!`: the text as
+    written (values from `{{ }}` are escaped when shown) must escape its reserved characters."""
+    parts = _TEMPLATE_PARTS.split(text.text)  # literal text at even indexes
+    bare: list[str] = []
+    for index in range(0, len(parts), 2):
+        positions = markdown_v2.bare_reserved(parts[index])
+        bare.extend(parts[index][p] for p in positions)
+        parts[index] = markdown_v2.escaped(parts[index], positions)
+    if not bare:
+        return
+    shown = " ".join(f"`{c}`" for c in dict.fromkeys(bare))
+    fixed = "".join(parts)
+    yield error(
+        source.of(text.path),
+        "markdown-unescaped",
+        f"this text {describe_path(text.path)} is sent as MarkdownV2, where {shown} must be "
+        f"written with a `\\` before it: Telegram refuses the whole message. Write: {fixed} "
+        "(in a double-quoted YAML string each `\\` is written twice), or use parse_mode: HTML.",
+    )
 
 
 def _parse(text: str) -> _Parsed:

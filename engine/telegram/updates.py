@@ -28,6 +28,7 @@ from engine.core.model import Scenario
 from engine.core.store_protocol import IncomingUpdate
 
 MAX_TEXT = 65_536  # Telegram sends at most 4096 characters; anything longer is not Telegram
+MAX_UPDATE_ID = 2**63 - 1  # what the inbox's BIGINT holds; negative ids are the bot's timers
 # message kinds a scenario can react to, in the order they are looked for (an animation
 # also carries a `document`, so it comes first)
 _MEDIA = ("animation", "photo", "video", "audio", "voice", "document", "sticker")
@@ -59,6 +60,16 @@ _SERVICE = frozenset(
         "write_access_allowed",
     }
 )
+
+
+def valid_update_id(value: Any) -> bool:
+    """Telegram's update ids count up from 0; a boolean, a negative id (the inbox keeps
+    timers under those) or one past a BIGINT is not from Telegram and is set aside."""
+    return type(value) is int and 0 <= value <= MAX_UPDATE_ID
+
+
+class NotOurs(Exception):
+    """A message meant for another bot (`/start@OtherBot` in a group): nothing to answer."""
 
 
 class Unreadable(ValueError):
@@ -140,8 +151,9 @@ def _sender(message: Mapping[str, Any], chat: Chat) -> User:
     return User(chat.id, chat.title)
 
 
-def _command(text: str, message: Mapping[str, Any]) -> tuple[str, str] | None:
-    """(`name`, args) when the text starts with a bot command (`/start@MyBot payload`)."""
+def _command(text: str, message: Mapping[str, Any], username: str) -> tuple[str, str] | None:
+    """(`name`, args) when the text starts with a bot command (`/start@MyBot payload`).
+    Raises NotOurs for a command addressed to a bot other than `username` (when known)."""
     if len(text) < 2 or text[0] != "/":
         return None
     entities = message.get("entities")
@@ -154,13 +166,17 @@ def _command(text: str, message: Mapping[str, Any]) -> tuple[str, str] | None:
         ):
             return None
     head, _, args = text[1:].partition(" ")
-    name = head.partition("@")[0].lower()
+    name, _, addressed = head.partition("@")
     if not name:
         return None
-    return name, args.strip()
+    if addressed and username and addressed.lower() != username.lower():
+        raise NotOurs(f"ignored: a command for @{addressed[:64]}")
+    return name.lower(), args.strip()
 
 
-def _message_event(message: Mapping[str, Any], seed: int, edited: bool) -> Event | None:
+def _message_event(
+    message: Mapping[str, Any], seed: int, edited: bool, username: str = ""
+) -> Event | None:
     """The event of a message; Unreadable names fields from the message (`chat.id`)."""
     chat = _chat(message.get("chat"), "chat")
     sender = message.get("from")
@@ -169,7 +185,7 @@ def _message_event(message: Mapping[str, Any], seed: int, edited: bool) -> Event
         return OtherMessage(user=user, chat=chat, seed=seed, kind="edit")
     if "text" in message:
         text = _str(message, "text")
-        command = _command(text, message)
+        command = _command(text, message, username)
         if command is not None:
             return CommandMessage(
                 user=user, chat=chat, seed=seed, command=command[0], args=command[1]
@@ -255,9 +271,12 @@ _MESSAGES = (
 )
 
 
-def read_update(data: Mapping[str, Any]) -> tuple[Event | None, int | None, str | None]:
+def read_update(
+    data: Mapping[str, Any], username: str = ""
+) -> tuple[Event | None, int | None, str | None]:
     """(event, chat id, why it is ignored) of one update already known to be an object with
-    an integer update_id. Raises Unreadable for fields of the wrong shape."""
+    an integer update_id. Raises Unreadable for fields of the wrong shape. `username` is
+    the bot's own (from getMe): commands addressed to another bot are ignored."""
     seed = data["update_id"]
     for key, edited in _MESSAGES:
         if key in data:
@@ -265,9 +284,11 @@ def read_update(data: Mapping[str, Any]) -> tuple[Event | None, int | None, str 
             if not isinstance(message, dict):
                 raise Unreadable(f"{key} is not an object")
             try:
-                event = _message_event(message, seed, edited)
+                event = _message_event(message, seed, edited, username)
             except Unreadable as exc:
                 raise exc.inside(key) from None
+            except NotOurs as exc:
+                return None, _chat(message.get("chat"), key).id, str(exc)
             if event is None:  # its chat was read without fault already
                 return None, _chat(message.get("chat"), key).id, "ignored: a service message"
             return event, event.chat.id, None
@@ -282,9 +303,10 @@ def read_update(data: Mapping[str, Any]) -> tuple[Event | None, int | None, str 
     return None, None, f"ignored: {', '.join(kinds) or 'an empty update'} is not handled"
 
 
-def parse_update(raw: Any, update_id: int | None = None) -> IncomingUpdate:
+def parse_update(raw: Any, update_id: int | None = None, username: str = "") -> IncomingUpdate:
     """One update as the pipeline records it; never raises. `event` is None when the update
-    is set aside: `error` then says why ("malformed: ..." or "ignored: ...")."""
+    is set aside: `error` then says why ("malformed: ..." or "ignored: ..."). `username`:
+    the bot's own, once getMe told it (commands for other bots are then ignored)."""
     if isinstance(raw, (bytes, str)):  # a tuple: quicker to test than the union
         body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         try:
@@ -294,11 +316,11 @@ def parse_update(raw: Any, update_id: int | None = None) -> IncomingUpdate:
     else:  # decoded already (getUpdates): encoded again only if the inbox keeps it
         data, body = raw, ""
     kept = None if body else data  # IncomingUpdate.body() encodes it when it is kept
-    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+    if not isinstance(data, dict) or not valid_update_id(data.get("update_id")):
         return IncomingUpdate(update_id or 0, body, error="malformed: no update_id", data=kept)
     number = data["update_id"] if update_id is None else update_id
     try:
-        event, chat, ignored = read_update(data)
+        event, chat, ignored = read_update(data, username)
     except Unreadable as exc:
         return IncomingUpdate(number, body, error=f"malformed: {exc}", data=kept)
     except RecursionError:
