@@ -22,6 +22,7 @@ from engine.runtime.config import SettingsError, read_settings
 from engine.runtime.scenario_holder import ScenarioError, ScenarioHolder
 from engine.runtime.sender import Limits, Sender
 from engine.scenario import ValidationReport, discover, validate_file
+from engine.scenario.compiler import compile_scenario
 from engine.store.queues import Outbox
 from engine.telegram.bot_api import BotApi
 from engine.testing.fake_telegram import FakeTelegram
@@ -361,3 +362,21 @@ def test_bot_media_dir_is_checked_at_start_and_used_by_validate_and_start(
     assert result.code == 1 and "[media-outside]" in result.out
     with pytest.raises(ScenarioError, match="media-outside"):
         ScenarioHolder(str(main), media_dir=settings.media_dir)
+
+
+def test_a_translation_that_is_a_fifo_hangs_nothing(folder: Path, cli: Cli) -> None:
+    main = folder / "main.yaml"
+    main.write_text(
+        "bot: {name: T, start: a, languages: [en, de]}\nstates:\n  a: {say: Hi, end: true}\n",
+        encoding="utf-8",
+    )
+    catalogs = folder / "locales" / "de" / "LC_MESSAGES"
+    catalogs.mkdir(parents=True)
+    pipe = catalogs / "main.po"
+    os.mkfifo(pipe)
+    result = _without_hanging(lambda: cli("--validate", main), (pipe,))
+    assert "main.po" in result.out and "named pipe" in result.out
+    report = _without_hanging(lambda: validate_file(str(main)), (pipe,))
+    assert report.scenario is not None
+    scenario = _without_hanging(lambda: compile_scenario(report.scenario), (pipe,))
+    assert scenario.name == "T"  # loaded, with the catalog left out

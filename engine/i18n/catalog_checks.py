@@ -5,6 +5,7 @@ that drop, rename or add a `{{ placeholder }}` or break template syntax (errors)
 from __future__ import annotations
 
 import gettext
+import io
 import os
 import re
 from collections import Counter
@@ -15,6 +16,7 @@ from babel.messages.pofile import PoFileError, read_po
 
 from engine.core.templating import environment
 from engine.i18n.catalogs import (
+    MAX_CATALOG_BYTES,
     domain_of,
     forbidden_statements,
     locales_dir,
@@ -22,6 +24,7 @@ from engine.i18n.catalogs import (
     safe_translation,
 )
 from engine.i18n.extraction import scenario_messages
+from engine.ops.files import read_regular_file
 from engine.scenario.diagnostics import Diagnostic, Position, error, warning
 from engine.scenario.includes import ScenarioSource
 from engine.scenario.template_checks import has_template_syntax
@@ -73,31 +76,37 @@ _PO_LINE = re.compile(
 )
 
 
-def _unterminated(path: str) -> Iterator[Diagnostic]:
+def _unterminated(path: str, content: bytes) -> Iterator[Diagnostic]:
     """Babel reads an unclosed quote silently (and loses a letter); say where it is."""
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, 1):
-            if not _PO_LINE.match(line.rstrip("\n")):
-                yield error(
-                    Position(path, number, 1),
-                    "po-syntax",
-                    f"this line of the .po file is broken: {line.strip()[:60]!r}. Every text is "
-                    'in double quotes, and a quote inside a text is written \\".',
-                    "file",
-                )
-                return
+    lines = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8", errors="replace")
+    for number, line in enumerate(lines, 1):
+        if not _PO_LINE.match(line.rstrip("\n")):
+            yield error(
+                Position(path, number, 1),
+                "po-syntax",
+                f"this line of the .po file is broken: {line.strip()[:60]!r}. Every text is "
+                'in double quotes, and a quote inside a text is written \\".',
+                "file",
+            )
+            return
 
 
 def _check_language(
     path: str, language: str, source: str, msgids: list[Any], shares: dict[str, str]
 ) -> Iterator[Diagnostic]:
-    broken = list(_unterminated(path))
+    try:
+        content = read_regular_file(path, MAX_CATALOG_BYTES)
+    except OSError as exc:
+        yield error(
+            Position(path, 1, 1), "po-syntax", f"this .po file cannot be read: {exc}.", "file"
+        )
+        return
+    broken = list(_unterminated(path, content))
     if broken:
         yield from broken
         return
     try:
-        with open(path, "rb") as handle:
-            catalog = read_po(handle, abort_invalid=True)
+        catalog = read_po(io.BytesIO(content), abort_invalid=True)
     except PoFileError as exc:
         line = getattr(exc, "lineno", 0) or 1
         yield error(

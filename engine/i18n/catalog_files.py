@@ -3,6 +3,7 @@ its Python API, for one scenario's domain (the scenario file's name)."""
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 
@@ -11,8 +12,9 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-from engine.i18n.catalogs import domain_of, locales_dir, po_path
+from engine.i18n.catalogs import MAX_CATALOG_BYTES, domain_of, locales_dir, po_path
 from engine.i18n.extraction import build_template, scenario_messages
+from engine.ops.files import read_regular_file
 from engine.scenario import validate_file
 
 
@@ -60,8 +62,7 @@ def _write(path: str, catalog: Catalog) -> None:
 
 
 def _read(path: str) -> Catalog:
-    with open(path, "rb") as handle:
-        return read_po(handle)
+    return read_po(io.BytesIO(read_regular_file(path, MAX_CATALOG_BYTES)))
 
 
 def extract(scenario: str) -> str:

@@ -17,6 +17,7 @@ from jinja2 import nodes
 from engine.core.model import Text
 from engine.core.template_gettext import make_gettext, make_ngettext
 from engine.core.templating import environment
+from engine.ops.files import read_regular_file
 from engine.scenario.template_checks import has_template_syntax
 
 ENGINE_LOCALES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "locales")
@@ -103,12 +104,16 @@ def safe_translation(message_id: Any, translation: str) -> bool:
         return False
 
 
+# bytes of one .po file: a catalog of the largest scenario is far smaller; a named pipe or a
+# device named .po is refused without being opened for reading (it would never end)
+MAX_CATALOG_BYTES = 10_000_000
+
+
 def load_catalog(path: str) -> gettext.GNUTranslations | None:
     """A .po file as gettext translations (compiled in memory, fuzzy and unsafe entries left
     out); None when the file is missing or broken (`--validate` says why)."""
     try:
-        with open(path, "rb") as handle:
-            catalog = read_po(handle)
+        catalog = read_po(io.BytesIO(read_regular_file(path, MAX_CATALOG_BYTES)))
     except Exception:
         return None
     cleaned = Catalog(locale=catalog.locale, fuzzy=False)
