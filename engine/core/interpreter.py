@@ -101,8 +101,9 @@ class _Step(SideEffects):
             return
         if self.state is not None and self.state not in self.scenario.states:
             self.migrate()
-        if not self.may_stay():
-            self.turn_away(event)
+        state = self.scenario.states.get(self.state) if self.state is not None else None
+        if state is not None and state.only and not state.only & self.session.roles:
+            self.turn_away(event)  # as may_stay(), inline: this runs for every event
             return
         if isinstance(event, ButtonPress):
             refused = self.press(event)
@@ -266,12 +267,13 @@ class _Step(SideEffects):
         its messages' `if:` and its `random:` variant hold as when it was shown."""
         if state is None or not callback_data.same_visit(ref, self.epoch):
             return None
-        if ref.state == state.name:
+        home = ref.state
+        if home == state.name:
             buttons = state.all_buttons
-        elif ref.state == FALLBACK_HOME:
+        elif home == FALLBACK_HOME:
             buttons = self.scenario.fallback.all_buttons
-        elif ref.state.startswith("/"):
-            command = self.scenario.commands.get(ref.state[1:])
+        elif home.startswith("/"):
+            command = self.scenario.commands.get(home[1:])
             if command is None or (command.only and not command.only & self.session.roles):
                 return None
             buttons = command.all_buttons
@@ -284,8 +286,10 @@ class _Step(SideEffects):
             key, place, count = button.variant
             if self.builder.pick(key, count, self.epoch) != place:
                 return None
-        guards = (*button.guards, button.condition) if button.condition else button.guards
-        if not all(self.builder.holds(guard) for guard in guards):
+        for guard in button.guards:
+            if not self.builder.holds(guard):
+                return None
+        if button.condition is not None and not self.builder.holds(button.condition):
             return None
         return button
 

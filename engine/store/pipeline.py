@@ -332,7 +332,8 @@ class Store(FailingAlone, EffectRows):
                     }
                 log.append(self.log.incoming(event, session, after, stamp))
                 if step.effects:
-                    hidden = self.log.hidden(event, session, after)
+                    # texts are logged: what the replies must not show (None otherwise)
+                    hidden = self.log.hidden(event, session, after) if self.log_text else None
                     self._queue(
                         batch,
                         step.effects,
