@@ -19,6 +19,10 @@ from engine.core.model import Scenario
 from engine.core.store_protocol import IncomingUpdate
 from engine.i18n import command_menus
 from engine.i18n.catalogs import domain_of
+from engine.ops.database_gauges import DatabaseGauges
+from engine.ops.health import WEBHOOK_LIMIT, Health
+from engine.ops.http_routes import Operations, OperationsServer
+from engine.ops.metrics import BotMetrics
 from engine.ops.problems import ProblemSink
 from engine.runtime.config import Settings
 from engine.runtime.flood import FloodGuard
@@ -92,13 +96,38 @@ class Bot:
         self.fatal = Fatal(self.stop, self.problems)  # what stopped it, if anything did
         self.lease = Lease(self.db)
         self.allowed: list[str] = allowed_updates(scenario)
+        self.health = Health()
+        self.metrics = self._metrics()
+
+    def _metrics(self) -> BotMetrics:
+        """The metrics, hooked in where the work is done (engine/ops/metrics.py)."""
+        metrics = BotMetrics()
+        self.problems.listeners.append(metrics.problem)
+        self.holder.listeners.append(lambda scenario: metrics.reloaded())
+        self.processor.on_batch = metrics.batch
+        metrics.registry.register(DatabaseGauges(self.db))
+        metrics.lease_held.set_function(lambda: 1.0 if self.lease.held else 0.0)
+        return metrics
+
+    def operations(self, api: BotApi) -> Operations:
+        """What /healthz, /readyz and /metrics read."""
+        return Operations(
+            self.health,
+            self.metrics,
+            self.db,
+            lambda: self.holder.current.version,
+            lambda: self.lease.held,
+            lambda: api.call("getMe", {}),
+        )
 
     def _parse(self, update_id: int, body: str) -> IncomingUpdate:
         """An update read again from the inbox, as the webhook or poller read it."""
         return parse_update(body, update_id=update_id, username=self.processor.username)
 
     def telegram(self) -> BotApi:
-        return BotApi(self.settings.api_url, self.settings.token)
+        api = BotApi(self.settings.api_url, self.settings.token)
+        api.observe = self.metrics.api_call
+        return api
 
     def set_commands(self, api: BotApi) -> None:
         scenario = self.holder.current
@@ -119,7 +148,7 @@ class Bot:
             60 / self.settings.rate_per_group_minute,
             self.settings.chat_burst,
         )
-        return Sender(
+        sender = Sender(
             Outbox(self.db, self.recent),
             api,
             limits,
@@ -132,24 +161,44 @@ class Bot:
             problems=self.problems,
             media_dir=self.settings.media_dir,
         )
+        sender.on_sent = self.metrics.replied
+        return sender
 
     def start_background(self) -> list[threading.Thread]:
         scheduler = Scheduler(Timers(self.db), self.processor, self.problems)
+        health = self.health
         return [
-            start_loop(self.stop, 1.0, scheduler.run_once, "scheduler", self.problems, self.fatal),
             start_loop(
-                self.stop, 2.0, self.holder.reload_if_changed, "reload", self.problems, self.fatal
+                self.stop, 1.0, scheduler.run_once, "scheduler", self.problems, self.fatal, health
+            ),
+            start_loop(
+                self.stop,
+                2.0,
+                self.holder.reload_if_changed,
+                "reload",
+                self.problems,
+                self.fatal,
+                health,
             ),
             # updates left pending between a call and its continuation by a stopped process
             start_loop(
-                self.stop, 5.0, self.processor.resume_orphans, "resumer", self.problems, self.fatal
+                self.stop,
+                5.0,
+                self.processor.resume_orphans,
+                "resumer",
+                self.problems,
+                self.fatal,
+                health,
             ),
         ]
 
-    def wait_for_lease(self) -> bool:
-        """Wait until this process may poll and send (another one may hold the lease)."""
+    def wait_for_lease(self, loop: str | None = None) -> bool:
+        """Wait until this process may poll and send (another one may hold the lease);
+        `loop` is the loop that waits: /healthz shows it waiting, not stuck."""
         told = False
         while not self.stop.is_set():
+            if loop is not None:
+                self.health.waiting(loop, "for the lease another process holds")
             if self.lease.try_acquire():
                 if told:
                     log.info("took over polling and sending")
@@ -168,6 +217,39 @@ class Bot:
         api = self.telegram()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda number, frame: self.stop.set())
+        server = self._operations_server(api)
+        if server is False:
+            return 1
+        try:
+            return self._run(api)
+        finally:
+            if isinstance(server, OperationsServer):
+                server.stop()
+
+    def _operations_server(self, api: BotApi) -> OperationsServer | bool | None:
+        """The operations server if BOT_HTTP_PORT asks for one (in webhook mode, not on
+        the webhook's own port: that serves the routes itself); False if it cannot listen."""
+        settings = self.settings
+        port = settings.http_port
+        if port is None:
+            return None
+        if settings.mode == "webhook" and port == settings.webhook_port:
+            return None
+        server = OperationsServer(self.operations(api), settings.http_host, port)
+        try:
+            server.start()
+        except OSError as exc:
+            log.error(
+                "cannot serve /healthz, /readyz and /metrics on %s:%s (%s): choose another "
+                "BOT_HTTP_PORT, or leave it unset",
+                settings.http_host,
+                port,
+                exc.strerror or exc,
+            )
+            return False
+        return server
+
+    def _run(self, api: BotApi) -> int:
         if not self._connect(api):
             return 1
         self.allowed = allowed_updates(self.holder.current)
@@ -181,8 +263,8 @@ class Bot:
         self.processor.on_commit = outbox_ready.set  # a commit wakes the sender at once
 
         def send_with_lease() -> None:
-            rounds = Rounds("sender", self.problems, self.fatal)
-            if self.wait_for_lease():
+            rounds = Rounds("sender", self.problems, self.fatal, self.health)
+            if self.wait_for_lease("sender"):
                 while not self.stop.is_set():
                     sent = rounds.run(sender.run_once)
                     if sent is None:  # failed (reported): one failing round does not end it
@@ -196,7 +278,7 @@ class Bot:
         threads[-1].start()
         if self.settings.mode == "webhook":
             self._webhook(api)
-        elif self.wait_for_lease():
+        elif self.wait_for_lease("intake"):
             self._poll(api)
         self.stop.set()
         for thread in threads:
@@ -280,6 +362,9 @@ class Bot:
                 self.fatal("deleteWebhook", exc)
             return
         poller = Poller(api, self.processor, lambda: self.allowed, self.settings.poll_timeout)
+        # a long poll, Telegram's read timeout on top, and the longest back-off (90 s)
+        self.health.expect("intake", self.settings.poll_timeout + 30 + 90 + 30)
+        poller.on_round = lambda: self.health.beat("intake")
 
         def poll() -> None:
             try:
@@ -305,6 +390,9 @@ class Bot:
 
         async def serve() -> None:
             app = make_app(self.processor, settings.webhook_secret, path, self.fatal)
+            operations = self.operations(api)
+            operations.add_routes(app)  # one port is enough: /healthz, /readyz, /metrics
+            self.health.expect("intake", WEBHOOK_LIMIT)
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
             await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
@@ -322,8 +410,10 @@ class Bot:
                 self.failed = True
                 self.stop.set()
             while not self.stop.is_set():
+                self.health.beat("intake")  # the server's event loop runs
                 await asyncio.sleep(0.2)
             await runner.cleanup()  # finishes requests in flight
+            operations.close()
 
         asyncio.run(serve())
 

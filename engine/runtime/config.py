@@ -64,6 +64,8 @@ class Settings:
     log_level: str = "INFO"
     http_allow: AddressPolicy = field(default_factory=AddressPolicy)  # non-public ones allowed
     media_dir: str | None = None  # local media must be in it; None: the scenario's folder
+    http_host: str = "127.0.0.1"  # the operations server: /healthz, /readyz, /metrics
+    http_port: int | None = None  # None: no operations server (webhook mode: on its port)
 
     def config_values(self, environ: Mapping[str, str]) -> dict[str, str]:
         """What templates see as {{ config.NAME }}: only the variables the operator listed."""
@@ -164,6 +166,8 @@ def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = T
         log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
         http_allow=http_allow,
         media_dir=media_dir,
+        http_host=env.get("BOT_HTTP_HOST", "127.0.0.1").strip() or "127.0.0.1",
+        http_port=int(_number(env, "BOT_HTTP_PORT", 0, problems, 1)) or None,
     )
     if problems:
         raise SettingsError("the settings need fixing:\n" + "\n".join(f"- {p}" for p in problems))

@@ -12,6 +12,13 @@ from collections.abc import Callable
 
 import peewee
 
+from engine.ops.health import (
+    RELOAD_LIMIT,
+    RESUMER_LIMIT,
+    SCHEDULER_LIMIT,
+    SENDER_LIMIT,
+    Health,
+)
 from engine.ops.problems import Problem, ProblemSink
 from engine.store.database import database_gone
 from engine.store.pipeline import StoreUnavailable
@@ -38,6 +45,17 @@ class Fatal:
         self.stop.set()
 
 
+def health_limit(name: str) -> float:
+    """Seconds a loop may go without completing a round before /healthz calls it stuck."""
+    limits = {
+        "sender": SENDER_LIMIT,
+        "scheduler": SCHEDULER_LIMIT,
+        "reload": RELOAD_LIMIT,
+        "resumer": RESUMER_LIMIT,
+    }
+    return limits.get(name, SENDER_LIMIT)
+
+
 def database_refused(exc: BaseException) -> bool:
     """The database would not do the work now (it may later): not a bug of the loop."""
     return isinstance(exc, StoreUnavailable | peewee.OperationalError | peewee.InterfaceError)
@@ -46,11 +64,16 @@ def database_refused(exc: BaseException) -> bool:
 class Rounds:
     """Runs one loop's rounds: failures reported, and fatal as the module says."""
 
-    def __init__(self, name: str, problems: ProblemSink, fatal: Fatal) -> None:
+    def __init__(
+        self, name: str, problems: ProblemSink, fatal: Fatal, health: Health | None = None
+    ) -> None:
         self.name = name
         self.problems = problems
         self.fatal = fatal
         self.failed_in_a_row = 0
+        self.health = health  # told of each round completed, failed or not (/healthz)
+        if health is not None:
+            health.expect(name, health_limit(name))
 
     def run(self, work: Callable[[], object]) -> object:
         """One round; None when it failed (reported)."""
@@ -58,8 +81,11 @@ class Rounds:
             result = work()
         except Exception as exc:
             self.failed(exc)
-            return None
-        self.failed_in_a_row = 0
+            result = None
+        else:
+            self.failed_in_a_row = 0
+        if self.health is not None:
+            self.health.beat(self.name)
         return result
 
     def failed(self, exc: Exception) -> None:
@@ -85,9 +111,10 @@ def start_loop(
     name: str,
     problems: ProblemSink,
     fatal: Fatal,
+    health: Health | None = None,
 ) -> threading.Thread:
     """A daemon thread running `work` every `every` seconds until `stop`."""
-    rounds = Rounds(name, problems, fatal)
+    rounds = Rounds(name, problems, fatal, health)
 
     def run() -> None:
         while not stop.is_set():

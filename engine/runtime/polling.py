@@ -39,6 +39,7 @@ class Poller:
         self.offset = 0
         self.failures = 0
         self.busy = threading.Lock()  # held while a batch is committed (SIGTERM waits for it)
+        self.on_round: Callable[[], None] | None = None  # a round completed (/healthz)
 
     def poll_once(self, stop: threading.Event | None = None) -> int:
         """One getUpdates round; returns how many updates were committed. A batch that
@@ -90,6 +91,8 @@ class Poller:
                     )
                 )
                 stop.wait(self._backoff(None))
+            if self.on_round is not None:
+                self.on_round()
 
     def _backoff(self, retry_after: float | None) -> float:
         if retry_after:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -24,6 +25,9 @@ from engine.store.pipeline import Store
 from engine.store.queues import DueTimer
 
 Clock = Callable[[], dt.datetime]
+BatchObserver = Callable[
+    [Sequence[IncomingUpdate], Sequence[IncomingUpdate], BatchResult, float], None
+]
 
 
 def utc_now() -> dt.datetime:
@@ -63,6 +67,8 @@ class Processor:
         self._single = threading.Lock()
         self.parallel = self.workers > 1 and is_postgres(store.db)
         self.on_commit: Callable[[], None] = lambda: None  # new effects are in the outbox
+        # told of each committed batch (updates, admitted, result, time.monotonic() at start)
+        self.on_batch: BatchObserver | None = None
         self.calls = (
             CallRunner(services, self.resume, store.problems, call_workers)
             if call_workers > 0
@@ -97,18 +103,21 @@ class Processor:
         On PostgreSQL the batch is split into shards of chat ids committed in parallel.
         SQLite has one writer at a time, so parallel transactions would only queue for its
         lock: there the whole batch is one transaction, in update_id order per chat."""
+        started = time.monotonic()
         now = self.clock()
         with self._flood_lock:
             admitted = self.flood.admit(list(updates), now)
         if not admitted:
-            return BatchResult()
-        if not self.parallel:
+            result = BatchResult()
+        elif not self.parallel:
             with self._single:
                 result = self._commit(admitted, now)
         else:
             result = self._in_shards(admitted)
         if result.effects:
             self.on_commit()
+        if self.on_batch is not None:
+            self.on_batch(updates, admitted, result, started)
         return result
 
     def _commit(

@@ -172,6 +172,7 @@ class Sender:
         self.problems = problems or ProblemSink()
         journal = journal_beside(outbox.db)
         self.recorder = SendRecorder(outbox, self.problems, journal, group=self.parallel)
+        self.on_sent: Callable[[int | None], None] | None = None  # a message reached a chat
 
     def run_once(self, limit: int = 100) -> int:
         """Send what is due and allowed now; returns how many effects were handled."""
@@ -249,6 +250,8 @@ class Sender:
                 break
             if queued.id != NOT_QUEUED:  # a silent answer in memory has no row
                 recorder.add(outcome, queued.chat_id)
+                if self.on_sent is not None and outcome.status == "sent":
+                    self.on_sent(queued.chat_id)
             handled += 1
             if outcome.status == "pending":
                 break

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +55,8 @@ class BotApi:
         apihelper.READ_TIMEOUT = int(read_timeout)
         apihelper.CONNECT_TIMEOUT = 10
         self._token = token
+        # told of each call's result: (method, None) or (method, ApiError.kind); the metrics
+        self.observe: Callable[[str, str | None], None] | None = None
 
     def call(
         self,
@@ -63,6 +65,22 @@ class BotApi:
         files: Mapping[str, Any] | None = None,
     ) -> Any:
         """The method's `result`, or ApiError."""
+        if self.observe is None:
+            return self._call(method, params, files)
+        try:
+            result = self._call(method, params, files)
+        except ApiError as exc:
+            self.observe(method, exc.kind)
+            raise
+        self.observe(method, None)
+        return result
+
+    def _call(
+        self,
+        method: str,
+        params: Mapping[str, Any],
+        files: Mapping[str, Any] | None = None,
+    ) -> Any:
         payload: dict[str, Any] = {}  # a loop: quicker than a comprehension with a test
         for key, value in params.items():
             if value is None:

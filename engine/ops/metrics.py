@@ -1,0 +1,188 @@
+"""The bot's Prometheus metrics, in a registry of its own (not prometheus-client's global one:
+two bots in one process, or a test, never mix their figures). Counters and histograms are
+updated where the work is done, with the label children looked up once and kept, so that an
+update costs a few dictionary look-ups; the gauges that need the database are read by
+DatabaseGauges with a cheap indexed query at most every few seconds, never per scrape.
+No label holds a user, a chat or a text: /metrics carries no personal data."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from engine.core.events import (
+    ButtonPress,
+    CommandMessage,
+    ContactShared,
+    Event,
+    LocationShared,
+    MediaMessage,
+    TextMessage,
+    TimerFired,
+)
+from engine.core.store_protocol import BatchResult, IncomingUpdate
+from engine.ops.problems import Problem
+
+# what each Bot API failure kind is counted as in bot_sends_total{result}
+SEND_RESULTS = {
+    "rate_limited": "429",
+    "server": "5xx",
+    "blocked": "403",
+    "timeout": "timeout",
+    "network": "network",
+}
+# a failure that is an answer all the same: Telegram was there (readiness)
+_ANSWERED = frozenset({"ok", "429", "403", "4xx"})
+_KINDS: dict[type, str] = {
+    TextMessage: "text",
+    CommandMessage: "command",
+    ButtonPress: "button",
+    ContactShared: "contact",
+    LocationShared: "location",
+    TimerFired: "timer",
+}
+# seconds; the handling of an update is milliseconds, a reply through the sender longer
+_UPDATE_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_REPLY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+_REPLY_FORGOTTEN = 900.0  # an update older than this that got no reply is not paired with one
+_WAITING_MAX = 100_000  # chats remembered as waiting for a reply; more: the memory is cleared
+
+
+def event_kind(event: Event | None) -> str:
+    """The kind label of an update: text, command, button, photo, timer, ... or unreadable."""
+    if event is None:
+        return "unreadable"
+    kind = _KINDS.get(type(event))
+    if kind is not None:
+        return kind
+    if isinstance(event, MediaMessage):
+        return event.kind
+    return "other"
+
+
+class BotMetrics:
+    """Every metric of one running bot, and the hooks the runtime calls where work is done."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.clock = clock
+        r = self.registry
+        self.updates = Counter(
+            "bot_updates",
+            "Updates handled, by event kind and outcome",
+            ["kind", "outcome"],
+            registry=r,
+        )
+        self.update_seconds = Histogram(
+            "bot_update_seconds",
+            "Seconds from an update's arrival to its commit (step and store)",
+            buckets=_UPDATE_BUCKETS,
+            registry=r,
+        )
+        self.reply_seconds = Histogram(
+            "bot_reply_seconds",
+            "Seconds from an update's arrival to the first reply to its chat being sent",
+            buckets=_REPLY_BUCKETS,
+            registry=r,
+        )
+        self.sends = Counter(
+            "bot_sends", "Bot API calls, by method and result", ["method", "result"], registry=r
+        )
+        self.problems = Counter(
+            "bot_problems", "Problems reported, by kind and state", ["kind", "state"], registry=r
+        )
+        self.reloads = Counter(
+            "bot_reloads", "Scenario reloads, by result (ok, failed)", ["result"], registry=r
+        )
+        self.flood_ignored = Counter(
+            "bot_flood_ignored", "Updates ignored because their user sent too many", registry=r
+        )
+        self.lease_held = Gauge(
+            "bot_lease_held", "1 while this process holds the lease (polls and sends)", registry=r
+        )
+        self._children: dict[tuple[str, str], Any] = {}
+        self._send_children: dict[tuple[str, str], Any] = {}
+        self._waiting: dict[int, float] = {}  # chat -> when its oldest unanswered update came
+        self.last_answer: float | None = None  # when the Bot API last answered (clock)
+
+    # --- updates (Processor.process) ---------------------------------------------------
+
+    def batch(
+        self,
+        updates: Sequence[IncomingUpdate],
+        admitted: Sequence[IncomingUpdate],
+        result: BatchResult,
+        started: float,
+    ) -> None:
+        """A committed batch: each update counted by kind and outcome, its time observed."""
+        ignored = len(updates) - len(admitted)
+        if ignored:
+            self.flood_ignored.inc(ignored)
+        if not admitted:
+            return
+        now = self.clock()
+        failed = set(result.failed) if result.failed else ()
+        duplicates = set(result.duplicates) if result.duplicates else ()
+        children = self._children
+        waiting = self._waiting
+        if len(waiting) > _WAITING_MAX:
+            waiting.clear()
+        observe = self.update_seconds.observe
+        elapsed = now - started
+        for update in admitted:
+            uid = update.update_id
+            if uid in failed:
+                outcome = "failed"
+            elif uid in duplicates:
+                outcome = "duplicate"
+            else:
+                outcome = "handled"
+                if update.chat_id is not None:
+                    waiting.setdefault(update.chat_id, started)
+            key = (event_kind(update.event), outcome)
+            child = children.get(key)
+            if child is None:
+                child = children[key] = self.updates.labels(*key)
+            child.inc()
+            observe(elapsed)
+
+    # --- the sender ---------------------------------------------------------------------
+
+    def replied(self, chat_id: int | None) -> None:
+        """A message to `chat_id` was sent: the time since its update arrived is observed."""
+        if chat_id is None:
+            return
+        since = self._waiting.pop(chat_id, None)
+        if since is not None:
+            took = self.clock() - since
+            if took <= _REPLY_FORGOTTEN:
+                self.reply_seconds.observe(took)
+
+    def api_call(self, method: str, kind: str | None) -> None:
+        """A Bot API call's result (`kind` None: it succeeded; else ApiError.kind)."""
+        result = "ok" if kind is None else SEND_RESULTS.get(kind, "4xx")
+        key = (method, result)
+        child = self._send_children.get(key)
+        if child is None:
+            child = self._send_children[key] = self.sends.labels(method, result)
+        child.inc()
+        if result in _ANSWERED:
+            self.last_answer = self.clock()
+
+    # --- problems and reloads -----------------------------------------------------------
+
+    def problem(self, problem: Problem) -> None:
+        """A ProblemSink listener."""
+        self.problems.labels(problem.kind, problem.state or "").inc()
+        if problem.kind == "reload_failed":
+            self.reloads.labels("failed").inc()
+
+    def reloaded(self) -> None:
+        self.reloads.labels("ok").inc()
+
+    def exposition(self) -> bytes:
+        """The Prometheus text format of every metric (database gauges read if due)."""
+        return generate_latest(self.registry)
