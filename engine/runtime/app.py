@@ -19,6 +19,7 @@ from engine.core.model import Scenario
 from engine.core.store_protocol import IncomingUpdate
 from engine.i18n import command_menus
 from engine.i18n.catalogs import domain_of
+from engine.ops.alerts import Alerts
 from engine.ops.problems import ProblemSink
 from engine.runtime.config import Settings
 from engine.runtime.flood import FloodGuard
@@ -57,6 +58,16 @@ class Bot:
         scenario = self.holder.current
         self.db = open_database(settings.database_url)
         create_or_check(self.db)  # a new database: its tables, one process at a time
+        self.alerts: Alerts | None = None  # problems told to the admins, through the outbox
+        if settings.alert_targets():
+            self.alerts = Alerts(
+                self.db,
+                settings.alert_targets(),
+                settings.alert_interval,
+                language=lambda: self.holder.current.language,
+                bot_name=lambda: self.holder.current.name,
+            )
+            self.problems.listeners.append(self.alerts)
         cipher = SensitiveCipher.from_environment()
         if scenario.sensitive and cipher is None and require_keys:
             raise SchemaError(
@@ -135,7 +146,7 @@ class Bot:
 
     def start_background(self) -> list[threading.Thread]:
         scheduler = Scheduler(Timers(self.db), self.processor, self.problems)
-        return [
+        threads = [
             start_loop(self.stop, 1.0, scheduler.run_once, "scheduler", self.problems, self.fatal),
             start_loop(
                 self.stop, 2.0, self.holder.reload_if_changed, "reload", self.problems, self.fatal
@@ -145,6 +156,13 @@ class Bot:
                 self.stop, 5.0, self.processor.resume_orphans, "resumer", self.problems, self.fatal
             ),
         ]
+        if self.alerts is not None:
+            threads.append(
+                start_loop(
+                    self.stop, 1.0, self.alerts.run_once, "alerts", self.problems, self.fatal
+                )
+            )
+        return threads
 
     def wait_for_lease(self) -> bool:
         """Wait until this process may poll and send (another one may hold the lease)."""
@@ -202,12 +220,23 @@ class Bot:
         for thread in threads:
             thread.join(timeout=5)
         self.processor.close()
+        self._last_alerts()
         self.lease.release()
         if self.fatal.reason is not None:
             log.critical("stopped on a fatal error (exit code 1): %s", self.fatal.reason)
             return 1
         log.info("stopped; everything received was committed")
         return 1 if self.failed else 0
+
+    def _last_alerts(self) -> None:
+        """What the alerts loop had not queued yet (the fatal error that stops the bot):
+        into the outbox, sent by the next process that sends."""
+        if self.alerts is None:
+            return
+        try:
+            self.alerts.run_once()
+        except Exception as exc:  # the database may be what stopped the bot
+            log.warning("could not queue the last alerts: %s", exc)
 
     def _connect(self, api: BotApi) -> bool:
         """getMe (retried while Telegram is unreachable) and the command menus."""
