@@ -20,6 +20,7 @@ from engine.core.store_protocol import IncomingUpdate
 from engine.i18n import command_menus
 from engine.i18n.catalogs import domain_of
 from engine.ops.alerts import Alerts
+from engine.ops.error_tracking import ErrorTracking, start_error_tracking
 from engine.ops.problems import ProblemSink
 from engine.runtime.config import Settings
 from engine.runtime.flood import FloodGuard
@@ -56,6 +57,10 @@ class Bot:
         self.problems = ProblemSink()  # every failure of the running bot goes here
         self.holder = ScenarioHolder(settings.scenario, self.problems, settings.media_dir)
         scenario = self.holder.current
+        self.tracking: ErrorTracking | None = None  # Sentry, when SENTRY_DSN is set
+        if settings.sentry_dsn:
+            release = f"{scenario.name}@{scenario.version}"
+            self.tracking = start_error_tracking(settings.sentry_dsn, self.problems, release)
         self.db = open_database(settings.database_url)
         create_or_check(self.db)  # a new database: its tables, one process at a time
         self.alerts: Alerts | None = None  # problems told to the admins, through the outbox
@@ -221,6 +226,8 @@ class Bot:
             thread.join(timeout=5)
         self.processor.close()
         self._last_alerts()
+        if self.tracking is not None:
+            self.tracking.flush()  # the fatal error too, before the process ends
         self.lease.release()
         if self.fatal.reason is not None:
             log.critical("stopped on a fatal error (exit code 1): %s", self.fatal.reason)
