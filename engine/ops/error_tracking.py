@@ -17,8 +17,24 @@ _LEVELS = {
     logging.ERROR: "error",
     logging.CRITICAL: "fatal",
 }
-_KEPT = ("event_id", "timestamp", "platform", "level", "logger", "message", "logentry", "tags")
-_KEPT += ("release", "environment", "sdk", "exception", "fingerprint", "contexts")
+_KEPT = frozenset(
+    [
+        "event_id",
+        "timestamp",
+        "platform",
+        "level",
+        "logger",
+        "message",
+        "logentry",
+        "tags",
+        "release",
+        "environment",
+        "sdk",
+        "exception",
+        "fingerprint",
+        "contexts",
+    ]
+)
 
 
 def scrub(event: Any, hint: Any = None) -> Any:
