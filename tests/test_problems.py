@@ -101,7 +101,7 @@ def test_a_plugin_that_raises_in_a_live_step_is_logged_with_state_event_and_user
     assert "plugin action 'price' failed: RuntimeError: the price list is gone" in message
     assert "state=menu event=text user=42 chat=42 update=2" in message
     assert "two pizzas" not in message  # no message text in the log
-    assert sink.counts["step"] == 1
+    assert sink.counts["plugin_failed"] == 1
 
 
 def test_an_unreadable_update_is_reported_but_an_ignored_kind_is_not(

@@ -36,3 +36,11 @@ FORGET_YES = "🗑 Yes, delete everything"
 FORGET_NO = "Cancel"
 FORGOTTEN = "Done: everything this bot stored about you is deleted. Send /start to begin again."
 FORGET_CANCELLED = "Nothing was deleted."
+
+# Alerts to the operators (BOT_ALERT_CHAT or the BOT_ADMINS; engine/ops/alerts.py), in the
+# bot's language; %(…)s values are filled in by the engine, never by a template.
+ALERT_FIRST = "⚠️ %(bot)s: a problem (%(kind)s)"
+ALERT_SUMMARY = "⚠️ %(bot)s: problems since %(since)s UTC"
+ALERT_COUNT = ("%(kind)s: %(count)s time", "%(kind)s: %(count)s times")
+ALERT_LAST = "Last: %(problem)s"
+ALERT_NEXT = "More problems come as one summary at most every %(interval)s. Details: the bot's log."

@@ -150,6 +150,8 @@ class ReportProblem(Effect):
     state: str | None
     message: str
     details: dict[str, str] = field(default_factory=dict)
+    # what failed, for the log, the counters and the alerts (engine/ops/problems.py KINDS)
+    kind: str = "step"
 
 
 @quick_init

@@ -83,7 +83,9 @@ def step(
         return StepResult(
             session,
             (
-                ReportProblem(session.state, f"step failed: {type(exc).__name__}: {exc}"),
+                ReportProblem(
+                    session.state, f"step failed: {type(exc).__name__}: {exc}", kind="step_failed"
+                ),
                 SendText(event.chat.id, _apology(scenario, session), None),
             ),
         )

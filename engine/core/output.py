@@ -47,7 +47,7 @@ class MessageBuilder:
     def __init__(
         self,
         context: Callable[[], Scope],
-        report: Callable[[str], None],
+        report: Callable[[str, str], None],
         seed: int,
         translator: Translator | None = None,
         language: str = "",
@@ -69,7 +69,7 @@ class MessageBuilder:
         try:
             return render(translated, self.context())
         except RenderError as exc:
-            self.report(f"cannot render `{text.source[:80]}`: {exc}")
+            self.report(f"cannot render `{text.source[:80]}`: {exc}", "template_failed")
             return None
 
     def builtin(self, message: str) -> str:
@@ -82,7 +82,7 @@ class MessageBuilder:
         try:
             return bool(evaluate(condition, self.context()))
         except RenderError as exc:  # a condition over missing data is false, and reported
-            self.report(f"cannot evaluate: {exc}")
+            self.report(f"cannot evaluate: {exc}", "template_failed")
             return False
 
     def messages(self, say: tuple[Message, ...], state: str, epoch: int) -> list[Outgoing]:

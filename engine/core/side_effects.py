@@ -34,7 +34,7 @@ class SideEffects(StepBase):
             try:
                 self.set_var(name, resolve(value, self.context()))
             except RenderError as exc:
-                self.report(f"cannot set `{name}`: {exc}")
+                self.report(f"cannot set `{name}`: {exc}", "template_failed")
         for name in clear:
             self.set_var(name, _plain(self.scenario.defaults.get(name)))
 
@@ -84,7 +84,7 @@ class SideEffects(StepBase):
                 action.timeout,
             )
         except RenderError as exc:
-            self.report(f"http: {exc}")
+            self.report(f"http: {exc}", "http_failed")
             call = None
         if call is not None and action.save_as is None and action.on_error is None:
             self.effects.append(
@@ -97,14 +97,15 @@ class SideEffects(StepBase):
                 response = self.services.http(call)
                 body, ok = response.body, response.ok
             except Exception as exc:  # network errors, timeouts, a fake's refusal
-                self.report(f"http {call.method} {call.url} failed: {exc}")
+                self.report(f"http {call.method} {call.url} failed: {exc}", "http_failed")
         if ok and action.save_as is not None and call is not None:
             size = len(json.dumps(body, ensure_ascii=False, default=str))
             if size > MAX_SAVED_ANSWER:
                 self.report(
                     f"http {call.method} {call.url[:80]}: the answer is {size:,} characters "
                     f"as JSON, more than the {MAX_SAVED_ANSWER:,} `save_as` keeps; the call "
-                    "counts as failed (ask the service for less: a filter, a page)"
+                    "counts as failed (ask the service for less: a filter, a page)",
+                    "http_failed",
                 )
                 body, ok = None, False
         if action.save_as is not None:
@@ -119,7 +120,10 @@ class SideEffects(StepBase):
             arguments = resolve(action.arguments, self.context())
             value = self.services.plugin(action.name, arguments, self.context().values)
         except Exception as exc:  # plugin code is the operator's Python: report, carry on
-            self.report(f"plugin action '{action.name}' failed: {type(exc).__name__}: {exc}")
+            self.report(
+                f"plugin action '{action.name}' failed: {type(exc).__name__}: {exc}",
+                "plugin_failed",
+            )
             value = None
         if action.save_as is not None:
             self.set_var(action.save_as, from_outside(value))

@@ -112,8 +112,8 @@ class StepBase:
         )
         return StepResult(session, tuple(self.effects), tuple(self.trace))
 
-    def report(self, message: str) -> None:
-        self.effects.append(ReportProblem(self.state, message))
+    def report(self, message: str, kind: str = "step") -> None:
+        self.effects.append(ReportProblem(self.state, message, kind=kind))
 
     def context(self) -> Scope:
         if self._context is None:

@@ -19,10 +19,13 @@ log = logging.getLogger("engine.problems")
 KINDS: dict[str, int] = {
     "step": logging.WARNING,  # the step reported it (a plugin, an HTTP action, a template)
     "step_failed": logging.ERROR,  # the step raised: the user got the apology
+    "template_failed": logging.WARNING,  # a text, condition or `set` did not render
+    "plugin_failed": logging.WARNING,  # a plugin action raised; its save_as is empty
     "update_set_aside": logging.WARNING,  # an update that cannot be read or handled
     "update_failed": logging.ERROR,  # an update that failed alone: set aside, apology sent
     "send_failed": logging.ERROR,  # a message Telegram refused or that could not be built
-    "http_failed": logging.WARNING,  # a fire-and-forget HTTP action failed
+    "http_failed": logging.WARNING,  # an HTTP action failed (in the step or from the outbox)
+    "user_blocked": logging.WARNING,  # Telegram answered 403: their queued messages dropped
     "timer_failed": logging.ERROR,  # a due timer could not be fired
     "reload_failed": logging.ERROR,  # a changed scenario was refused; the old one serves
     "store": logging.ERROR,  # the database refused work; nothing was acknowledged

@@ -19,7 +19,9 @@ from engine.core.model import Scenario
 from engine.core.store_protocol import IncomingUpdate
 from engine.i18n import command_menus
 from engine.i18n.catalogs import domain_of
+from engine.ops.alerts import Alerts
 from engine.ops.database_gauges import DatabaseGauges
+from engine.ops.error_tracking import ErrorTracking, start_error_tracking
 from engine.ops.health import WEBHOOK_LIMIT, Health
 from engine.ops.http_routes import Operations, OperationsServer
 from engine.ops.metrics import BotMetrics
@@ -59,8 +61,22 @@ class Bot:
         self.problems = ProblemSink()  # every failure of the running bot goes here
         self.holder = ScenarioHolder(settings.scenario, self.problems, settings.media_dir)
         scenario = self.holder.current
+        self.tracking: ErrorTracking | None = None  # Sentry, when SENTRY_DSN is set
+        if settings.sentry_dsn:
+            release = f"{scenario.name}@{scenario.version}"
+            self.tracking = start_error_tracking(settings.sentry_dsn, self.problems, release)
         self.db = open_database(settings.database_url)
         create_or_check(self.db)  # a new database: its tables, one process at a time
+        self.alerts: Alerts | None = None  # problems told to the admins, through the outbox
+        if settings.alert_targets():
+            self.alerts = Alerts(
+                self.db,
+                settings.alert_targets(),
+                settings.alert_interval,
+                language=lambda: self.holder.current.language,
+                bot_name=lambda: self.holder.current.name,
+            )
+            self.problems.listeners.append(self.alerts)
         cipher = SensitiveCipher.from_environment()
         if scenario.sensitive and cipher is None and require_keys:
             raise SchemaError(
@@ -167,7 +183,7 @@ class Bot:
     def start_background(self) -> list[threading.Thread]:
         scheduler = Scheduler(Timers(self.db), self.processor, self.problems)
         health = self.health
-        return [
+        threads = [
             start_loop(
                 self.stop, 1.0, scheduler.run_once, "scheduler", self.problems, self.fatal, health
             ),
@@ -191,6 +207,19 @@ class Bot:
                 health,
             ),
         ]
+        if self.alerts is not None:
+            threads.append(
+                start_loop(
+                    self.stop,
+                    1.0,
+                    self.alerts.run_once,
+                    "alerts",
+                    self.problems,
+                    self.fatal,
+                    health,
+                )
+            )
+        return threads
 
     def wait_for_lease(self, loop: str | None = None) -> bool:
         """Wait until this process may poll and send (another one may hold the lease);
@@ -284,12 +313,25 @@ class Bot:
         for thread in threads:
             thread.join(timeout=5)
         self.processor.close()
+        self._last_alerts()
+        if self.tracking is not None:
+            self.tracking.flush()  # the fatal error too, before the process ends
         self.lease.release()
         if self.fatal.reason is not None:
             log.critical("stopped on a fatal error (exit code 1): %s", self.fatal.reason)
             return 1
         log.info("stopped; everything received was committed")
         return 1 if self.failed else 0
+
+    def _last_alerts(self) -> None:
+        """What the alerts loop had not queued yet (the fatal error that stops the bot):
+        into the outbox, sent by the next process that sends."""
+        if self.alerts is None:
+            return
+        try:
+            self.alerts.run_once()
+        except Exception as exc:  # the database may be what stopped the bot
+            log.warning("could not queue the last alerts: %s", exc)
 
     def _connect(self, api: BotApi) -> bool:
         """getMe (retried while Telegram is unreachable) and the command menus."""

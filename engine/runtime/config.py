@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
+from engine.core.durations import DurationError, parse_duration
 from engine.runtime.plugins import plugin_names
 from engine.runtime.web_addresses import AddressPolicy
 from engine.store.database import DEFAULT_URL
@@ -66,6 +67,13 @@ class Settings:
     media_dir: str | None = None  # local media must be in it; None: the scenario's folder
     http_host: str = "127.0.0.1"  # the operations server: /healthz, /readyz, /metrics
     http_port: int | None = None  # None: no operations server (webhook mode: on its port)
+    alert_chat: int | None = None  # BOT_ALERT_CHAT; None: alerts go to every BOT_ADMINS id
+    alert_interval: float = 600.0  # BOT_ALERT_INTERVAL: at most one summary this often
+    sentry_dsn: str = field(default="", repr=False)  # SENTRY_DSN: holds a key
+
+    def alert_targets(self) -> tuple[int, ...]:
+        """The chats alerts go to: BOT_ALERT_CHAT, else the admins; () for none."""
+        return (self.alert_chat,) if self.alert_chat is not None else self.admins
 
     def config_values(self, environ: Mapping[str, str]) -> dict[str, str]:
         """What templates see as {{ config.NAME }}: only the variables the operator listed."""
@@ -168,6 +176,9 @@ def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = T
         media_dir=media_dir,
         http_host=env.get("BOT_HTTP_HOST", "127.0.0.1").strip() or "127.0.0.1",
         http_port=int(_number(env, "BOT_HTTP_PORT", 0, problems, 1)) or None,
+        alert_chat=_alert_chat(env, problems),
+        alert_interval=_alert_interval(env, problems),
+        sentry_dsn=env.get("SENTRY_DSN", "").strip(),
     )
     if problems:
         raise SettingsError("the settings need fixing:\n" + "\n".join(f"- {p}" for p in problems))
@@ -180,7 +191,33 @@ SECRET_SETTINGS = (
     "WEBHOOK_SECRET",
     "BOT_ENCRYPTION_KEYS",
     "DATABASE_URL",
+    "SENTRY_DSN",
 )
+
+
+def _alert_chat(env: Mapping[str, str], problems: list[str]) -> int | None:
+    raw = env.get("BOT_ALERT_CHAT", "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        problems.append(
+            f"BOT_ALERT_CHAT={raw!r} is not a chat id; write the id of a chat or group, like "
+            "BOT_ALERT_CHAT=-1001234567890, or leave it unset to alert every BOT_ADMINS id"
+        )
+        return None
+
+
+def _alert_interval(env: Mapping[str, str], problems: list[str]) -> float:
+    raw = env.get("BOT_ALERT_INTERVAL", "").strip()
+    if not raw:
+        return 600.0
+    try:
+        return parse_duration(raw)
+    except DurationError as exc:
+        problems.append(f"BOT_ALERT_INTERVAL: {exc}")
+        return 600.0
 
 
 def _config_vars(env: Mapping[str, str], problems: list[str]) -> tuple[str, ...]:

@@ -327,6 +327,8 @@ class Sender:
             return Outcome(queued.id, "uncertain", error=reason)
         if exc.kind == "blocked" and chat is not None and chat > 0:
             self.outbox.blocked_by(chat)
+            cause = "the user blocked the bot; their queued messages are dropped"
+            self.problems.report(Problem("user_blocked", cause, chat_id=chat, user_id=chat))
             return None
         reason = f"Telegram refused {exc.method or kind}: {exc.description}"[:_REASON]
         self.problems.report(Problem("send_failed", reason, chat_id=chat), exc)

@@ -135,10 +135,9 @@ class EffectRows:
                 cancels.append(effect)
                 continue
             elif isinstance(effect, ReportProblem):
-                failed = effect.message.startswith("step failed:")
                 batch.problems.append(
                     Problem(
-                        "step_failed" if failed else "step",
+                        effect.kind,
                         effect.message,
                         effect.state,
                         message_type(event),
