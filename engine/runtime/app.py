@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from typing import TextIO
 from urllib.parse import urlparse
 
@@ -19,7 +20,10 @@ from engine.core.model import Scenario
 from engine.core.store_protocol import IncomingUpdate
 from engine.i18n import command_menus
 from engine.i18n.catalogs import domain_of
-from engine.ops.problems import ProblemSink
+from engine.ops.logging_setup import LogSettings, configure_logging
+from engine.ops.problems import Problem, ProblemSink
+from engine.ops.start_line import log_start
+from engine.ops.update_log import UpdateLog
 from engine.runtime.config import Settings
 from engine.runtime.flood import FloodGuard
 from engine.runtime.lease import Lease
@@ -28,7 +32,6 @@ from engine.runtime.memory import settle_memory
 from engine.runtime.plugins import PluginLoadError, load_plugins
 from engine.runtime.polling import Poller
 from engine.runtime.processing import Processor
-from engine.runtime.redaction import redact_logs
 from engine.runtime.scenario_holder import ScenarioError, ScenarioHolder
 from engine.runtime.scheduler import Scheduler
 from engine.runtime.sender import Limits, Sender
@@ -75,6 +78,7 @@ class Bot:
             answers=self.answers,
             problems=self.problems,
             asks_sensitive=lambda state: asks_sensitive(self.holder.current, state),
+            updates=UpdateLog(settings.log_updates),
         )
         services = LiveServices(settings.config_values(os.environ), settings.http_allow)
         self.processor = Processor(
@@ -88,6 +92,8 @@ class Bot:
             call_workers=settings.callers,
         )
         self.stop = threading.Event()
+        self.hangup = threading.Event()  # SIGHUP: reload the scenario and plugins
+        self._last_look = 0.0  # when the reload loop last compared the files' times
         self.failed = False  # set when the bot had to stop on an error: exit code 1
         self.fatal = Fatal(self.stop, self.problems)  # what stopped it, if anything did
         self.lease = Lease(self.db)
@@ -137,14 +143,30 @@ class Bot:
         scheduler = Scheduler(Timers(self.db), self.processor, self.problems)
         return [
             start_loop(self.stop, 1.0, scheduler.run_once, "scheduler", self.problems, self.fatal),
-            start_loop(
-                self.stop, 2.0, self.holder.reload_if_changed, "reload", self.problems, self.fatal
-            ),
+            start_loop(self.stop, 0.5, self._reload_round, "reload", self.problems, self.fatal),
             # updates left pending between a call and its continuation by a stopped process
             start_loop(
                 self.stop, 5.0, self.processor.resume_orphans, "resumer", self.problems, self.fatal
             ),
         ]
+
+    def _reload_round(self) -> bool:
+        """On SIGHUP the plugins and the scenario are loaded again whether or not a file
+        changed; otherwise the scenario when its files changed (every 2 seconds)."""
+        if self.hangup.is_set():
+            self.hangup.clear()
+            log.info("SIGHUP: reloading the plugins and %s", self.settings.scenario)
+            try:
+                load_plugins(self.settings.plugins, again=True)
+            except PluginLoadError as exc:
+                cause = f"{exc}; the plugins loaded before keep serving"
+                self.problems.report(Problem("reload_failed", cause), exc)
+            return self.holder.reload()
+        now = time.monotonic()
+        if now - self._last_look < 2.0:
+            return False
+        self._last_look = now
+        return self.holder.reload_if_changed()
 
     def wait_for_lease(self) -> bool:
         """Wait until this process may poll and send (another one may hold the lease)."""
@@ -168,6 +190,8 @@ class Bot:
         api = self.telegram()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda number, frame: self.stop.set())
+        if hasattr(signal, "SIGHUP"):  # not on Windows
+            signal.signal(signal.SIGHUP, lambda number, frame: self.hangup.set())
         if not self._connect(api):
             return 1
         self.allowed = allowed_updates(self.holder.current)
@@ -343,10 +367,13 @@ def open_bot(settings: Settings, stderr: TextIO, require_keys: bool = True) -> B
 
 
 def run_bot(settings: Settings, stderr: TextIO) -> int:
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     token_secret = settings.token.partition(":")[2]
-    redact_logs([settings.token, token_secret, settings.webhook_secret])
+    configure_logging(
+        LogSettings(settings.log_level, settings.log_format, settings.log_file),
+        [settings.token, token_secret, settings.webhook_secret],
+    )
     bot = open_bot(settings, stderr)
-    return 1 if bot is None else bot.run()
+    if bot is None:
+        return 1
+    log_start(bot.settings, bot.holder.current)
+    return bot.run()

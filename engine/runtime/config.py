@@ -64,6 +64,9 @@ class Settings:
     log_level: str = "INFO"
     http_allow: AddressPolicy = field(default_factory=AddressPolicy)  # non-public ones allowed
     media_dir: str | None = None  # local media must be in it; None: the scenario's folder
+    log_format: str = "text"  # LOG_FORMAT: text or json lines
+    log_file: str | None = None  # LOG_FILE: None writes to standard error
+    log_updates: bool = True  # BOT_LOG_UPDATES: an INFO line per handled update
 
     def config_values(self, environ: Mapping[str, str]) -> dict[str, str]:
         """What templates see as {{ config.NAME }}: only the variables the operator listed."""
@@ -137,6 +140,7 @@ def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = T
     port = _number(env, "WEBHOOK_PORT", 8080, problems, 1)
     http_allow, wrong = AddressPolicy.parse(env.get("BOT_HTTP_ALLOW", ""))
     problems.extend(wrong)
+    log_format, log_file = _log_output(env, problems)
     settings = Settings(
         token=token,
         api_url=api_url,
@@ -164,10 +168,32 @@ def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = T
         log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
         http_allow=http_allow,
         media_dir=media_dir,
+        log_format=log_format,
+        log_file=log_file,
+        log_updates=env.get("BOT_LOG_UPDATES", "").strip().lower() not in ("0", "false", "no"),
     )
     if problems:
         raise SettingsError("the settings need fixing:\n" + "\n".join(f"- {p}" for p in problems))
     return settings
+
+
+def _log_output(env: Mapping[str, str], problems: list[str]) -> tuple[str, str | None]:
+    """LOG_FORMAT and LOG_FILE, checked: a file the bot cannot write is named at start, not
+    found out when the first line is lost."""
+    log_format = env.get("LOG_FORMAT", "text").strip().lower() or "text"
+    if log_format not in ("text", "json"):
+        problems.append(f"LOG_FORMAT must be text or json, not {log_format!r}")
+    log_file = env.get("LOG_FILE", "").strip() or None
+    if log_file is not None:
+        try:
+            with open(log_file, "a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            problems.append(
+                f"LOG_FILE: cannot write to {log_file} ({exc.strerror}); name a file in a "
+                "folder the bot may write to, or leave LOG_FILE unset to log to standard error"
+            )
+    return log_format, log_file
 
 
 # settings that hold secrets: templates (and through them users) must never read them
