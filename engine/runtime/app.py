@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from typing import TextIO
 from urllib.parse import urlparse
 
@@ -24,8 +25,11 @@ from engine.ops.database_gauges import DatabaseGauges
 from engine.ops.error_tracking import ErrorTracking, start_error_tracking
 from engine.ops.health import WEBHOOK_LIMIT, Health
 from engine.ops.http_routes import Operations, OperationsServer
+from engine.ops.logging_setup import LogSettings, configure_logging
 from engine.ops.metrics import BotMetrics
-from engine.ops.problems import ProblemSink
+from engine.ops.problems import Problem, ProblemSink
+from engine.ops.start_line import log_start
+from engine.ops.update_log import UpdateLog
 from engine.runtime.config import Settings
 from engine.runtime.flood import FloodGuard
 from engine.runtime.lease import Lease
@@ -34,7 +38,6 @@ from engine.runtime.memory import settle_memory
 from engine.runtime.plugins import PluginLoadError, load_plugins
 from engine.runtime.polling import Poller
 from engine.runtime.processing import Processor
-from engine.runtime.redaction import redact_logs
 from engine.runtime.scenario_holder import ScenarioError, ScenarioHolder
 from engine.runtime.scheduler import Scheduler
 from engine.runtime.sender import Limits, Sender
@@ -95,6 +98,7 @@ class Bot:
             answers=self.answers,
             problems=self.problems,
             asks_sensitive=lambda state: asks_sensitive(self.holder.current, state),
+            updates=UpdateLog(settings.log_updates),
         )
         services = LiveServices(settings.config_values(os.environ), settings.http_allow)
         self.processor = Processor(
@@ -108,6 +112,8 @@ class Bot:
             call_workers=settings.callers,
         )
         self.stop = threading.Event()
+        self.hangup = threading.Event()  # SIGHUP: reload the scenario and plugins
+        self._last_look = 0.0  # when the reload loop last compared the files' times
         self.failed = False  # set when the bot had to stop on an error: exit code 1
         self.fatal = Fatal(self.stop, self.problems)  # what stopped it, if anything did
         self.lease = Lease(self.db)
@@ -188,13 +194,7 @@ class Bot:
                 self.stop, 1.0, scheduler.run_once, "scheduler", self.problems, self.fatal, health
             ),
             start_loop(
-                self.stop,
-                2.0,
-                self.holder.reload_if_changed,
-                "reload",
-                self.problems,
-                self.fatal,
-                health,
+                self.stop, 0.5, self._reload_round, "reload", self.problems, self.fatal, health
             ),
             # updates left pending between a call and its continuation by a stopped process
             start_loop(
@@ -221,6 +221,24 @@ class Bot:
             )
         return threads
 
+    def _reload_round(self) -> bool:
+        """On SIGHUP the plugins and the scenario are loaded again whether or not a file
+        changed; otherwise the scenario when its files changed (every 2 seconds)."""
+        if self.hangup.is_set():
+            self.hangup.clear()
+            log.info("SIGHUP: reloading the plugins and %s", self.settings.scenario)
+            try:
+                load_plugins(self.settings.plugins, again=True)
+            except PluginLoadError as exc:
+                cause = f"{exc}; the plugins loaded before keep serving"
+                self.problems.report(Problem("reload_failed", cause), exc)
+            return self.holder.reload()
+        now = time.monotonic()
+        if now - self._last_look < 2.0:
+            return False
+        self._last_look = now
+        return self.holder.reload_if_changed()
+
     def wait_for_lease(self, loop: str | None = None) -> bool:
         """Wait until this process may poll and send (another one may hold the lease);
         `loop` is the loop that waits: /healthz shows it waiting, not stuck."""
@@ -246,6 +264,8 @@ class Bot:
         api = self.telegram()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda number, frame: self.stop.set())
+        if hasattr(signal, "SIGHUP"):  # not on Windows
+            signal.signal(signal.SIGHUP, lambda number, frame: self.hangup.set())
         server = self._operations_server(api)
         if server is False:
             return 1
@@ -475,10 +495,13 @@ def open_bot(settings: Settings, stderr: TextIO, require_keys: bool = True) -> B
 
 
 def run_bot(settings: Settings, stderr: TextIO) -> int:
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     token_secret = settings.token.partition(":")[2]
-    redact_logs([settings.token, token_secret, settings.webhook_secret])
+    configure_logging(
+        LogSettings(settings.log_level, settings.log_format, settings.log_file),
+        [settings.token, token_secret, settings.webhook_secret],
+    )
     bot = open_bot(settings, stderr)
-    return 1 if bot is None else bot.run()
+    if bot is None:
+        return 1
+    log_start(bot.settings, bot.holder.current)
+    return bot.run()

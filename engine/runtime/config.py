@@ -71,6 +71,10 @@ class Settings:
     alert_interval: float = 600.0  # BOT_ALERT_INTERVAL: at most one summary this often
     sentry_dsn: str = field(default="", repr=False)  # SENTRY_DSN: holds a key
 
+    log_format: str = "text"  # LOG_FORMAT: text or json lines
+    log_file: str | None = None  # LOG_FILE: None writes to standard error
+    log_updates: bool = True  # BOT_LOG_UPDATES: an INFO line per handled update
+
     def alert_targets(self) -> tuple[int, ...]:
         """The chats alerts go to: BOT_ALERT_CHAT, else the admins; () for none."""
         return (self.alert_chat,) if self.alert_chat is not None else self.admins
@@ -147,6 +151,7 @@ def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = T
     port = _number(env, "WEBHOOK_PORT", 8080, problems, 1)
     http_allow, wrong = AddressPolicy.parse(env.get("BOT_HTTP_ALLOW", ""))
     problems.extend(wrong)
+    log_format, log_file = _log_output(env, problems)
     settings = Settings(
         token=token,
         api_url=api_url,
@@ -179,10 +184,32 @@ def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = T
         alert_chat=_alert_chat(env, problems),
         alert_interval=_alert_interval(env, problems),
         sentry_dsn=env.get("SENTRY_DSN", "").strip(),
+        log_format=log_format,
+        log_file=log_file,
+        log_updates=env.get("BOT_LOG_UPDATES", "").strip().lower() not in ("0", "false", "no"),
     )
     if problems:
         raise SettingsError("the settings need fixing:\n" + "\n".join(f"- {p}" for p in problems))
     return settings
+
+
+def _log_output(env: Mapping[str, str], problems: list[str]) -> tuple[str, str | None]:
+    """LOG_FORMAT and LOG_FILE, checked: a file the bot cannot write is named at start, not
+    found out when the first line is lost."""
+    log_format = env.get("LOG_FORMAT", "text").strip().lower() or "text"
+    if log_format not in ("text", "json"):
+        problems.append(f"LOG_FORMAT must be text or json, not {log_format!r}")
+    log_file = env.get("LOG_FILE", "").strip() or None
+    if log_file is not None:
+        try:
+            with open(log_file, "a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            problems.append(
+                f"LOG_FILE: cannot write to {log_file} ({exc.strerror}); name a file in a "
+                "folder the bot may write to, or leave LOG_FILE unset to log to standard error"
+            )
+    return log_format, log_file
 
 
 # settings that hold secrets: templates (and through them users) must never read them

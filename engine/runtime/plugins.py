@@ -24,7 +24,9 @@ class PluginLoadError(Exception):
     """A plugin module could not be loaded; the message names it and the cause."""
 
 
-def load_plugins(names: Sequence[str]) -> None:
+def load_plugins(names: Sequence[str], again: bool = False) -> None:
+    """Import the plugins; `again` (SIGHUP): files are run anew and modules imported before
+    are reloaded, so that edited actions replace the registered ones."""
     for name in names:
         try:
             if name.endswith(".py") or os.sep in name:
@@ -37,6 +39,8 @@ def load_plugins(names: Sequence[str]) -> None:
                 module = importlib.util.module_from_spec(spec)
                 sys.modules[module_name] = module
                 spec.loader.exec_module(module)
+            elif again and name in sys.modules:
+                importlib.reload(sys.modules[name])
             else:
                 importlib.import_module(name)
         except PluginLoadError:

@@ -60,6 +60,8 @@ class Poller:
             log.warning("Telegram sent an update without an update_id; it is skipped")
         ids = [u.update_id for u in updates]
         if updates:
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("getUpdates: %d updates from %d", len(ids), min(ids, default=0))
             self.processor.process(updates)
         if ids:
             self.offset = max(ids) + 1  # only now: everything below is committed

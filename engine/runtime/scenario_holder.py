@@ -69,6 +69,11 @@ class ScenarioHolder:
         """Swap in the changed scenario if it is valid; True when a new version runs now."""
         if self._read_stamps(self.files) == self._stamps:
             return False
+        return self.reload()
+
+    def reload(self) -> bool:
+        """Load the scenario again, changed or not (SIGHUP); True when the new version runs
+        now, False when it was refused (reported) and the previous one keeps serving."""
         try:
             scenario, files = load(self.path, self.media_dir)
         except ScenarioError as exc:

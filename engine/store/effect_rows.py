@@ -27,6 +27,7 @@ from engine.core.effects import (
 from engine.core.events import Event, message_type
 from engine.core.session import Session
 from engine.ops.problems import Problem
+from engine.ops.update_log import HandledUpdate
 from engine.store.crypto import SensitiveCipher
 from engine.store.message_log import Hidden, MessageLog
 from engine.store.privacy import audit, delete_user, export_user
@@ -48,6 +49,8 @@ class Gathered:
     # updates whose step waits for an outside call: (update_id, chat_id, the call)
     waiting: list[tuple[int, int, OutsideCall]] = field(default_factory=list)
     done: list[int] = field(default_factory=list)  # updates stepped to the end
+    # what became of each update, for its log line (None: the lines are not wanted)
+    handled: list[HandledUpdate] | None = None
 
 
 class EffectRows:

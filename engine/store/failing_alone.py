@@ -15,6 +15,7 @@ from engine.core.effects import Effect
 from engine.core.events import Event, message_type
 from engine.core.store_protocol import BatchResult, CallBroker, Handler, IncomingUpdate, Parser
 from engine.ops.problems import Problem, ProblemSink
+from engine.ops.update_log import HandledUpdate, UpdateLog, record_of
 from engine.store.bulk import insert_rows
 from engine.store.database import write_transaction
 from engine.store.message_log import stored_text
@@ -30,6 +31,7 @@ class FailingAlone:
     db: peewee.Database
     problems: ProblemSink
     rows: SessionRows
+    updates: UpdateLog | None
 
     if TYPE_CHECKING:
 
@@ -151,6 +153,12 @@ class FailingAlone:
                 f"cannot even set aside update {update.update_id}: {cause_of(failure)}"
             ) from failure
         result.acknowledged = [update.update_id]
+        if self.updates is not None and self.updates.wanted():
+            outcome = "duplicate" if result.duplicates else "failed"
+            if event is None:
+                self.updates.write([HandledUpdate(update.update_id, outcome, update.chat_id)])
+            else:
+                self.updates.write([record_of(update, outcome, None)])
         if not result.duplicates:
             self.problems.report(
                 Problem(

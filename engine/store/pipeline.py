@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import peewee
@@ -20,6 +21,7 @@ from engine.core.effects import (
 from engine.core.session import Session, new_session
 from engine.core.store_protocol import BatchResult, CallBroker, Handler, IncomingUpdate, Parser
 from engine.ops.problems import Problem, ProblemSink
+from engine.ops.update_log import HandledUpdate, UpdateLog, record_of
 from engine.store.bulk import insert_rows, select_in
 from engine.store.crypto import SensitiveCipher
 from engine.store.database import is_postgres, write_transaction
@@ -52,6 +54,11 @@ def _set_aside_status(update: IncomingUpdate) -> str:
     """ignored (nothing this bot reacts to) or failed (unreadable); an update with an event
     is stepped in the transaction that records it, so it is recorded as done."""
     return "ignored" if (update.error or "").startswith("ignored") else "failed"
+
+
+def _set_aside_outcome(update: IncomingUpdate) -> str:
+    """An update without an event, as its log line names it."""
+    return "ignored" if _set_aside_status(update) == "ignored" else "set_aside"
 
 
 def _marked(hook: CrashHook) -> CrashHook:
@@ -96,6 +103,7 @@ class Store(FailingAlone, EffectRows):
         answers: ImmediateAnswers | None = None,
         problems: ProblemSink | None = None,
         asks_sensitive: AsksSensitive | None = None,
+        updates: UpdateLog | None = None,
     ) -> None:
         """`asks_sensitive`: whether a state asks a sensitive question (its texts are not
         logged, even refused ones); the runtime passes its current scenario's."""
@@ -114,6 +122,7 @@ class Store(FailingAlone, EffectRows):
         self.sleep = time.sleep
         self.rows = SessionRows(db, scenario, sensitive, cipher)
         self.log = MessageLog(log_text, sensitive, asks_sensitive)
+        self.updates = updates  # a line per update after each commit (BOT_LOG_UPDATES)
 
     def load_sessions(
         self,
@@ -158,10 +167,13 @@ class Store(FailingAlone, EffectRows):
         stays pending (and so do its chat's later ones) and the call is handed to `calls`
         after the commit, which steps the chat again (`resume`: chats whose pending updates
         to step, with no new ones) once the answer is there."""
+        started = time.perf_counter()
+        lines = self.updates is not None and self.updates.wanted()  # once per batch
         for attempt in range(self.retries + 1):
             try:
                 # decided once per batch: a sender of this process takes silent answers
                 batch = Gathered(self.answers is not None and self.answers.open)
+                batch.handled = [] if lines else None
                 result = self._process(updates, handle, now, roles, parse, batch, calls, resume)
             except (
                 peewee.OperationalError,
@@ -198,6 +210,9 @@ class Store(FailingAlone, EffectRows):
                 calls.committed(batch.done, batch.waiting)
             for problem in batch.problems:  # once: an attempt rolled back reports nothing
                 self.problems.report(problem)
+            if batch.handled and self.updates is not None:
+                ms = (time.perf_counter() - started) * 1000
+                self.updates.write([replace(item, ms=ms) for item in batch.handled])
             return result
         raise AssertionError("unreachable")
 
@@ -228,6 +243,8 @@ class Store(FailingAlone, EffectRows):
             for u in sorted(updates, key=lambda u: u.update_id):  # rows locked in one order
                 if u.update_id in known:
                     result.duplicates.append(u.update_id)
+                    if batch.handled is not None:
+                        batch.handled.append(HandledUpdate(u.update_id, "duplicate", u.chat_id))
                 else:
                     known.add(u.update_id)  # the same update twice in one batch: once
                     fresh.append(u)
@@ -260,6 +277,12 @@ class Store(FailingAlone, EffectRows):
                 for u in fresh
                 if u.event is None and _set_aside_status(u) == "failed"
             )
+            if batch.handled is not None:
+                batch.handled.extend(
+                    HandledUpdate(u.update_id, _set_aside_outcome(u), u.chat_id)
+                    for u in fresh
+                    if u.event is None
+                )
             self.crash("after_inbox")
             work = self._work(fresh, parse, resume)
             chats = sorted({u.chat_id for u in work if u.chat_id is not None} | set(resume))
@@ -291,6 +314,8 @@ class Store(FailingAlone, EffectRows):
                 key = (event.chat.id, user.id)
                 if event.chat.id in blocked:
                     waiting.append(update)
+                    if batch.handled is not None:
+                        batch.handled.append(record_of(update, "waiting", sessions.get(key)))
                     continue
                 session = sessions.get(key) or new_session(*key, role_of(user.id))
                 try:
@@ -302,11 +327,15 @@ class Store(FailingAlone, EffectRows):
                     batch.waiting.append((update.update_id, event.chat.id, need.call))
                     blocked.add(event.chat.id)
                     waiting.append(update)
+                    if batch.handled is not None:
+                        batch.handled.append(record_of(update, "waiting", session))
                     continue
                 if calls is not None:  # its answers are needed no more
                     batch.done.append(update.update_id)
                 after = step.session
                 sessions[key] = changed[key] = after
+                if batch.handled is not None:
+                    batch.handled.append(record_of(update, "handled", session, after))
                 profile = (
                     user.first_name,
                     user.last_name,
