@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from engine.core.model import Scenario
 from engine.scenario import ValidationReport, discover, validate_file
 from engine.scenario.compiler import compile_scenario
 from engine.scenario.diagnostics import as_json_document, ordered
+
+if TYPE_CHECKING:
+    from engine.runtime.config import DotEnvFile
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 DEFAULT_SCENARIO_DIR = "scenarios"
@@ -78,7 +81,9 @@ def _parser() -> _Parser:
         "--delete-user", type=int, metavar="ID", help="delete everything stored about a user"
     )
     mode.add_argument(
-        "--prune", action="store_true", help="delete logs older than BOT_LOG_RETENTION_DAYS (30)"
+        "--prune",
+        action="store_true",
+        help="delete logs older than BOT_LOG_RETENTION_DAYS (30)",
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="scenario (or test) files")
     parser.add_argument(
@@ -139,18 +144,31 @@ def run(argv: list[str], stdout: TextIO, stderr: TextIO, stdin: TextIO | None = 
         return EXIT_USAGE
 
 
-def _main_job(paths: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
-    """The bot itself: on Telegram with a token, else in the terminal through the same pipeline."""
-    from engine.runtime.config import SettingsError, load_dotenv, read_settings
+NO_TERMINAL = (
+    "TELEGRAM_BOT_TOKEN is not set and standard input is not a terminal, so there is no one "
+    "to talk to: set TELEGRAM_BOT_TOKEN (in .env in the working directory, or in the "
+    "environment) to run the bot on Telegram, or start `python run.py` in a terminal to "
+    "talk to it there"
+)
 
-    load_dotenv()
+
+def _main_job(paths: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    """The bot itself: on Telegram with a token, else in the terminal through the same
+    pipeline; without either (a supervisor with no token), a refusal rather than exit 0."""
+    from engine.runtime.config import SettingsError, read_settings
+
+    dotenv = _read_dotenv(stderr)
     if paths:
         os.environ["BOT_SCENARIO"] = paths[0]
     has_token = bool(os.environ.get("TELEGRAM_BOT_TOKEN", "").strip())
+    refusal = None if has_token or _is_terminal(stdin) else NO_TERMINAL
     try:
-        settings = read_settings(need_token=has_token)
+        settings = read_settings(need_token=has_token, dotenv=dotenv)
     except SettingsError as exc:
-        stderr.write(f"run.py: {exc}\n")
+        stderr.write(f"run.py: {exc}\n" + (f"- {refusal}\n" if refusal else ""))
+        return EXIT_USAGE
+    if refusal:
+        stderr.write(f"run.py: {refusal}\n")
         return EXIT_USAGE
     if has_token:
         from engine.runtime.app import run_bot
@@ -161,22 +179,51 @@ def _main_job(paths: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -
     return run_local(settings, stdin, stdout, stderr)
 
 
+def _is_terminal(stream: TextIO | None) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (ValueError, OSError):  # a closed standard input
+        return False
+
+
+def _read_dotenv(stderr: TextIO) -> DotEnvFile:
+    """The .env of the working directory, the one place settings files are read from; a
+    .env left beside run.py while starting elsewhere is pointed out, not silently unused."""
+    from engine.runtime.config import DOTENV, load_dotenv
+
+    beside_run_py = os.path.join(os.path.dirname(os.path.dirname(__file__)), DOTENV)
+    if not os.path.isfile(DOTENV) and os.path.isfile(beside_run_py):
+        stderr.write(
+            f"run.py: note: {beside_run_py} is not read: settings come from the .env of the "
+            f"working directory ({os.getcwd()}), which has none; start run.py from "
+            f"{os.path.dirname(beside_run_py)} or copy the file here\n"
+        )
+    return load_dotenv(DOTENV)
+
+
 def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     import peewee
 
+    from engine.runtime.config import SettingsError, read_store_settings
     from engine.store import admin
     from engine.store.crypto import EncryptionKeyError
     from engine.store.database import DatabaseURLError
     from engine.store.migrations import SchemaError
 
     try:
+        settings = read_store_settings(dotenv=_read_dotenv(stderr))
+    except SettingsError as exc:
+        stderr.write(f"run.py: {exc}\n")
+        return EXIT_USAGE
+    url = settings.database_url
+    try:
         if args.migrate:
-            return admin.run_migrate(stdout, stderr)
+            return admin.run_migrate(url, stdout, stderr)
         if args.export_user is not None:
-            return admin.run_export(args.export_user, stdout)
+            return admin.run_export(url, args.export_user, stdout)
         if args.delete_user is not None:
-            return admin.run_delete(args.delete_user, stdout)
-        return admin.run_prune(stdout)
+            return admin.run_delete(url, args.delete_user, stdout)
+        return admin.run_prune(url, stdout, settings.log_retention_days)
     except (SchemaError, DatabaseURLError, EncryptionKeyError) as exc:
         stderr.write(f"run.py: {exc}\n")
         return EXIT_PROBLEMS

@@ -24,9 +24,16 @@ def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return database
 
 
+class Terminal(io.StringIO):
+    """What a person types: the terminal demo runs only with a terminal on standard input."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 def talk(*lines: str) -> str:
     out, err = io.StringIO(), io.StringIO()
-    code = run([], out, err, io.StringIO("".join(f"{line}\n" for line in lines)))
+    code = run([], out, err, Terminal("".join(f"{line}\n" for line in lines)))
     assert code == 0, err.getvalue()
     return out.getvalue()
 
@@ -59,7 +66,7 @@ def test_a_broken_scenario_is_reported_not_run(environment: Path, tmp_path: Path
     broken = tmp_path / "broken.yaml"
     broken.write_text("bot: {name: X, start: nowhere}\nstates: {a: {say: Hi}}\n")
     out, err = io.StringIO(), io.StringIO()
-    assert run([str(broken)], out, err, io.StringIO("")) == 1
+    assert run([str(broken)], out, err, Terminal("")) == 1
     assert "broken.yaml:1:" in err.getvalue()
     assert "has errors" in err.getvalue()
 

@@ -36,7 +36,7 @@ def test_every_mistake_is_named_with_what_to_write() -> None:
         "WEBHOOK_URL",
         "WEBHOOK_SECRET",
         "BOT_ADMINS: 'abc' is not a Telegram id",
-        "BOT_WORKERS='many' is not a number",
+        "BOT_WORKERS='many' is not a whole number",
         "TELEGRAM_API_URL must start with http",
         "BOT_SCENARIO: there is no file missing.yaml",
     ):
@@ -83,7 +83,7 @@ def test_limits_are_numbers_with_their_floor() -> None:
     assert settings.user_rate == 0 and settings.chat_burst == 5
     with pytest.raises(SettingsError, match="BOT_CHAT_BURST must be at least 1"):
         read_settings({**base, "BOT_CHAT_BURST": "0"})
-    with pytest.raises(SettingsError, match="BOT_POLL_TIMEOUT='soon' is not a number"):
+    with pytest.raises(SettingsError, match="BOT_POLL_TIMEOUT='soon' is not a whole number"):
         read_settings({**base, "BOT_POLL_TIMEOUT": "soon"})
 
 

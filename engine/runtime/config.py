@@ -1,5 +1,6 @@
-"""Settings from the environment (and a .env file beside run.py), checked at start with a
-sentence per mistake. These names are the documented interface; .env.example lists them."""
+"""Settings from the environment (and a .env file in the working directory), checked at
+start with a sentence per mistake, all at once. These names are the documented interface;
+.env.example lists them, setting_values.KNOWN_SETTINGS knows them."""
 
 from __future__ import annotations
 
@@ -10,8 +11,17 @@ from urllib.parse import urlparse
 
 from engine.core.durations import DurationError, parse_duration
 from engine.runtime.plugins import plugin_names
+from engine.runtime.setting_values import (
+    flag,
+    log_level,
+    number,
+    retention_days,
+    unknown_names,
+    whole_number,
+)
 from engine.runtime.web_addresses import AddressPolicy
-from engine.store.database import DEFAULT_URL
+from engine.store.crypto import key_problems
+from engine.store.database import DEFAULT_URL, url_problems
 
 TELEGRAM_API = "https://api.telegram.org"
 
@@ -20,21 +30,48 @@ class SettingsError(Exception):
     """One or more settings are wrong; the message lists each with what to write."""
 
 
-def load_dotenv(path: str = ".env", environ: dict[str, str] | None = None) -> None:
-    """KEY=VALUE lines from `path` fill in what the environment does not already set."""
+DOTENV = ".env"  # read from the working directory, where relative paths in it start too
+
+
+@dataclass(frozen=True)
+class DotEnvFile:
+    """What a .env file said besides its values: where each name was written (for
+    sentences about it) and which lines are not NAME=value."""
+
+    path: str = DOTENV
+    lines: Mapping[str, int] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+
+    def origin(self) -> dict[str, str]:
+        return {name: f"{self.path} line {line}" for name, line in self.lines.items()}
+
+
+def load_dotenv(path: str = DOTENV, environ: dict[str, str] | None = None) -> DotEnvFile:
+    """KEY=VALUE lines from `path` fill in what the environment does not already set. A line
+    that is not NAME=value is a mistake (its text is not repeated: it may be a secret)."""
     target = os.environ if environ is None else environ
     if not os.path.isfile(path):
-        return
+        return DotEnvFile(path)
+    lines: dict[str, int] = {}
+    problems: list[str] = []
     with open(path, encoding="utf-8") as handle:
-        for line in handle:
+        for number, line in enumerate(handle, 1):
             line = line.strip()
-            if not line or line.startswith("#") or "=" not in line:
+            if not line or line.startswith("#"):
                 continue
-            key, _, value = line.partition("=")
+            key, equals, value = line.partition("=")
             key, value = key.strip().removeprefix("export ").strip(), value.strip()
+            if not equals or not key.isidentifier():
+                problems.append(
+                    f"{path} line {number} is not NAME=value; write e.g. BOT_WORKERS=4, or "
+                    "start the line with # to keep it as a comment"
+                )
+                continue
             if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
                 value = value[1:-1]
+            lines[key] = number
             target.setdefault(key, value)
+    return DotEnvFile(path, lines, tuple(problems))
 
 
 @dataclass(frozen=True)
@@ -74,6 +111,7 @@ class Settings:
     log_format: str = "text"  # LOG_FORMAT: text or json lines
     log_file: str | None = None  # LOG_FILE: None writes to standard error
     log_updates: bool = True  # BOT_LOG_UPDATES: an INFO line per handled update
+    log_retention_days: int = 30  # what --prune keeps of the message log
 
     def alert_targets(self) -> tuple[int, ...]:
         """The chats alerts go to: BOT_ALERT_CHAT, else the admins; () for none."""
@@ -84,25 +122,15 @@ class Settings:
         return {name: environ.get(name, "") for name in self.config_vars}
 
 
-def _number(
-    environ: Mapping[str, str], name: str, default: float, problems: list[str], low: float
-) -> float:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        problems.append(f"{name}={raw!r} is not a number; write e.g. {name}={default:g}")
-        return default
-    if value < low:
-        problems.append(f"{name} must be at least {low:g}")
-    return value
-
-
-def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = True) -> Settings:
+def read_settings(
+    environ: Mapping[str, str] | None = None,
+    need_token: bool = True,
+    dotenv: DotEnvFile | None = None,
+) -> Settings:
+    """Every setting checked at once: all mistakes in one SettingsError, a sentence each."""
     env = os.environ if environ is None else environ
-    problems: list[str] = []
+    dotenv = dotenv or DotEnvFile()
+    problems: list[str] = list(dotenv.problems)
     token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
     if need_token and not token:
         problems.append(
@@ -148,7 +176,9 @@ def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = T
             f"BOT_MEDIA_DIR: there is no folder {media_dir}; create it, or leave BOT_MEDIA_DIR "
             "unset to send media files from the scenario's folder"
         )
-    port = _number(env, "WEBHOOK_PORT", 8080, problems, 1)
+    database_url = env.get("DATABASE_URL", DEFAULT_URL).strip() or DEFAULT_URL
+    problems.extend(url_problems(database_url))
+    problems.extend(key_problems(env.get("BOT_ENCRYPTION_KEYS", "")))
     http_allow, wrong = AddressPolicy.parse(env.get("BOT_HTTP_ALLOW", ""))
     problems.extend(wrong)
     log_format, log_file = _log_output(env, problems)
@@ -156,38 +186,40 @@ def read_settings(environ: Mapping[str, str] | None = None, need_token: bool = T
         token=token,
         api_url=api_url,
         scenario=scenario,
-        database_url=env.get("DATABASE_URL", DEFAULT_URL).strip() or DEFAULT_URL,
+        database_url=database_url,
         mode=mode,
         webhook_url=webhook_url,
         webhook_secret=secret,
         webhook_host=env.get("WEBHOOK_HOST", "0.0.0.0").strip() or "0.0.0.0",
-        webhook_port=int(port),
+        webhook_port=whole_number(env, "WEBHOOK_PORT", 8080, problems, 1, 65535),
         admins=tuple(admins),
-        workers=int(_number(env, "BOT_WORKERS", 4, problems, 1)),
-        senders=int(_number(env, "BOT_SENDERS", 8, problems, 1)),
-        callers=int(_number(env, "BOT_CALLERS", 8, problems, 1)),
-        rate_global=_number(env, "BOT_RATE_GLOBAL", 30, problems, 0.1),
-        rate_per_chat=_number(env, "BOT_RATE_PER_CHAT", 1, problems, 0.01),
-        rate_per_group_minute=_number(env, "BOT_RATE_PER_GROUP_MINUTE", 20, problems, 0.1),
-        chat_burst=int(_number(env, "BOT_CHAT_BURST", 3, problems, 1)),
-        poll_timeout=int(_number(env, "BOT_POLL_TIMEOUT", 25, problems, 0)),
-        user_rate=_number(env, "BOT_USER_RATE", 5, problems, 0),
-        user_burst=_number(env, "BOT_USER_BURST", 20, problems, 1),
+        workers=whole_number(env, "BOT_WORKERS", 4, problems, 1),
+        senders=whole_number(env, "BOT_SENDERS", 8, problems, 1),
+        callers=whole_number(env, "BOT_CALLERS", 8, problems, 1),
+        rate_global=number(env, "BOT_RATE_GLOBAL", 30, problems, 0.1),
+        rate_per_chat=number(env, "BOT_RATE_PER_CHAT", 1, problems, 0.01),
+        rate_per_group_minute=number(env, "BOT_RATE_PER_GROUP_MINUTE", 20, problems, 0.1),
+        chat_burst=whole_number(env, "BOT_CHAT_BURST", 3, problems, 1),
+        poll_timeout=whole_number(env, "BOT_POLL_TIMEOUT", 25, problems, 0),
+        user_rate=number(env, "BOT_USER_RATE", 5, problems, 0),
+        user_burst=number(env, "BOT_USER_BURST", 20, problems, 1),
         plugins=plugin_names(env, scenario),
         config_vars=_config_vars(env, problems),
-        log_text=env.get("BOT_LOG_TEXT", "").strip().lower() in ("1", "true", "yes", "on"),
-        log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+        log_text=flag(env, "BOT_LOG_TEXT", False, problems),
+        log_level=log_level(env, problems),
         http_allow=http_allow,
         media_dir=media_dir,
         http_host=env.get("BOT_HTTP_HOST", "127.0.0.1").strip() or "127.0.0.1",
-        http_port=int(_number(env, "BOT_HTTP_PORT", 0, problems, 1)) or None,
+        http_port=whole_number(env, "BOT_HTTP_PORT", 0, problems, 1, 65535) or None,
         alert_chat=_alert_chat(env, problems),
         alert_interval=_alert_interval(env, problems),
         sentry_dsn=env.get("SENTRY_DSN", "").strip(),
         log_format=log_format,
         log_file=log_file,
-        log_updates=env.get("BOT_LOG_UPDATES", "").strip().lower() not in ("0", "false", "no"),
+        log_updates=flag(env, "BOT_LOG_UPDATES", True, problems),
+        log_retention_days=retention_days(env, problems),
     )
+    problems.extend(unknown_names(env, settings.config_vars, dotenv.origin()))
     if problems:
         raise SettingsError("the settings need fixing:\n" + "\n".join(f"- {p}" for p in problems))
     return settings
@@ -261,3 +293,29 @@ def _config_vars(env: Mapping[str, str], problems: list[str]) -> tuple[str, ...]
                 f"template could show it to users. Remove {name} from BOT_CONFIG_VARS."
             )
     return names
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """What the store commands (--migrate, --prune, --export-user, --delete-user) use."""
+
+    database_url: str
+    log_retention_days: int
+
+
+def read_store_settings(
+    environ: Mapping[str, str] | None = None, dotenv: DotEnvFile | None = None
+) -> StoreSettings:
+    """The store's settings checked as the bot checks them; a command on the store needs
+    neither a token nor the scenario."""
+    env = os.environ if environ is None else environ
+    dotenv = dotenv or DotEnvFile()
+    problems = list(dotenv.problems)
+    database_url = env.get("DATABASE_URL", DEFAULT_URL).strip() or DEFAULT_URL
+    problems.extend(url_problems(database_url))
+    problems.extend(key_problems(env.get("BOT_ENCRYPTION_KEYS", "")))
+    days = retention_days(env, problems)
+    problems.extend(unknown_names(env, _config_vars(env, []), dotenv.origin()))
+    if problems:
+        raise SettingsError("the settings need fixing:\n" + "\n".join(f"- {p}" for p in problems))
+    return StoreSettings(database_url, days)

@@ -1,14 +1,14 @@
-"""The operator's commands on the store: --migrate, --export-user, --delete-user, --prune."""
+"""The operator's commands on the store: --migrate, --export-user, --delete-user, --prune,
+on the database the checked settings name (DATABASE_URL, from .env too, like the bot)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from typing import TextIO
 
 from engine.store.crypto import SensitiveCipher
-from engine.store.database import DEFAULT_URL, open_database, write_transaction
+from engine.store.database import open_database, write_transaction
 from engine.store.migrations import check, migrate
 from engine.store.models import database_proxy
 from engine.store.privacy import audit, delete_user, export_user, prune
@@ -16,15 +16,11 @@ from engine.store.privacy import audit, delete_user, export_user, prune
 DEFAULT_RETENTION_DAYS = 30
 
 
-def _database_url() -> str:
-    return os.environ.get("DATABASE_URL", DEFAULT_URL)
-
-
-def run_migrate(stdout: TextIO, stderr: TextIO) -> int:
+def run_migrate(url: str, stdout: TextIO, stderr: TextIO) -> int:
     def say(notice: str) -> None:  # stdout is the list of steps; a wait is told apart
         stderr.write(f"run.py: {notice}\n")
 
-    db = open_database(_database_url())
+    db = open_database(url)
     done = migrate(db, say)
     if done:
         database_proxy.initialize(db)
@@ -34,15 +30,15 @@ def run_migrate(stdout: TextIO, stderr: TextIO) -> int:
     return 0
 
 
-def _opened() -> object:
-    db = open_database(_database_url())
+def _opened(url: str) -> object:
+    db = open_database(url)
     check(db)
     database_proxy.initialize(db)
     return db
 
 
-def run_export(user_id: int, stdout: TextIO) -> int:
-    db = _opened()
+def run_export(url: str, user_id: int, stdout: TextIO) -> int:
+    db = _opened(url)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with write_transaction(db):  # type: ignore[arg-type]
         data = export_user(user_id, SensitiveCipher.from_environment())
@@ -51,8 +47,8 @@ def run_export(user_id: int, stdout: TextIO) -> int:
     return 0
 
 
-def run_delete(user_id: int, stdout: TextIO) -> int:
-    db = _opened()
+def run_delete(url: str, user_id: int, stdout: TextIO) -> int:
+    db = _opened(url)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with write_transaction(db):  # type: ignore[arg-type]
         counts = delete_user(user_id)
@@ -63,13 +59,9 @@ def run_delete(user_id: int, stdout: TextIO) -> int:
     return 0
 
 
-def run_prune(stdout: TextIO, days: int | None = None) -> int:
-    db = _opened()
-    retention = (
-        days
-        if days is not None
-        else int(os.environ.get("BOT_LOG_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
-    )
+def run_prune(url: str, stdout: TextIO, retention: int = DEFAULT_RETENTION_DAYS) -> int:
+    """`retention` comes checked (at least 1 day): 0 or less would delete all history."""
+    db = _opened(url)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with write_transaction(db):  # type: ignore[arg-type]
         counts = prune(now, retention)

@@ -24,6 +24,23 @@ HOW_TO_MAKE_A_KEY = (
 )
 
 
+def key_problems(raw: str) -> list[str]:
+    """BOT_ENCRYPTION_KEYS checked at start: which key (by position, never its value) is not
+    a Fernet key, so the bot does not fail later at the first sensitive answer."""
+    keys = [k.strip() for k in raw.split(",") if k.strip()]
+    problems = []
+    for position, key in enumerate(keys, 1):
+        try:
+            Fernet(key.encode())
+        except (ValueError, TypeError):
+            which = f"key {position} of {len(keys)}" if len(keys) > 1 else "the key"
+            problems.append(
+                f"BOT_ENCRYPTION_KEYS: {which} is not a Fernet key (44 characters of "
+                f"URL-safe base64, keys separated by commas); {HOW_TO_MAKE_A_KEY}"
+            )
+    return problems
+
+
 class SensitiveCipher:
     def __init__(self, keys: list[str]) -> None:
         if not keys:

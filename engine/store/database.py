@@ -19,22 +19,112 @@ class DatabaseURLError(ValueError):
     """DATABASE_URL cannot be used; the message says what to write."""
 
 
+_SQLITE_OPTIONS = ("busy_timeout", "synchronous")
+_POOL_OPTIONS = ("pool", "pool_wait")  # the rest of a PostgreSQL URL's options go to libpq
+
+
+def url_problems(url: str) -> list[str]:
+    """What is wrong with DATABASE_URL, a sentence each, found without connecting: the
+    scheme, the sqlite path and the query's options this engine reads itself. The
+    password is never part of a sentence."""
+    parsed = urlparse(url)
+    options = {k: v[-1] for k, v in parse_qs(parsed.query, keep_blank_values=True).items()}
+    problems: list[str] = []
+    if parsed.scheme == "sqlite":
+        if not _sqlite_path(url):
+            problems.append(
+                "DATABASE_URL: write sqlite:///data/bot.db (a file path after sqlite:///)"
+            )
+        for name in sorted(set(options) - set(_SQLITE_OPTIONS)):
+            problems.append(
+                f"DATABASE_URL: a sqlite URL takes the options busy_timeout and synchronous, "
+                f"not '{name}'"
+            )
+        if options.get("synchronous", "normal").lower() not in ("normal", "full"):
+            problems.append("DATABASE_URL: synchronous may be normal or full")
+        _whole(options, "busy_timeout", "milliseconds, like ?busy_timeout=10000", 0, problems)
+    elif parsed.scheme in ("postgres", "postgresql"):
+        try:
+            parsed.port  # noqa: B018 (reading it checks it)
+        except ValueError:
+            problems.append(
+                "DATABASE_URL: the port after the host must be a number, like "
+                "postgresql://user:pass@host:5432/botdb"
+            )
+        if not parsed.path.lstrip("/"):
+            problems.append(
+                "DATABASE_URL: name the database, like postgresql://user:pass@host/botdb"
+            )
+        _whole(options, "pool", "connections, like ?pool=10", 1, problems)
+        wait = options.get("pool_wait")
+        if wait is not None and not _seconds(wait):
+            problems.append(
+                f"DATABASE_URL: pool_wait={wait!r} is not a number of seconds; "
+                "write e.g. ?pool_wait=10"
+            )
+        problems.extend(_libpq_option_problems(set(options) - set(_POOL_OPTIONS)))
+    else:
+        scheme = f"not '{parsed.scheme}'" if parsed.scheme else "like sqlite:///data/bot.db"
+        problems.append(f"DATABASE_URL must start with sqlite:/// or postgresql://, {scheme}")
+    return problems
+
+
+def _libpq_option_problems(names: set[str]) -> list[str]:
+    """Options libpq does not know (?sslmod=require), asked of libpq itself without
+    connecting; without psycopg2 installed, opening the database says what to install."""
+    try:
+        from psycopg2 import ProgrammingError
+        from psycopg2.extensions import parse_dsn
+    except ImportError:
+        return []
+    problems = []
+    for name in sorted(names):
+        try:
+            known = name.isidentifier() and bool(parse_dsn(f"{name}=x"))
+        except ProgrammingError:  # invalid connection option
+            known = False
+        if not known:
+            problems.append(
+                f"DATABASE_URL: '{name}' is not an option of PostgreSQL's connection (see "
+                "the libpq manual: sslmode, connect_timeout, application_name, ...) nor of "
+                "the pool (pool, pool_wait)"
+            )
+    return problems
+
+
+def _sqlite_path(url: str) -> str:
+    parsed = urlparse(url)
+    return unquote(parsed.path[1:] if url.startswith("sqlite:///") else parsed.path)
+
+
+def _whole(options: dict[str, str], name: str, what: str, low: int, problems: list[str]) -> None:
+    raw = options.get(name)
+    if raw is not None and not (raw.strip().isdigit() and int(raw) >= low):
+        problems.append(
+            f"DATABASE_URL: {name}={raw!r} is not a whole number of at least {low}; write {what}"
+        )
+
+
+def _seconds(raw: str) -> bool:
+    try:
+        return 0 <= float(raw) < float("inf")
+    except ValueError:
+        return False
+
+
 def open_database(url: str = DEFAULT_URL) -> peewee.Database:
     """A database for `url`. SQLite runs in WAL mode with a busy timeout and foreign keys;
     `?synchronous=full` makes every commit survive a power loss. PostgreSQL uses a pool."""
+    problems = url_problems(url)
+    if problems:
+        raise DatabaseURLError("; ".join(problems))
     parsed = urlparse(url)
     options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
     if parsed.scheme == "sqlite":
-        path = unquote(parsed.path[1:] if url.startswith("sqlite:///") else parsed.path)
-        if not path:
-            raise DatabaseURLError(
-                "DATABASE_URL: write sqlite:///data/bot.db (a file path after sqlite:///)"
-            )
+        path = _sqlite_path(url)
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         synchronous = options.get("synchronous", "normal").lower()
-        if synchronous not in ("normal", "full"):
-            raise DatabaseURLError("DATABASE_URL: synchronous may be normal or full")
         return CheckpointedSqliteDatabase(
             path,
             pragmas={
@@ -72,16 +162,10 @@ def open_database(url: str = DEFAULT_URL) -> peewee.Database:
             **{k: v for k, v in options.items()},
         }
         name = parsed.path.lstrip("/")
-        if not name:
-            raise DatabaseURLError(
-                "DATABASE_URL: name the database, like postgresql://user:pass@host/botdb"
-            )
         return PooledPostgresqlDatabase(
             name, **{k: v for k, v in settings.items() if v is not None}
         )
-    raise DatabaseURLError(
-        f"DATABASE_URL must start with sqlite:/// or postgresql://, not '{parsed.scheme or url}'"
-    )
+    raise AssertionError("url_problems lets only sqlite and postgresql through")
 
 
 # what a database says when it is gone for good rather than busy, full or restarting: the
