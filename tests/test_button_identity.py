@@ -112,6 +112,7 @@ def test_a_forged_press_of_a_message_level_if_button_is_refused(tmp_path: Path) 
 
 RANDOM = """
 bot: {name: T, start: a}
+fallback: {say: Once more, repeat: true}
 states:
   a:
     say:
@@ -132,8 +133,9 @@ def test_only_the_drawn_random_variant_can_be_pressed(tmp_path: Path, user_id: i
     assert chat.press_data(button_data("a", other, epoch)) == [EXPIRED]
     assert texts(chat.press_data(button_data("a", drawn, epoch))) == [label[6:].upper()]
     # the pick holds for the visit: the same message shown again shows the same variant
-    chat.send("again?")
+    chat.send("again?")  # the fallback shows the state again, in the same visit
     assert chat.session.epoch == epoch
+    assert set(chat.buttons) == {label}
 
 
 GROUP = """

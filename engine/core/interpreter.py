@@ -103,9 +103,8 @@ class _Step(SideEffects):
             return
         if self.state is not None and self.state not in self.scenario.states:
             self.migrate()
-        state = self.scenario.states.get(self.state) if self.state is not None else None
-        if state is not None and state.only and not state.only & self.session.roles:
-            self.turn_away(event)  # as may_stay(), inline: this runs for every event
+        if not self.may_stay():
+            self.turn_away(event)
             return
         if isinstance(event, ButtonPress):
             refused = self.press(event)

@@ -145,20 +145,10 @@ class _WatchedHTTP(http.client.HTTPConnection):
         self.deadline.watch(self.sock)
 
 
-class _WatchedHTTPS(http.client.HTTPSConnection):
+class _WatchedHTTPS(_WatchedHTTP, http.client.HTTPSConnection):
     """As _WatchedHTTP; TLS is set up by http.client on the checked socket with the URL's
-    host name (SNI and the certificate's check as without the address check)."""
-
-    def __init__(
-        self, *args: Any, deadline: _Deadline, policy: AddressPolicy, **kwargs: Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.deadline = deadline
-        self._create_connection = functools.partial(_checked, deadline, policy)
-
-    def connect(self) -> None:
-        super().connect()
-        self.deadline.watch(self.sock)
+    host name (SNI and the certificate's check as without the address check), and the
+    deadline watches the TLS socket."""
 
 
 def _checked(

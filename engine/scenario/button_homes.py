@@ -32,15 +32,22 @@ class ButtonHome:
         return f"{self.name}#{self.picks - 1}"
 
 
+def buttons_of_rows(rows: tuple[tuple[Button, ...], ...]) -> list[Button]:
+    """The inline buttons of a keyboard, each followed by those its own actions show."""
+    found: list[Button] = []
+    for row in rows:
+        for button in row:
+            if button.index >= 0:
+                found.append(button)
+            if button.actions is not None:
+                found.extend(buttons_of_actions(button.actions))
+    return found
+
+
 def buttons_of_messages(messages: tuple[Message, ...]) -> list[Button]:
     found: list[Button] = []
     for message in messages:
-        for row in message.buttons:
-            for button in row:
-                if button.index >= 0:
-                    found.append(button)
-                if button.actions is not None:
-                    found.extend(buttons_of_actions(button.actions))
+        found.extend(buttons_of_rows(message.buttons))
         found.extend(buttons_of_messages(message.variants))
     return found
 
@@ -57,13 +64,7 @@ def by_index(found: list[Button]) -> tuple[Button, ...]:
 
 
 def state_buttons(state: State) -> tuple[Button, ...]:
-    found = buttons_of_actions(state.enter)
-    for row in state.buttons:
-        for button in row:
-            if button.index >= 0:
-                found.append(button)
-            if button.actions is not None:
-                found.extend(buttons_of_actions(button.actions))
+    found = buttons_of_actions(state.enter) + buttons_of_rows(state.buttons)
     for handler in state.handlers:
         found.extend(buttons_of_actions(handler.actions))
     for timer in state.timers:

@@ -316,11 +316,9 @@ def parse_update(raw: Any, update_id: int | None = None, username: str = "") -> 
     else:  # decoded already (getUpdates): encoded again only if the inbox keeps it
         data, body = raw, ""
     kept = None if body else data  # IncomingUpdate.body() encodes it when it is kept
-    number = data.get("update_id") if isinstance(data, dict) else None
-    if type(number) is not int or not 0 <= number <= MAX_UPDATE_ID:  # valid_update_id
+    if not isinstance(data, dict) or not valid_update_id(data.get("update_id")):
         return IncomingUpdate(update_id or 0, body, error="malformed: no update_id", data=kept)
-    if update_id is not None:
-        number = update_id
+    number = data["update_id"] if update_id is None else update_id
     try:
         event, chat, ignored = read_update(data, username)
     except Unreadable as exc:
