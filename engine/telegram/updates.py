@@ -135,6 +135,7 @@ def _strs(data: Mapping[str, Any], keys: tuple[str, ...], where: str) -> list[st
 
 
 _USER_NAMES = ("first_name", "last_name", "username", "language_code")
+_CHAT_NAMES = ("type", "title")
 
 
 def _user(value: Any, where: str) -> User:
@@ -148,9 +149,8 @@ def _chat(value: Any, where: str) -> Chat:
     if not isinstance(value, dict):
         raise Unreadable(f"{where} is not an object")
     data: Mapping[str, Any] = value
-    return Chat(
-        _int(data, "id", where), _str(data, "type", where, "private"), _str(data, "title", where)
-    )
+    kind, title = _strs(data, _CHAT_NAMES, where)
+    return Chat(_int(data, "id", where), kind or _str(data, "type", where, "private"), title)
 
 
 def _sender(message: Mapping[str, Any], chat: Chat) -> User:
