@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import sqlite3
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from builders import ROOT
@@ -77,3 +78,16 @@ def test_an_unreachable_database_is_one_clear_line(monkeypatch: pytest.MonkeyPat
     assert run(["--migrate"], out, err) == 1
     assert err.getvalue().startswith("run.py: cannot use the database of DATABASE_URL:")
     assert "Traceback" not in err.getvalue() and len(err.getvalue().splitlines()) == 1
+
+
+def test_the_terminal_chat_does_not_show_the_database_password(
+    environment: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/storage.md: the password of DATABASE_URL is never repeated (the chat's first
+    line showed the URL as it was given)."""
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    password = urlsplit(postgres_url).password
+    assert password, "the test needs a TEST_POSTGRES_URL with a password"
+    output = talk()
+    assert "No TELEGRAM_BOT_TOKEN set" in output
+    assert f":{password}@" not in output and ":***@" in output

@@ -10,6 +10,7 @@ from typing import TextIO
 from engine.console import HELP, ConsoleChat, converse
 from engine.core.events import Event
 from engine.core.store_protocol import IncomingUpdate
+from engine.ops.start_line import without_password
 from engine.runtime.app import Bot, open_bot
 from engine.runtime.config import Settings
 from engine.runtime.scheduler import Scheduler
@@ -57,7 +58,7 @@ def run_local(settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO)
     chat = StoredChat(bot, stdout)
     stdout.write(
         f"No TELEGRAM_BOT_TOKEN set: talking to {bot.holder.current.name} here, through the real "
-        f"pipeline (database: {settings.database_url}). {HELP}\n"
+        f"pipeline (database: {without_password(settings.database_url)}). {HELP}\n"
     )
     chat.flush()
     if bot.store.session(chat.chat.id, chat.user.id) is None:
