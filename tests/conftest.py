@@ -56,7 +56,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     count = len(terminalreporter.stats.get(POSTGRES_NOT_RUN, []))
     if count:
         terminalreporter.write_line(
-            f"PostgreSQL: {count} tests not run; set TEST_POSTGRES_URL="
+            f"PostgreSQL: {count} test{'s' if count != 1 else ''} not run; set TEST_POSTGRES_URL="
             "postgresql://USER:PASSWORD@HOST:5432/postgres (a superuser) to run them "
             "(CI sets REQUIRE_POSTGRES=1: there they must run)"
         )
