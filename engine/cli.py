@@ -59,7 +59,7 @@ def _parser(prog: str) -> _Parser:
     mode.add_argument(
         "--graph",
         action="store_true",
-        help="print a scenario's state diagram (default scenarios/demo.yaml)",
+        help="print a scenario's state diagram (default scenarios/demo.yaml, else the bundled demo)",
     )
     mode.add_argument(
         "--extract", action="store_true", help="write locales/NAME.pot from the scenarios' texts"

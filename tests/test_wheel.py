@@ -95,7 +95,10 @@ def installed(wheel: Path) -> Iterator[Path]:
     assert created.returncode == 0, created.stderr
     python = venv / "bin" / "python"
     purelib = _run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], venv)
-    dependencies = [p for p in site.getsitepackages() if os.path.isdir(p)]
+    searched = site.getsitepackages() + (
+        [site.getusersitepackages()] if site.ENABLE_USER_SITE else []
+    )
+    dependencies = [p for p in searched if os.path.isdir(p)]
     Path(purelib.stdout.strip(), "dependencies.pth").write_text("\n".join(dependencies) + "\n")
     pip = [sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", wheel]
     done = _run(pip, cwd=wheel.parent)
