@@ -195,3 +195,26 @@ def test_each_process_serves_its_own_figures(fake: FakeTelegram, tmp_path: Path)
             if bot.alive:
                 assert bot.stop() == 0, bot.log
     assert "Traceback" not in first.log + second.log
+
+
+def test_a_loop_that_took_the_lease_is_not_shown_waiting_for_it(tmp_path: Path) -> None:
+    """/healthz said the intake loop waited for 'the lease another process holds' after it
+    had taken it, until its first round ended (a long poll: up to a minute)."""
+    from engine.runtime.app import Bot
+    from engine.runtime.config import read_settings
+
+    env = {
+        "TELEGRAM_BOT_TOKEN": "1:x",
+        "TELEGRAM_API_URL": "http://127.0.0.1:9",  # never called here
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+        "BOT_SCENARIO": "scenarios/hello.yaml",
+    }
+    bot = Bot(read_settings(env))
+    try:
+        bot.health.expect("intake", 120)
+        assert bot.wait_for_lease("intake")
+        (intake,) = bot.health.loops()
+        assert intake.ok and intake.waiting is None, intake
+    finally:
+        bot.lease.release()
+        bot.db.close()

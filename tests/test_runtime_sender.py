@@ -24,7 +24,7 @@ from engine.core.effects import (
     SendMedia,
     SendText,
 )
-from engine.runtime.sender import Limits, Sender
+from engine.runtime.sender import CallWaits, Limits, Sender
 from engine.runtime.services import LiveServices
 from engine.runtime.web_addresses import AddressPolicy
 from engine.store.database import open_database
@@ -344,6 +344,9 @@ def test_a_bot_api_that_answers_at_once_is_called_from_the_sending_thread(
     monkeypatch.setattr(apihelper, "CUSTOM_REQUEST_SENDER", bot_api)
     api = BotApi("http://in-process", "1:x")
     send = Sender(Outbox(db), api, Limits(), clock=clock, parallel=4)
+    # 2 ms, not 0.2: a loaded machine (parallel test workers) can pause a thread between a
+    # call's clock reads; the calls that wait here wait 10 ms
+    send.waits = CallWaits(worth_a_thread=0.002)
 
     def round_of_callers() -> set[str]:
         callers.clear()

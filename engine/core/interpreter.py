@@ -97,13 +97,15 @@ class _Step(SideEffects):
 
     def handle(self) -> None:
         event = self.event
+        restricted = self.scenario.restricted
         if isinstance(event, TimerFired):
-            if self.may_stay():  # otherwise the timer is dropped; the next message moves them
+            # a user who may not stay: the timer is dropped; their next message moves them
+            if not restricted or self.may_stay():
                 self.timer(event)
             return
         if self.state is not None and self.state not in self.scenario.states:
             self.migrate()
-        if not self.may_stay():
+        if restricted and not self.may_stay():
             self.turn_away(event)
             return
         if isinstance(event, ButtonPress):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import jinja2
@@ -246,6 +247,12 @@ class Scenario:
     waits_for_calls: bool = False
     # inline buttons in groups answer only the user they were sent to, unless shared
     shared_buttons: bool = False
+
+    @cached_property
+    def restricted(self) -> bool:
+        """Some state is only for some roles (`only:`); if none is, no step needs to check
+        that its user may stay where they are. Worked out once per scenario."""
+        return any(state.only for state in self.states.values())
 
     @property
     def offered_languages(self) -> tuple[str, ...]:

@@ -105,7 +105,7 @@ class StepBase:
             tuple(self.stack),
             self.attempts,
             self.epoch,
-            self.language,
+            self.builder.language,
             old.roles,
             self.ended,
             self.scenario.version,

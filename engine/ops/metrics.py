@@ -85,6 +85,14 @@ class BatchHistogram(Collector):
             self.counts[index] += times
             self.sum += seconds * times
 
+    def observe_each(self, values: Sequence[float]) -> None:
+        """Several different observations under one lock."""
+        indexes = [bisect.bisect_left(self.bounds, seconds) for seconds in values]
+        with self._lock:
+            for index in indexes:
+                self.counts[index] += 1
+            self.sum += sum(values)
+
     def collect(self) -> Iterator[Metric]:
         with self._lock:
             counts, total = list(self.counts), self.sum
@@ -210,7 +218,7 @@ class BotMetrics:
                 outcome = "handled"
                 if update.chat_id is not None:
                     waiting.setdefault(update.chat_id, started)
-            key = (event_kind(update.event), outcome)
+            key = (_KINDS.get(type(update.event)) or event_kind(update.event), outcome)
             counts[key] = counts.get(key, 0) + 1
         children = self._children
         for key, count in counts.items():
@@ -221,20 +229,29 @@ class BotMetrics:
 
     # --- the sender ---------------------------------------------------------------------
 
-    def replied(self, chat_id: int | None) -> None:
-        """A message to `chat_id` was sent: the time since its update arrived is observed."""
-        if chat_id is None:
-            return
-        since = self._waiting.pop(chat_id, None)
-        if since is not None:
-            took = self.clock() - since
-            if took <= _REPLY_FORGOTTEN:
-                self.reply_seconds.observe(took)
+    def replied(self, sent: Sequence[tuple[int, float]]) -> None:
+        """A sender's round: each (chat, when) a message was sent; for a chat that was
+        waiting, the time since its update arrived is observed. Told once a round, not per
+        message: the sender's loop is the hottest one."""
+        waiting, times = self._waiting, []
+        for chat_id, when in sent:
+            since = waiting.pop(chat_id, None)
+            if since is not None and when - since <= _REPLY_FORGOTTEN:
+                times.append(when - since)
+        if times:
+            self.reply_seconds.observe_each(times)
 
     def api_call(self, method: str, kind: str | None) -> None:
-        """A Bot API call's result (`kind` None: it succeeded; else ApiError.kind)."""
+        """A Bot API call's result (`kind` None: it succeeded; else ApiError.kind). Runs
+        for every call: the counting is ThreadCounts.inc written out here."""
         result = "ok" if kind is None else SEND_RESULTS.get(kind, "4xx")
-        self.sends.inc((method, result))
+        sends = self.sends
+        table = getattr(sends._local, "table", None)
+        if table is None:
+            sends.inc((method, result))
+        else:
+            key = (method, result)
+            table[key] = table.get(key, 0) + 1
         if result in _ANSWERED:
             self.last_answer = self.clock()
 

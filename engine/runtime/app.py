@@ -247,6 +247,8 @@ class Bot:
             if loop is not None:
                 self.health.waiting(loop, "for the lease another process holds")
             if self.lease.try_acquire():
+                if loop is not None:  # no longer waiting: from now on its rounds count
+                    self.health.beat(loop)
                 if told:
                     log.info("took over polling and sending")
                 return True

@@ -172,7 +172,9 @@ class Sender:
         self.problems = problems or ProblemSink()
         journal = journal_beside(outbox.db)
         self.recorder = SendRecorder(outbox, self.problems, journal, group=self.parallel)
-        self.on_sent: Callable[[int | None], None] | None = None  # a message reached a chat
+        # told after each round which chats got a message, and when (the reply metrics)
+        self.on_sent: Callable[[list[tuple[int, float]]], None] | None = None
+        self._sent: list[tuple[int, float]] = []  # appended to by the delivery threads
 
     def run_once(self, limit: int = 100) -> int:
         """Send what is due and allowed now; returns how many effects were handled."""
@@ -200,6 +202,10 @@ class Sender:
             return self._deliver_round(groups, now)
         finally:  # an error stopping the round must not lose what was sent before it
             self.recorder.flush()
+            if self._sent:
+                sent, self._sent = self._sent, []
+                if self.on_sent is not None:
+                    self.on_sent(sent)
 
     def _deliver_round(self, chats: list[list[QueuedEffect]], now: dt.datetime) -> int:
         """The first chat in this thread, its calls' waits measured; the others in
@@ -249,9 +255,10 @@ class Sender:
             if outcome is None:  # the chat's queue was dropped (403)
                 break
             if queued.id != NOT_QUEUED:  # a silent answer in memory has no row
-                recorder.add(outcome, queued.chat_id)
-                if self.on_sent is not None and outcome.status == "sent":
-                    self.on_sent(queued.chat_id)
+                chat = queued.chat_id
+                recorder.add(outcome, chat)
+                if chat is not None and outcome.status == "sent":  # told once a round
+                    self._sent.append((chat, time.monotonic()))
             handled += 1
             if outcome.status == "pending":
                 break

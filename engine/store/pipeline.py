@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -79,6 +80,7 @@ def _roles_json(roles: frozenset[str]) -> str:
     return json.dumps(sorted(roles)) if roles else "[]"
 
 
+_BY_UPDATE_ID = operator.attrgetter("update_id")
 _CHUNK = 400  # ids per IN (...): below SQLite's limit on bound variables
 
 
@@ -240,7 +242,7 @@ class Store(FailingAlone, EffectRows):
             ids = [u.update_id for u in updates]
             known = self._recorded(ids)
             fresh: list[IncomingUpdate] = []
-            for u in sorted(updates, key=lambda u: u.update_id):  # rows locked in one order
+            for u in sorted(updates, key=_BY_UPDATE_ID):  # rows locked in one order
                 if u.update_id in known:
                     result.duplicates.append(u.update_id)
                     if batch.handled is not None:
@@ -260,7 +262,7 @@ class Store(FailingAlone, EffectRows):
                     "body": "" if u.event is not None else u.body().replace("\x00", ""),
                     "status": "done" if u.event is not None else _set_aside_status(u),
                     "attempts": 1 if u.event is not None else 0,
-                    "error": stored_text(u.error),
+                    "error": stored_text(u.error) if u.error is not None else None,
                     "received": stamp,
                 }
                 for u in fresh
@@ -293,8 +295,7 @@ class Store(FailingAlone, EffectRows):
                     # rows other processes committed meanwhile
                     work = self._work(fresh, parse, resume)
             keys = {(u.event.chat.id, u.event.user.id) for u in work if u.event is not None}
-            user_roles: dict[int, frozenset[str]] = {}  # the roles callback once per user
-            role_of = self._cached(roles, user_roles)
+            role_of = _RolesOnce(roles).__getitem__  # the roles callback once per user
             # the users rows as stored: a row is written only when its profile changed
             # (most updates change none, and each write was a page of its own)
             profiles: dict[int, tuple[Any, ...]] = {}
@@ -453,7 +454,7 @@ class Store(FailingAlone, EffectRows):
         chats to `resume`) already recorded."""
         mine = {u.update_id: u for u in fresh if u.event is not None}
         if parse is None or not (resume or self._any_pending()):
-            return sorted(mine.values(), key=lambda u: u.update_id)
+            return sorted(mine.values(), key=_BY_UPDATE_ID)
         chats = sorted({u.chat_id for u in mine.values() if u.chat_id is not None} | set(resume))
         # 'pending' written out: SQLite uses the partial index only for a literal
         sql = "SELECT update_id, body FROM \"inbox\" WHERE status = 'pending' AND chat_id IN ({})"
@@ -462,15 +463,17 @@ class Store(FailingAlone, EffectRows):
                 parsed = parse(update_id, body)
                 if parsed.event is not None:
                     mine[update_id] = parsed
-        return sorted(mine.values(), key=lambda u: u.update_id)
+        return sorted(mine.values(), key=_BY_UPDATE_ID)
 
-    @staticmethod
-    def _cached(
-        roles: Callable[[int], frozenset[str]], known: dict[int, frozenset[str]]
-    ) -> Callable[[int], frozenset[str]]:
-        def cached(user_id: int) -> frozenset[str]:
-            if user_id not in known:
-                known[user_id] = roles(user_id)
-            return known[user_id]
 
-        return cached
+class _RolesOnce(dict[int, frozenset[str]]):
+    """Each user's roles, asked of the callback once a batch; a known user is a dict lookup
+    (no Python call: it runs twice per update)."""
+
+    def __init__(self, roles: Callable[[int], frozenset[str]]) -> None:
+        super().__init__()
+        self.roles = roles
+
+    def __missing__(self, user_id: int) -> frozenset[str]:
+        found = self[user_id] = self.roles(user_id)
+        return found

@@ -173,7 +173,8 @@ def _markup_json(markup: Markup) -> str | None:
         for row in markup.inline:
             buttons = []
             for button in row:
-                data, url = _optional(button.data), _optional(button.url)
+                data = _quote(button.data) if type(button.data) is str else _optional(button.data)
+                url = "null" if button.url is None else _optional(button.url)  # mostly none
                 if type(button.text) is not str or data is None or url is None:
                     return None
                 plain = f'{{"text": {_quote(button.text)}, "data": {data}'

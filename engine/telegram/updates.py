@@ -120,26 +120,37 @@ def _float(data: Mapping[str, Any], key: str, where: str) -> float:
     return float(value)
 
 
+def _strs(data: Mapping[str, Any], keys: tuple[str, ...], where: str) -> list[str]:
+    """Several `_str`s in one call (a user's names: four per update). A usual value (a
+    short string without NUL, or none) is taken here; any other goes through `_str`."""
+    values = []
+    for key in keys:
+        value = data.get(key)
+        if value is None:
+            value = ""
+        elif type(value) is not str or len(value) > MAX_TEXT or "\x00" in value:
+            value = _str(data, key, where)
+        values.append(value)
+    return values
+
+
+_USER_NAMES = ("first_name", "last_name", "username", "language_code")
+_CHAT_NAMES = ("type", "title")
+
+
 def _user(value: Any, where: str) -> User:
     if not isinstance(value, dict):
         raise Unreadable(f"{where} is not an object")
     data: Mapping[str, Any] = value
-    return User(
-        _int(data, "id", where),
-        _str(data, "first_name", where),
-        _str(data, "last_name", where),
-        _str(data, "username", where),
-        _str(data, "language_code", where),
-    )
+    return User(_int(data, "id", where), *_strs(data, _USER_NAMES, where))
 
 
 def _chat(value: Any, where: str) -> Chat:
     if not isinstance(value, dict):
         raise Unreadable(f"{where} is not an object")
     data: Mapping[str, Any] = value
-    return Chat(
-        _int(data, "id", where), _str(data, "type", where, "private"), _str(data, "title", where)
-    )
+    kind, title = _strs(data, _CHAT_NAMES, where)
+    return Chat(_int(data, "id", where), kind or _str(data, "type", where, "private"), title)
 
 
 def _sender(message: Mapping[str, Any], chat: Chat) -> User:
