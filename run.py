@@ -3,4 +3,4 @@
 from engine.cli import main
 
 if __name__ == "__main__":
-    main()
+    main(prog="run.py")

@@ -7,6 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
+from engine.bundled_files import DEMO, fallback_note, scenarios_dir, uses_bundled_demo
 from engine.core.model import Scenario
 from engine.scenario import ValidationReport, discover, validate_file
 from engine.scenario.compiler import compile_scenario
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 DEFAULT_SCENARIO_DIR = "scenarios"
-DEFAULT_SCENARIO = os.path.join(DEFAULT_SCENARIO_DIR, "demo.yaml")
 _FORMATS = {"validate": ("text", "json"), "graph": ("mermaid", "dot")}
 
 
@@ -32,9 +32,9 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _parser() -> _Parser:
+def _parser(prog: str) -> _Parser:
     parser = _Parser(
-        prog="run.py",
+        prog=prog,
         add_help=False,
         description="A declarative conversation engine for Telegram bots.",
         epilog="Without a mode: the bot (on Telegram with TELEGRAM_BOT_TOKEN, else in the terminal). Docs: docs/.",
@@ -54,12 +54,12 @@ def _parser() -> _Parser:
     mode.add_argument(
         "--chat",
         action="store_true",
-        help="talk to a scenario in the terminal (default scenarios/demo.yaml)",
+        help="talk to a scenario in the terminal (default scenarios/demo.yaml, else the bundled demo)",
     )
     mode.add_argument(
         "--graph",
         action="store_true",
-        help="print a scenario's state diagram (default scenarios/demo.yaml)",
+        help="print a scenario's state diagram (default scenarios/demo.yaml, else the bundled demo)",
     )
     mode.add_argument(
         "--extract", action="store_true", help="write locales/NAME.pot from the scenarios' texts"
@@ -94,8 +94,16 @@ def _parser() -> _Parser:
     return parser
 
 
-def run(argv: list[str], stdout: TextIO, stderr: TextIO, stdin: TextIO | None = None) -> int:
-    parser = _parser()
+def run(
+    argv: list[str],
+    stdout: TextIO,
+    stderr: TextIO,
+    stdin: TextIO | None = None,
+    prog: str = "run.py",
+) -> int:
+    """`prog` is the name the command goes by in its messages: run.py in a checkout, the
+    console script's scenario-bot when installed."""
+    parser = _parser(prog)
     try:
         args = parser.parse_args(argv)
         if args.help:
@@ -113,34 +121,40 @@ def run(argv: list[str], stdout: TextIO, stderr: TextIO, stdin: TextIO | None = 
             or args.delete_user is not None
             or args.prune
         ):
-            return _store_command(args, stdout, stderr)
+            return _store_command(args, stdout, stderr, prog)
         if args.extract or args.init or args.update or args.compile:
-            return _catalogs(args, stdout, stderr)
+            return _catalogs(args, stdout, stderr, prog)
         if mode == "test":
             from engine.testing import discover_test_files, run_test_files
 
-            paths = args.paths or discover_test_files(DEFAULT_SCENARIO_DIR)
+            paths = args.paths or discover_test_files(_scenario_folder(stderr, prog))
             _require_files(paths, folders=True)
             return run_test_files(paths, stdout)
         if mode in ("chat", "graph"):
             if len(args.paths) > 1:
                 raise UsageError(f"--{mode} takes one scenario")
-            path = args.paths[0] if args.paths else os.environ.get("BOT_SCENARIO", DEFAULT_SCENARIO)
+            path = (
+                args.paths[0]
+                if args.paths
+                else os.environ.get("BOT_SCENARIO", "").strip()
+                or os.path.join(_scenario_folder(stderr, prog), DEMO)
+            )
             _require_files([path])
             if mode == "graph":
                 return _graph(path, args.format or "mermaid", stdout, stderr)
-            scenario = _load(path, stderr)
+            scenario = _load(path, stderr, prog)
             if scenario is None:
                 return EXIT_PROBLEMS
             from engine.console import run_chat
 
             return run_chat(scenario, stdin or sys.stdin, stdout, args.lang, scenario_path=path)
         if args.validate or args.format or args.strict:
-            return _validate(args.paths, args.format or "text", args.strict, stdout)
-        return _main_job(args.paths, stdin or sys.stdin, stdout, stderr)
+            paths = args.paths or discover(_scenario_folder(stderr, prog))
+            return _validate(paths, args.format or "text", args.strict, stdout)
+        return _main_job(args.paths, stdin or sys.stdin, stdout, stderr, prog)
     except UsageError as exc:
         parser.print_usage(stderr)
-        stderr.write(f"run.py: error: {exc}\n")
+        stderr.write(f"{prog}: error: {exc}\n")
         return EXIT_USAGE
 
 
@@ -152,12 +166,20 @@ NO_TERMINAL = (
 )
 
 
-def _main_job(paths: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+def _scenario_folder(stderr: TextIO, prog: str) -> str:
+    """The scenarios/ folder read without paths: the working directory's, else the bundled
+    demo's, which is said on stderr (a wrong working directory is noticed)."""
+    if uses_bundled_demo():
+        stderr.write(fallback_note(prog))
+    return scenarios_dir()
+
+
+def _main_job(paths: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO, prog: str) -> int:
     """The bot itself: on Telegram with a token, else in the terminal through the same
     pipeline; without either (a supervisor with no token), a refusal rather than exit 0."""
     from engine.runtime.config import SettingsError, read_settings
 
-    dotenv = _read_dotenv(stderr)
+    dotenv = _read_dotenv(stderr, prog)
     if paths:
         os.environ["BOT_SCENARIO"] = paths[0]
     has_token = bool(os.environ.get("TELEGRAM_BOT_TOKEN", "").strip())
@@ -165,11 +187,13 @@ def _main_job(paths: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -
     try:
         settings = read_settings(need_token=has_token, dotenv=dotenv)
     except SettingsError as exc:
-        stderr.write(f"run.py: {exc}\n" + (f"- {refusal}\n" if refusal else ""))
+        stderr.write(f"{prog}: {exc}\n" + (f"- {refusal}\n" if refusal else ""))
         return EXIT_USAGE
     if refusal:
-        stderr.write(f"run.py: {refusal}\n")
+        stderr.write(f"{prog}: {refusal}\n")
         return EXIT_USAGE
+    if uses_bundled_demo() and settings.scenario == os.path.join(scenarios_dir(), DEMO):
+        stderr.write(fallback_note(prog))
     if has_token:
         from engine.runtime.app import run_bot
 
@@ -186,7 +210,7 @@ def _is_terminal(stream: TextIO | None) -> bool:
         return False
 
 
-def _read_dotenv(stderr: TextIO) -> DotEnvFile:
+def _read_dotenv(stderr: TextIO, prog: str) -> DotEnvFile:
     """The .env of the working directory, the one place settings files are read from; a
     .env left beside run.py while starting elsewhere is pointed out, not silently unused."""
     from engine.runtime.config import DOTENV, load_dotenv
@@ -194,14 +218,14 @@ def _read_dotenv(stderr: TextIO) -> DotEnvFile:
     beside_run_py = os.path.join(os.path.dirname(os.path.dirname(__file__)), DOTENV)
     if not os.path.isfile(DOTENV) and os.path.isfile(beside_run_py):
         stderr.write(
-            f"run.py: note: {beside_run_py} is not read: settings come from the .env of the "
+            f"{prog}: note: {beside_run_py} is not read: settings come from the .env of the "
             f"working directory ({os.getcwd()}), which has none; start run.py from "
             f"{os.path.dirname(beside_run_py)} or copy the file here\n"
         )
     return load_dotenv(DOTENV)
 
 
-def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, prog: str) -> int:
     import peewee
 
     from engine.runtime.config import SettingsError, read_store_settings
@@ -211,9 +235,9 @@ def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
     from engine.store.migrations import SchemaError
 
     try:
-        settings = read_store_settings(dotenv=_read_dotenv(stderr))
+        settings = read_store_settings(dotenv=_read_dotenv(stderr, prog))
     except SettingsError as exc:
-        stderr.write(f"run.py: {exc}\n")
+        stderr.write(f"{prog}: {exc}\n")
         return EXIT_USAGE
     url = settings.database_url
     try:
@@ -225,15 +249,15 @@ def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
             return admin.run_delete(url, args.delete_user, stdout)
         return admin.run_prune(url, stdout, settings.log_retention_days)
     except (SchemaError, DatabaseURLError, EncryptionKeyError) as exc:
-        stderr.write(f"run.py: {exc}\n")
+        stderr.write(f"{prog}: {exc}\n")
         return EXIT_PROBLEMS
     except peewee.DatabaseError as exc:  # unreachable server, wrong password, locked file
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        stderr.write(f"run.py: cannot use the database of DATABASE_URL: {first_line}\n")
+        stderr.write(f"{prog}: cannot use the database of DATABASE_URL: {first_line}\n")
         return EXIT_PROBLEMS
 
 
-def _catalogs(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def _catalogs(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, prog: str) -> int:
     from engine import i18n
 
     paths = args.paths or discover(DEFAULT_SCENARIO_DIR)
@@ -251,7 +275,7 @@ def _catalogs(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             for line in lines:
                 stdout.write(line + "\n")
     except i18n.CatalogError as exc:
-        stderr.write(f"run.py: {exc}\n")
+        stderr.write(f"{prog}: {exc}\n")
         return EXIT_PROBLEMS
     return EXIT_OK
 
@@ -271,13 +295,14 @@ def _media_dir() -> str | None:
     return os.environ.get("BOT_MEDIA_DIR", "").strip() or None
 
 
-def _load(path: str, stderr: TextIO) -> Scenario | None:
+def _load(path: str, stderr: TextIO, prog: str) -> Scenario | None:
     """A compiled scenario, or None after printing why it cannot run."""
     report = validate_file(path, media_dir=_media_dir())
     if report.errors or report.scenario is None:
         for diagnostic in report.diagnostics:
             stderr.write(diagnostic.format() + "\n")
-        stderr.write(f"{path} has errors; fix them first (python run.py --validate {path}).\n")
+        command = "python run.py" if prog == "run.py" else prog
+        stderr.write(f"{path} has errors; fix them first ({command} --validate {path}).\n")
         return None
     return compile_scenario(report.scenario)
 
@@ -296,13 +321,7 @@ def _graph(path: str, fmt: str, stdout: TextIO, stderr: TextIO) -> int:
 
 def _validate(paths: list[str], output: str, strict: bool, stdout: TextIO) -> int:
     if not paths:
-        if not os.path.isdir(DEFAULT_SCENARIO_DIR):
-            raise UsageError(
-                f"there is no {DEFAULT_SCENARIO_DIR}/ folder here; give the scenario files to check"
-            )
-        paths = discover(DEFAULT_SCENARIO_DIR)
-        if not paths:
-            raise UsageError(f"no scenario files (*.yaml) under {DEFAULT_SCENARIO_DIR}/")
+        raise UsageError(f"no scenario files (*.yaml) under {DEFAULT_SCENARIO_DIR}/")
     _require_files(paths)
     from engine.i18n import check_catalogs
 
@@ -347,9 +366,10 @@ def _summary(reports: list[ValidationReport], errors: int, warnings: int) -> str
     return f"{checked}: {_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
 
 
-def main() -> None:
+def main(prog: str = "scenario-bot") -> None:
+    """The console script `scenario-bot`; run.py calls it with its own name."""
     try:
-        sys.exit(run(sys.argv[1:], sys.stdout, sys.stderr))
+        sys.exit(run(sys.argv[1:], sys.stdout, sys.stderr, prog=prog))
     except BrokenPipeError:  # `python run.py --graph | head`: the reader left early
         sys.stderr.close()
         sys.exit(EXIT_OK)

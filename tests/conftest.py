@@ -28,6 +28,40 @@ def write_file(tmp_path: Path) -> WriteFile:
     return write
 
 
+# -- PostgreSQL cases without a server: one line, not one SKIPPED line each ------------------
+POSTGRES_NOT_RUN = "not run (no PostgreSQL)"  # the category, as the final count line shows it
+
+
+def _postgresql_not_configured(report: pytest.TestReport) -> bool:
+    """Whether this is a PostgreSQL case skipped because no server (or driver) is configured
+    (store_fixtures.py); REQUIRE_POSTGRES=1 turns those skips into failures instead."""
+    longrepr = report.longrepr
+    return (
+        report.skipped
+        and isinstance(longrepr, tuple)
+        and "PostgreSQL tests need TEST_POSTGRES_URL" in str(longrepr[2])
+    )
+
+
+def pytest_report_teststatus(
+    report: pytest.TestReport, config: pytest.Config
+) -> tuple[str, str, str] | None:
+    """Counted apart from the other skips, so that `-ra` does not list them one by one."""
+    if _postgresql_not_configured(report):
+        return POSTGRES_NOT_RUN, "", "NOT RUN (no PostgreSQL)"
+    return None
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    count = len(terminalreporter.stats.get(POSTGRES_NOT_RUN, []))
+    if count:
+        terminalreporter.write_line(
+            f"PostgreSQL: {count} test{'s' if count != 1 else ''} not run; set TEST_POSTGRES_URL="
+            "postgresql://USER:PASSWORD@HOST:5432/postgres (a superuser) to run them "
+            "(CI sets REQUIRE_POSTGRES=1: there they must run)"
+        )
+
+
 @dataclass(frozen=True)
 class CliResult:
     code: int

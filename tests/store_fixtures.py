@@ -169,3 +169,18 @@ class StoreBot:
 @pytest.fixture
 def counter(db: peewee.Database, tmp_path: Path) -> StoreBot:
     return StoreBot(compile_yaml(COUNTER, tmp_path), Store(db, "counter"))
+
+
+def require_postgresql_driver() -> None:
+    """psycopg2, for a case about PostgreSQL's driver itself: a `.[dev]` install has none, and
+    there the case is not run, like the PostgreSQL ones, unless PostgreSQL is asked for."""
+    try:
+        import psycopg2  # noqa: F401
+    except ImportError:
+        message = (
+            "PostgreSQL tests need TEST_POSTGRES_URL (a superuser's URL) and psycopg2 "
+            "(pip install -e '.[postgres]')"
+        )
+        if os.environ.get("TEST_POSTGRES_URL") or os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"psycopg2 is not installed: {message}")
+        pytest.skip(message)

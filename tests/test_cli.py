@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from engine.cli import run
 
 ROOT = Path(__file__).resolve().parents[1]
 WriteFile = Callable[..., Path]  # fixtures of conftest.py
@@ -65,7 +68,19 @@ def test_an_unknown_option_exits_2(cli: Cli) -> None:
     assert result.code == 2
     assert result.out == ""
     assert "unrecognized arguments: --colour" in result.err
-    assert result.err.startswith("usage:")
+    assert result.err.startswith("usage: run.py ")
+    assert "\nrun.py: error: unrecognized arguments" in result.err
+
+
+def test_the_installed_command_names_itself_scenario_bot() -> None:
+    """The console script's usage line and errors say scenario-bot (tests/test_wheel.py runs
+    the installed script itself); run.py keeps its own name."""
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["--colour"], out, err, prog="scenario-bot") == 2
+    assert err.getvalue().startswith("usage: scenario-bot ")
+    assert "\nscenario-bot: error: unrecognized arguments: --colour" in err.getvalue()
+    assert run(["--help"], out, err, prog="scenario-bot") == 0
+    assert out.getvalue().startswith("usage: scenario-bot ")
 
 
 def test_a_missing_file_exits_2(tmp_path: Path, cli: Cli) -> None:
@@ -166,14 +181,52 @@ def test_without_paths_a_mistake_in_an_included_file_is_found(project: Path, cli
     assert result.lines[0].endswith("[unknown-state]")
 
 
-def test_without_paths_and_without_a_scenarios_folder_exits_2(
+def test_without_a_scenarios_folder_the_bundled_demo_is_checked_and_said(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Cli
 ) -> None:
+    """A fresh install in an empty folder: the demo shipped with the engine, named on stderr
+    so that a wrong working directory is noticed."""
     monkeypatch.chdir(tmp_path)
     result = cli("--validate")
-    assert result.code == 2
-    assert result.out == ""
-    assert "no scenarios/ folder here" in result.err
+    assert result.code == 0, result.out + result.err
+    bundled = ROOT / "scenarios"  # in a checkout the bundled demo is the repository's
+    assert result.err == (
+        f"run.py: note: there is no scenarios/ folder in {tmp_path}: using the bundled demo in "
+        f"{bundled} (give scenario paths, set BOT_SCENARIO, or start in the folder that holds "
+        "your scenarios/)\n"
+    )
+    assert result.lines[-1] == "checked 2 scenarios (3 files): no problems found"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_without_a_scenarios_folder_chat_and_test_use_the_bundled_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BOT_SCENARIO", raising=False)
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["--chat"], out, err, io.StringIO("/start\n/quit\n")) == 0, err.getvalue()
+    assert "Pizza Planet" in out.getvalue()
+    assert "using the bundled demo" in err.getvalue()
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["--test"], out, err) == 0, out.getvalue() + err.getvalue()
+    assert "demo.tests.yaml" in out.getvalue()
+    assert "using the bundled demo" in err.getvalue()
+
+
+def test_catalog_commands_never_write_into_the_bundled_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Cli
+) -> None:
+    """--extract and --update write files: without scenarios/ there is nothing of the
+    operator's to write for, and the engine's own files are not theirs to change."""
+    monkeypatch.chdir(tmp_path)
+    pot = ROOT / "locales" / "demo.pot"
+    before = pot.stat().st_mtime_ns
+    for command in ("--extract", "--update", "--compile"):
+        result = cli(command)
+        assert result.code == 2, command
+        assert "none found under scenarios/" in result.err
+    assert pot.stat().st_mtime_ns == before
 
 
 def test_without_paths_and_an_empty_scenarios_folder_exits_2(

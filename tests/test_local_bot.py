@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from builders import ROOT
+from store_fixtures import require_postgresql_driver
 
 from engine.cli import run
 
@@ -73,6 +74,7 @@ def test_a_broken_scenario_is_reported_not_run(environment: Path, tmp_path: Path
 
 
 def test_an_unreachable_database_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    require_postgresql_driver()  # without it, the line says to install it (test_settings_at_start)
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody:wrong@127.0.0.1:1/none")
     out, err = io.StringIO(), io.StringIO()
     assert run(["--migrate"], out, err) == 1

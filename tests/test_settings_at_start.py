@@ -13,6 +13,7 @@ from pathlib import Path
 import peewee
 import pytest
 from builders import NOW, ROOT, compile_yaml
+from store_fixtures import require_postgresql_driver
 
 from engine.core.events import Chat, TextMessage, User
 from engine.core.interpreter import step
@@ -132,9 +133,32 @@ def assert_refused(result: subprocess.CompletedProcess[str], *sentences: str) ->
 def test_a_wrong_setting_is_one_sentence_and_exit_2(
     tmp_path: Path, setting: str, value: str, sentence: str
 ) -> None:
+    if "sslmod" in value:
+        require_postgresql_driver()  # libpq itself names the options it knows
     result = run_py(tmp_path, bot_env(tmp_path, **{setting: value}))
     assert_refused(result, "run.py: the settings need fixing:", sentence)
     assert "hunter2" not in result.stderr  # the password is never repeated
+
+
+def test_a_missing_postgresql_driver_is_one_sentence(tmp_path: Path) -> None:
+    """A `pip install scenario-bot-engine` without the postgres extra, pointed at PostgreSQL:
+    what to install, not a traceback."""
+    hidden = tmp_path / "hidden"
+    (hidden / "psycopg2").mkdir(parents=True)
+    (hidden / "psycopg2" / "__init__.py").write_text("raise ImportError('not installed')\n")
+    path = os.pathsep.join(p for p in (str(hidden), os.environ.get("PYTHONPATH", "")) if p)
+    url = "postgresql://bot:hunter2@127.0.0.1:9/bot"
+    for argv in ((), ("--migrate",)):
+        result = run_py(
+            tmp_path, {**bot_env(tmp_path, DATABASE_URL=url), "PYTHONPATH": path}, *argv
+        )
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.splitlines()[-1] == (
+            "run.py: PostgreSQL needs psycopg2, which is not installed: install the engine with "
+            "its postgres extra (pip install 'scenario-bot-engine[postgres]', or pip install "
+            "-e '.[postgres]' in a checkout)"
+        )
+        assert "Traceback" not in result.stderr
 
 
 def test_every_mistake_is_named_at_once_with_where_it_was_written(tmp_path: Path) -> None:

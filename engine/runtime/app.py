@@ -43,7 +43,7 @@ from engine.runtime.scheduler import Scheduler
 from engine.runtime.sender import Limits, Sender
 from engine.runtime.services import LiveServices
 from engine.store.crypto import HOW_TO_MAKE_A_KEY, SensitiveCipher
-from engine.store.database import open_database
+from engine.store.database import DatabaseURLError, open_database
 from engine.store.message_log import asks_sensitive
 from engine.store.migrations import SchemaError, create_or_check
 from engine.store.pipeline import Store
@@ -489,7 +489,7 @@ def open_bot(settings: Settings, stderr: TextIO, require_keys: bool = True) -> B
         return Bot(settings, require_keys)
     except ScenarioError as exc:
         stderr.write(f"{exc}\n{settings.scenario} has errors; the bot does not start.\n")
-    except (SchemaError, PluginLoadError) as exc:
+    except (SchemaError, PluginLoadError, DatabaseURLError) as exc:  # e.g. no psycopg2
         stderr.write(f"run.py: {exc}\n")
     except peewee.DatabaseError as exc:
         stderr.write(f"run.py: cannot use the database of DATABASE_URL: {exc}\n")

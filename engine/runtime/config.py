@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
+from engine.bundled_files import default_scenario
 from engine.core.durations import DurationError, parse_duration
 from engine.runtime.plugins import plugin_names
 from engine.runtime.setting_values import (
@@ -167,7 +168,7 @@ def read_settings(
                 admins.append(int(part))
             except ValueError:
                 problems.append(f"BOT_ADMINS: {part.strip()!r} is not a Telegram id (digits)")
-    scenario = env.get("BOT_SCENARIO", "scenarios/demo.yaml").strip() or "scenarios/demo.yaml"
+    scenario = env.get("BOT_SCENARIO", "").strip() or default_scenario()
     if not os.path.isfile(scenario):
         problems.append(f"BOT_SCENARIO: there is no file {scenario}")
     media_dir = env.get("BOT_MEDIA_DIR", "").strip() or None

@@ -6,17 +6,15 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
-from pathlib import Path as FilePath
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from engine.bundled_files import schema_text
 from engine.scenario.diagnostics import Diagnostic, error
 from engine.scenario.suggestions import did_you_mean
 from engine.scenario.yaml_loader import Path, SourceMap
-
-SCHEMA_PATH = FilePath(__file__).resolve().parents[2] / "schemas" / "scenario.schema.json"
 
 _TYPE_WORDS = {
     "string": "a text",
@@ -32,8 +30,8 @@ _STATE_KEYS = ("say", "ask", "goto", "buttons", "on", "end")
 
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
-    with open(SCHEMA_PATH, encoding="utf-8") as handle:
-        loaded: dict[str, Any] = json.load(handle)
+    """The published schema (schemas/scenario.schema.json), shipped inside the package."""
+    loaded: dict[str, Any] = json.loads(schema_text())
     return loaded
 
 

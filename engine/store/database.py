@@ -147,7 +147,9 @@ def open_database(url: str = DEFAULT_URL) -> peewee.Database:
             import psycopg2  # noqa: F401
         except ImportError:
             raise DatabaseURLError(
-                "PostgreSQL needs psycopg2: pip install -e '.[postgres]'"
+                "PostgreSQL needs psycopg2, which is not installed: install the engine with "
+                "its postgres extra (pip install 'scenario-bot-engine[postgres]', or "
+                "pip install -e '.[postgres]' in a checkout)"
             ) from None
         settings: dict[str, Any] = {
             "user": unquote(parsed.username or "") or None,
