@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from engine.bundled_files import DEMO, fallback_note, scenarios_dir, uses_bundled_demo
+from engine.command_name import command, set_program
 from engine.core.model import Scenario
 from engine.scenario import ValidationReport, discover, validate_file
 from engine.scenario.compiler import compile_scenario
@@ -102,7 +103,9 @@ def run(
     prog: str = "run.py",
 ) -> int:
     """`prog` is the name the command goes by in its messages: run.py in a checkout, the
-    console script's scenario-bot when installed."""
+    console script's scenario-bot when installed (the messages of the rest of the engine
+    too: engine.command_name)."""
+    set_program(prog)
     parser = _parser(prog)
     try:
         args = parser.parse_args(argv)
@@ -158,12 +161,13 @@ def run(
         return EXIT_USAGE
 
 
-NO_TERMINAL = (
-    "TELEGRAM_BOT_TOKEN is not set and standard input is not a terminal, so there is no one "
-    "to talk to: set TELEGRAM_BOT_TOKEN (in .env in the working directory, or in the "
-    "environment) to run the bot on Telegram, or start `python run.py` in a terminal to "
-    "talk to it there"
-)
+def no_terminal() -> str:
+    return (
+        "TELEGRAM_BOT_TOKEN is not set and standard input is not a terminal, so there is no "
+        "one to talk to: set TELEGRAM_BOT_TOKEN (in .env in the working directory, or in the "
+        f"environment) to run the bot on Telegram, or start `{command()}` in a terminal to "
+        "talk to it there"
+    )
 
 
 def _scenario_folder(stderr: TextIO, prog: str) -> str:
@@ -183,7 +187,7 @@ def _main_job(paths: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO, p
     if paths:
         os.environ["BOT_SCENARIO"] = paths[0]
     has_token = bool(os.environ.get("TELEGRAM_BOT_TOKEN", "").strip())
-    refusal = None if has_token or _is_terminal(stdin) else NO_TERMINAL
+    refusal = None if has_token or _is_terminal(stdin) else no_terminal()
     try:
         settings = read_settings(need_token=has_token, dotenv=dotenv)
     except SettingsError as exc:
@@ -301,8 +305,7 @@ def _load(path: str, stderr: TextIO, prog: str) -> Scenario | None:
     if report.errors or report.scenario is None:
         for diagnostic in report.diagnostics:
             stderr.write(diagnostic.format() + "\n")
-        command = "python run.py" if prog == "run.py" else prog
-        stderr.write(f"{path} has errors; fix them first ({command} --validate {path}).\n")
+        stderr.write(f"{path} has errors; fix them first ({command()} --validate {path}).\n")
         return None
     return compile_scenario(report.scenario)
 

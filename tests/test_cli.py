@@ -83,6 +83,27 @@ def test_the_installed_command_names_itself_scenario_bot() -> None:
     assert out.getvalue().startswith("usage: scenario-bot ")
 
 
+def test_the_installed_command_suggests_its_own_name_in_every_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wheel user has no run.py: the engine's messages outside the parser (the database,
+    the terminal refusal) named `run.py` all the same."""
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody:wrong@127.0.0.1:1/none")
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["--migrate"], out, err, prog="scenario-bot") == 1
+    assert err.getvalue().startswith("scenario-bot: cannot use the database of DATABASE_URL:")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
+    err = io.StringIO()
+    try:
+        assert run([], out, err, io.StringIO(""), prog="scenario-bot") == 2
+    finally:  # the name is the process's: the next tests run as run.py again
+        run(["--help"], io.StringIO(), io.StringIO())
+    assert "start `scenario-bot` in a terminal" in err.getvalue()
+    assert "run.py" not in err.getvalue()
+
+
 def test_a_missing_file_exits_2(tmp_path: Path, cli: Cli) -> None:
     missing = tmp_path / "nope.yaml"
     result = cli("--validate", missing)

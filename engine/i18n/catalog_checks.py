@@ -14,6 +14,7 @@ from typing import Any
 
 from babel.messages.pofile import PoFileError, read_po
 
+from engine.command_name import command
 from engine.core.templating import environment
 from engine.i18n.catalogs import (
     MAX_CATALOG_BYTES,
@@ -63,7 +64,7 @@ def check_catalogs(
                 scenario.source.of(("bot", "languages")),
                 "catalog-missing",
                 f"there is no {language} catalog ({path}): users who speak {language} read {source}. "
-                f"Create it with: python run.py --init {language} {scenario_path}",
+                f"Create it with: {command()} --init {language} {scenario_path}",
             )
             continue
         yield from _check_language(
@@ -127,7 +128,7 @@ def _check_language(
         yield error(
             Position(path, 1, 1),
             "po-plural-forms",
-            f"the Plural-Forms header is not a valid rule: write the rule for {language}, e.g. from `python run.py --init {language}`.",
+            f"the Plural-Forms header is not a valid rule: write the rule for {language}, e.g. from `{command()} --init {language}`.",
             "file",
         )
     translated = fuzzy = 0
@@ -161,7 +162,7 @@ def _check_language(
             Position(path, 1, 1),
             "translation-incomplete",
             f"{language}: {translated} of {total} texts translated ({share}%), {missing} missing, {fuzzy} fuzzy; "
-            f"until they are done, users see the {source} text. Run `python run.py --update`, then translate them.",
+            f"until they are done, users see the {source} text. Run `{command()} --update`, then translate them.",
         )
 
 

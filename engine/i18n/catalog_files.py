@@ -12,6 +12,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
+from engine.command_name import command
 from engine.i18n.catalogs import MAX_CATALOG_BYTES, domain_of, locales_dir, po_path
 from engine.i18n.extraction import build_template, scenario_messages
 from engine.ops.files import read_regular_file
@@ -42,7 +43,7 @@ def place_of(scenario: str) -> tuple[CatalogPlace, Catalog]:
     report = validate_file(scenario)
     if report.scenario is None or report.errors:
         raise CatalogError(
-            f"{scenario} has errors; fix them first (python run.py --validate {scenario})"
+            f"{scenario} has errors; fix them first ({command()} --validate {scenario})"
         )
     data = report.scenario.data
     bot = data.get("bot", {})

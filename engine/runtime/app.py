@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 import peewee
 
+from engine.command_name import program
 from engine.core.model import Scenario
 from engine.core.store_protocol import IncomingUpdate
 from engine.i18n import command_menus
@@ -490,9 +491,9 @@ def open_bot(settings: Settings, stderr: TextIO, require_keys: bool = True) -> B
     except ScenarioError as exc:
         stderr.write(f"{exc}\n{settings.scenario} has errors; the bot does not start.\n")
     except (SchemaError, PluginLoadError, DatabaseURLError) as exc:  # e.g. no psycopg2
-        stderr.write(f"run.py: {exc}\n")
+        stderr.write(f"{program()}: {exc}\n")
     except peewee.DatabaseError as exc:
-        stderr.write(f"run.py: cannot use the database of DATABASE_URL: {exc}\n")
+        stderr.write(f"{program()}: cannot use the database of DATABASE_URL: {exc}\n")
     return None
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from engine.bundled_files import default_scenario
+from engine.command_name import command
 from engine.core.durations import DurationError, parse_duration
 from engine.runtime.plugins import plugin_names
 from engine.runtime.setting_values import (
@@ -136,7 +137,7 @@ def read_settings(
     if need_token and not token:
         problems.append(
             "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and put it in .env "
-            "(without a token, `python run.py --chat` talks to the bot in the terminal)"
+            f"(without a token, `{command()} --chat` talks to the bot in the terminal)"
         )
     elif token and ":" not in token:
         problems.append(

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from typing import TextIO
 
+from engine.command_name import program
 from engine.store.crypto import SensitiveCipher
 from engine.store.database import open_database, write_transaction
 from engine.store.migrations import check, migrate
@@ -18,7 +19,7 @@ DEFAULT_RETENTION_DAYS = 30
 
 def run_migrate(url: str, stdout: TextIO, stderr: TextIO) -> int:
     def say(notice: str) -> None:  # stdout is the list of steps; a wait is told apart
-        stderr.write(f"run.py: {notice}\n")
+        stderr.write(f"{program()}: {notice}\n")
 
     db = open_database(url)
     done = migrate(db, say)

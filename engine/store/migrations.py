@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import peewee
 
+from engine.command_name import command
 from engine.store.models import ALL_MODELS, SettingRow, database_proxy
 from engine.store.privacy import REDACTED_PAYLOAD, sender_of
 from engine.store.schema_lock import Say, log_waiting, schema_lock
@@ -188,7 +189,7 @@ def check(db: peewee.Database) -> None:
     if version < LATEST:
         raise SchemaError(
             f"the database schema is version {version}, this engine needs {LATEST}: "
-            "run `python run.py --migrate` first"
+            f"run `{command()} --migrate` first"
         )
 
 
