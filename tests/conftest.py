@@ -58,6 +58,7 @@ from store_fixtures import (  # noqa: E402, F401
     counter,
     db,
     fresh_store_urls,
+    migrated_postgres_template,
     postgres_url,
     store_url,
 )
