@@ -8,10 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from engine.cli import run
 
 WriteFile = Callable[..., Path]
+
+# Hypothesis's wall-clock checks (a 200 ms deadline per example, "input generation is slow")
+# time the test, not the engine: on a busy machine, with a worker per core, they fail at
+# random. Every property is still checked on as many examples.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 
 @pytest.fixture
