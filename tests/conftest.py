@@ -59,6 +59,9 @@ def cli() -> Callable[..., CliResult]:
 
 
 # the store's fixtures: every store test runs on SQLite and on PostgreSQL
+# tests marked `alone` run while no other test runs, also with pytest-xdist's workers
+from alone import pytest_runtest_protocol  # noqa: E402, F401
+
 # the runtime's fixtures: the fake Bot API server, a migrated SQLite file
 from runtime_fixtures import fake, sqlite_db  # noqa: E402, F401
 from store_fixtures import (  # noqa: E402, F401
