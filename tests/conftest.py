@@ -8,10 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from engine.cli import run
 
 WriteFile = Callable[..., Path]
+
+# Hypothesis's wall-clock checks (a 200 ms deadline per example, "input generation is slow")
+# time the test, not the engine: on a busy machine, with a worker per core, they fail at
+# random. Every property is still checked on as many examples.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 
 @pytest.fixture
@@ -86,12 +93,16 @@ def cli() -> Callable[..., CliResult]:
 
 
 # the store's fixtures: every store test runs on SQLite and on PostgreSQL
+# tests marked `alone` run while no other test runs, also with pytest-xdist's workers
+from alone import pytest_runtest_protocol  # noqa: E402, F401
+
 # the runtime's fixtures: the fake Bot API server, a migrated SQLite file
 from runtime_fixtures import fake, sqlite_db  # noqa: E402, F401
 from store_fixtures import (  # noqa: E402, F401
     counter,
     db,
     fresh_store_urls,
+    migrated_postgres_template,
     postgres_url,
     store_url,
 )

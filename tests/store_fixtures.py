@@ -3,7 +3,12 @@
 `store_url` is the DATABASE_URL of an empty database made for one test: a file in tmp_path,
 or a fresh database on the server named by TEST_POSTGRES_URL, dropped afterwards. Without
 TEST_POSTGRES_URL the PostgreSQL cases are skipped, unless REQUIRE_POSTGRES=1 (CI), where a
-missing or unreachable server fails them."""
+missing or unreachable server fails them.
+
+A test that asks for `db` (a migrated database) gets its fresh PostgreSQL database already
+migrated: a copy (CREATE DATABASE … TEMPLATE) of a database migrated once per test process,
+so the migrations do not run again for every test. Names are random: pytest-xdist's workers,
+and other test runs on the same server, never share a database."""
 
 from __future__ import annotations
 
@@ -58,13 +63,41 @@ def with_database(url: str, name: str) -> str:
     return f"{base}/{name}" + (f"?{query}" if query else "")
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for this test (dropped afterwards)."""
+def create_database(admin: object, template: str | None = None) -> str:
+    """The name of a new database: empty, or a copy of `template` (which nobody may be
+    connected to while it is copied)."""
+    name = f"store_test_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
+    admin.cursor().execute(f'CREATE DATABASE "{name}"{copy}')  # type: ignore[attr-defined]
+    return name
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres_template() -> Iterator[str]:
+    """A database migrated once for this test process, copied for each test that asks for
+    `db` (dropped at the end)."""
     admin_url = postgres_admin_url()
     admin = _admin_connection(admin_url)
-    name = f"store_test_{uuid.uuid4().hex[:12]}"
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')  # type: ignore[attr-defined]
+    name = create_database(admin)
+    try:
+        database = open_database(with_database(admin_url, name))
+        migrate(database)
+        close_all(database)  # a template is copied only while nobody is connected
+        yield name
+    finally:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[attr-defined]
+        admin.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh PostgreSQL database for this test (dropped afterwards): empty, or migrated
+    when the test asks for `db` too."""
+    admin_url = postgres_admin_url()
+    migrated = "db" in request.fixturenames
+    template = request.getfixturevalue("migrated_postgres_template") if migrated else None
+    admin = _admin_connection(admin_url)
+    name = create_database(admin, template)
     try:
         yield with_database(admin_url, name)
     finally:
@@ -93,8 +126,7 @@ def fresh_store_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
     names: list[str] = []
 
     def fresh() -> str:
-        names.append(f"store_test_{uuid.uuid4().hex[:12]}")
-        admin.cursor().execute(f'CREATE DATABASE "{names[-1]}"')  # type: ignore[attr-defined]
+        names.append(create_database(admin))
         return with_database(admin_url, names[-1])
 
     try:
@@ -107,7 +139,8 @@ def fresh_store_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
 
 @pytest.fixture
 def db(store_url: str) -> Iterator[peewee.Database]:
-    """The migrated database of `store_url`, closed (and its pool emptied) afterwards."""
+    """The migrated database of `store_url`, closed (and its pool emptied) afterwards (on
+    PostgreSQL a copy of a migrated template: `migrate` finds nothing to do)."""
     database = open_database(store_url)
     migrate(database)
     yield database

@@ -53,9 +53,11 @@ def ci_run_checks() -> list[str]:
 def test_the_workflow_runs_what_ci_runs() -> None:
     workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
     (job,) = workflow["jobs"].values()
-    commands = [step["run"].strip() for step in job["steps"] if "run" in step]
+    commands = [
+        line.strip() for step in job["steps"] if "run" in step for line in step["run"].splitlines()
+    ]
     checks = ci_run_checks()
-    assert "ruff check ." in checks and "python3 -m pytest" in checks, checks
+    assert "ruff check ." in checks and "python3 -m coverage run -m pytest" in checks, checks
     assert [check for check in checks if check not in commands] == []
     assert job["env"]["REQUIRE_POSTGRES"] == "1"
     postgres = job["services"]["postgres"]

@@ -474,6 +474,34 @@ def test_pytest_collects_conversation_tests(tmp_path: Path) -> None:
     assert "-Tea?" in done.stdout
 
 
+def test_pytest_xdist_workers_add_up_to_the_same_coverage_as_one_run(tmp_path: Path) -> None:
+    tea = "  steps:\n    - send: /start\n    - press: Tea\n"
+    coffee = "  steps:\n    - send: /start\n    - press: Coffee\n"
+    tests = "".join(f"- name: tea {n}\n{tea}- name: coffee {n}\n{coffee}" for n in range(4))
+    path = write(tmp_path, TINY, tests)
+    code, alone = run(path)
+    assert code == 0, alone
+    expected = alone[alone.index("coverage ") :].splitlines()
+    assert "states 4/4 (100%), transitions 5/8 (63%)" in expected[0]  # tea's and coffee's
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "-p", "engine.testing.pytest_plugin"),
+            *("-p", "no:cacheprovider", "-n", "2", str(path)),
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
+    assert "2 workers [8 items]" in done.stdout
+    section = done.stdout.split("== conversation coverage ==")[1].splitlines()[1:]
+    shown = [line.replace("bot.yaml", str(tmp_path / "bot.yaml")) for line in section]
+    assert shown[: len(expected)] == expected
+    assert shown[len(expected)].startswith("=")  # the summary ends there
+
+
 KEYS = """\
 bot: {name: Keys, language: en, start: pick}
 vars: {n: 0, ok: false}

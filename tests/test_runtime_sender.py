@@ -328,6 +328,7 @@ class InProcessAnswer:
         return json.loads(self.text)
 
 
+@pytest.mark.alone  # busy cores would look like a network that waits
 def test_a_bot_api_that_answers_at_once_is_called_from_the_sending_thread(
     db: peewee.Database, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -146,13 +146,16 @@ class SendRecorder:
             cause = f"cannot append to {self.journal.path}: {exc}"
             self.problems.report(Problem("store", cause), exc)
 
-    def serve(self, done: Callable[[], bool]) -> None:
+    def serve(self, start: Callable[[], Callable[[], bool]]) -> None:
         """While delivery threads send: write their outcomes as they come (PostgreSQL), or
         only wait (SQLite: they journal their own), until `done()`; `wake()` when `done()`
-        may have changed."""
+        may have changed. `start()` starts the threads and returns `done`: serving is on
+        before, or a thread done at once would write its outcome itself (taking a pooled
+        connection of its own)."""
         with self._lock:
             self.serving = self.journal is None
         try:
+            done = start()
             while True:
                 with self._lock:
                     while not (self.serving and self._items) and not done():

@@ -12,7 +12,7 @@ import statistics
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -220,11 +220,17 @@ class Sender:
                 handled += self._deliver_in_order(items, now)
             return handled
         self.recorder.set_group(1)
-        futures = [self._pool.submit(self._deliver_in_order, items, now) for items in chats[1:]]
-        for future in futures:
-            future.add_done_callback(lambda _: self.recorder.wake())
+        pool = self._pool
+        futures: list[Future[int]] = []
+
+        def start() -> Callable[[], bool]:
+            futures.extend(pool.submit(self._deliver_in_order, items, now) for items in chats[1:])
+            for future in futures:
+                future.add_done_callback(lambda _: self.recorder.wake())
+            return lambda: all(f.done() for f in futures)
+
         try:
-            self.recorder.serve(lambda: all(f.done() for f in futures))
+            self.recorder.serve(start)
         finally:  # no thread adds outcomes once the round is written
             wait(futures)
         return handled + sum(f.result() for f in futures)

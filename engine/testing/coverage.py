@@ -9,8 +9,9 @@ leaves the call stack in a step that enters T."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from engine.core.events import ButtonPress, CommandMessage, Event, TimerFired
 from engine.core.interpreter import StepResult
@@ -109,6 +110,23 @@ class ScenarioCoverage:
             if state is not None and state.enter.call is not None and name not in still:
                 callers.add(name)
         return callers
+
+    def reached(self) -> dict[str, list[Any]]:
+        """What the tests reached so far, in plain lists: pytest-xdist carries them from the
+        worker that ran a test to the process that shows the summary."""
+        return {
+            "entered": sorted(self.entered),
+            "pairs": sorted(list(pair) for pair in self.pairs),
+            "commands": sorted(list(pair) for pair in self.commands),
+            "by_message": sorted(self.by_message),
+        }
+
+    def add_reached(self, reached: Mapping[str, list[Any]]) -> None:
+        """Adds what `reached()` gave (in this process or another): tests ran elsewhere count."""
+        self.entered.update(reached["entered"])
+        self.pairs.update((source, target) for source, target in reached["pairs"])
+        self.commands.update((command, target) for command, target in reached["commands"])
+        self.by_message.update(reached["by_message"])
 
     def taken(self, edge: Edge) -> bool:
         if edge.source is not None:

@@ -3,14 +3,16 @@
 Enable with `-p engine.testing.pytest_plugin` (or `addopts` in pyproject.toml). A broken
 test file or scenario is a collection error listing its problems; a failing test shows the
 step, what was sent and the diff. When every test of a file ran, the terminal summary shows
-the scenario's coverage."""
+the scenario's coverage, also when pytest-xdist ran the tests in several workers: each test's
+report carries what its scenario's tests reached so far (a user property), and the process that
+prints the summary adds those up."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from _pytest._code.code import TerminalRepr, TracebackStyle
@@ -27,6 +29,7 @@ class ConversationError(Exception):
 
 
 _RUNS = pytest.StashKey[dict[str, "_FileRun"]]()
+REACHED = "conversation coverage"  # the user property: (file's node id, its path, reached)
 
 
 class _FileRun:
@@ -40,6 +43,30 @@ class _FileRun:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_RUNS] = {}
+    config.pluginmanager.register(_CoverageTally(config.stash[_RUNS]), "conversation-coverage")
+
+
+class _CoverageTally:
+    """Adds up the tests' reports where the summary is printed (with pytest-xdist, a process
+    that collected nothing: a file it has not seen is loaded from the path a report names)."""
+
+    def __init__(self, runs: dict[str, _FileRun]) -> None:
+        self.runs = runs
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
+        for name, value in report.user_properties:
+            if name != REACHED:
+                continue
+            file_id, path, reached = cast(tuple[str, str, dict[str, list[Any]]], value)
+            run = self.runs.get(file_id)
+            if run is None:
+                suite = load_suite(_shown(Path(path)))
+                run = self.runs[file_id] = _FileRun(suite.coverage(), len(suite.file.tests))
+            if run.coverage is not None:
+                run.coverage.add_reached(reached)
+            run.ran += 1
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -85,9 +112,11 @@ class ConversationItem(pytest.Item):
         assert self.suite.scenario is not None
         assert self.parent is not None
         run = self.config.stash[_RUNS].get(self.parent.nodeid)
-        result = run_test(self.suite.scenario, self.test, run.coverage if run else None)
-        if run is not None:
-            run.ran += 1
+        coverage = run.coverage if run else None
+        result = run_test(self.suite.scenario, self.test, coverage)
+        if coverage is not None:
+            reached = (self.parent.nodeid, str(self.path), coverage.reached())
+            self.user_properties.append((REACHED, reached))
         if result.failure is not None:
             raise ConversationError(result.failure)
 
