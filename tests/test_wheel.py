@@ -30,7 +30,11 @@ _LEAKING = ("PYTHONPATH", "TELEGRAM_BOT_TOKEN", "DATABASE_URL", "BOT_SCENARIO", 
 
 
 def _run(argv: list[str | Path], cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in _LEAKING and not k.startswith("BOT_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in _LEAKING and not k.startswith(("BOT_", "COVERAGE_"))
+    }
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     env["PIP_NO_INDEX"] = "1"  # nothing is fetched: the test must not reach the internet
     return subprocess.run(
