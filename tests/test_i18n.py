@@ -484,3 +484,16 @@ def test_translations_keep_their_ifs_and_loops(project: Path) -> None:
     po = ready(project)
     translate(po, {"New order: {{ size }}": "Новый заказ: {% if size %}{{ size }}{% endif %}"})
     assert "[translation-statement]" not in cli("--validate")[1]
+
+
+def test_an_empty_fallback_stays_silent_in_every_language(project: Path) -> None:
+    """`fallback: ""` means "say nothing": gettext("") is a catalog's header, which users of a
+    translated language were sent ("Project-Id-Version: ...")."""
+    shop_file = project / "scenarios" / "shop.yaml"
+    shop_file.write_text(BOT.replace("fallback: Sorry?", 'fallback: ""'), encoding="utf-8")
+    ready(project)
+    chat = Conversation(shop(project))
+    chat.session = chat.session.evolve(language="ru")
+    chat.send("/start")
+    assert texts(chat.send("something the menu does not expect")) == []
+    assert texts(chat.send("привет")) == ["Снова привет."]  # the catalog is in use

@@ -7,6 +7,7 @@ import io
 import os
 import re
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from babel.messages.catalog import Catalog
@@ -147,7 +148,7 @@ class CatalogTranslator:
 
     def gettext(self, language: str, message: str) -> str:
         catalog = self._catalog(language)
-        return catalog.gettext(message) if catalog is not None else message
+        return _translated(catalog, message) if catalog is not None else message
 
     def text(self, text: Text, language: str) -> Text:
         if text.mode == "data":
@@ -173,11 +174,17 @@ class CatalogTranslator:
         if found is None:
             catalog = self._catalog(language) or gettext.NullTranslations()
             found = self._globals[language] = {
-                "_": make_gettext(catalog.gettext),
-                "gettext": make_gettext(catalog.gettext),
+                "_": make_gettext(partial(_translated, catalog)),
+                "gettext": make_gettext(partial(_translated, catalog)),
                 "ngettext": make_ngettext(catalog.ngettext),
             }
         return found
+
+
+def _translated(catalog: gettext.NullTranslations, message: str) -> str:
+    """The catalog's translation; an empty text stays empty (gettext gives the catalog's
+    header for it: `fallback: ""`, meant as silence, sent "Project-Id-Version: ...")."""
+    return catalog.gettext(message) if message else message
 
 
 def load_translator(
