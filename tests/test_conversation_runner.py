@@ -559,3 +559,41 @@ def test_the_demos_tests_pass_and_reach_nine_in_ten_transitions() -> None:
     states, all_states, taken, transitions = map(int, match.groups())
     assert states == all_states and transitions >= 60
     assert taken >= 0.9 * transitions, line
+
+
+def test_coverage_counts_a_command_whose_goto_is_a_conditional_list(tmp_path: Path) -> None:
+    """Such a command's edges carry their condition as the label, and were looked for among
+    the messages' edges: never counted, whatever the tests sent."""
+    scenario = """\
+bot: {name: Menu, language: en, start: menu}
+vars: {vip: false}
+commands:
+  start: {description: Start, goto: menu}
+  shop:
+    description: Shop
+    goto:
+      - {if: vip, to: lounge}
+      - {to: counter}
+states:
+  menu:
+    say: Hi
+    buttons: [{text: VIP, set: {vip: true}, goto: menu}]
+  lounge: {say: Welcome back., end: true}
+  counter: {say: Next please., end: true}
+"""
+    tests = """\
+- name: plain
+  steps:
+    - send: /shop
+      expect: Next please.
+- name: vip
+  steps:
+    - send: /start
+    - press: VIP
+    - send: /shop
+      expect: Welcome back.
+"""
+    code, out = run(write(tmp_path, scenario, tests))
+    assert code == 0, out
+    summary = next(line for line in out.splitlines() if line.startswith("coverage "))
+    assert summary.endswith("transitions 5/5 (100%)"), out

@@ -131,6 +131,9 @@ class ScenarioCoverage:
     def taken(self, edge: Edge) -> bool:
         if edge.source is not None:
             return (edge.source, edge.target) in self.pairs
+        if edge.kind == "command" and edge.path[:1] == ("commands",):
+            # by its name: a branch of a conditional `goto` is labelled with its condition
+            return (str(edge.path[1]), edge.target) in self.commands
         if edge.label.startswith("/"):
             return (edge.label[1:], edge.target) in self.commands
         if edge.kind == "start":
