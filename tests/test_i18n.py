@@ -14,7 +14,7 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po, write_po
-from builders import Conversation, texts
+from builders import Conversation, compile_yaml, texts
 
 from engine.cli import run
 from engine.core.formatting import FILTERS
@@ -497,3 +497,33 @@ def test_an_empty_fallback_stays_silent_in_every_language(project: Path) -> None
     chat.send("/start")
     assert texts(chat.send("something the menu does not expect")) == []
     assert texts(chat.send("привет")) == ["Снова привет."]  # the catalog is in use
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "price | currency",
+        "price | currency('USD')",
+        "price | number",
+        "price | percent",
+        "due | date",
+        "due | time",
+        "due | datetime",
+        "wait | minutes",
+        "wait | hours",
+        "wait | days",
+        "due | ago",
+    ],
+)
+def test_a_null_value_through_a_filter_prints_as_nothing(tmp_path: Path, expression: str) -> None:
+    """docs: a variable with no value yet prints as nothing; through `currency` (or another
+    format filter) it raised, and the whole message was replaced by the apology."""
+    bot = f"""\
+bot: {{name: Shop, language: en, start: menu}}
+vars: {{price: null, due: null, wait: null}}
+states:
+  menu:
+    say: "Total: [{{{{ {expression} }}}}]"
+"""
+    chat = Conversation(compile_yaml(bot, tmp_path))
+    assert texts(chat.send("/start")) == ["Total: []"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -93,15 +94,31 @@ def ago(context: Context, value: Any) -> str:
     return dates.format_timedelta(moment - now, add_direction=True, locale=_locale(context))
 
 
+def _null_safe(format_filter: Callable[..., str]) -> Callable[..., str]:
+    """A variable with no value yet (null) prints as nothing, through a filter too: Babel
+    raised on None, and the whole message was lost for it."""
+
+    @functools.wraps(format_filter)  # keeps jinja's pass_context mark
+    def filtered(context: Context, value: Any, *args: Any, **kwargs: Any) -> str:
+        if value is None:
+            return ""
+        return format_filter(context, value, *args, **kwargs)
+
+    return filtered
+
+
 FILTERS: dict[str, Callable[..., str]] = {
-    "date": date,
-    "time": time,
-    "datetime": datetime,
-    "number": number,
-    "percent": percent,
-    "currency": currency,
-    "minutes": _span("minutes"),
-    "hours": _span("hours"),
-    "days": _span("days"),
-    "ago": ago,
+    name: _null_safe(format_filter)
+    for name, format_filter in {
+        "date": date,
+        "time": time,
+        "datetime": datetime,
+        "number": number,
+        "percent": percent,
+        "currency": currency,
+        "minutes": _span("minutes"),
+        "hours": _span("hours"),
+        "days": _span("days"),
+        "ago": ago,
+    }.items()
 }
