@@ -1157,6 +1157,33 @@ CASES = [
         ("`min` (99) is larger than `max` (18)",),
     ),
     Case(
+        "ask-bound-misspelt-date",  # issue 16: the check was silently off
+        HEAD + "    say: When?\n    ask: {var: day, type: date, min: tomorow}\n    goto: done\n"
+        "" + DONE,
+        "ask-bound",
+        5,
+        38,
+        ("`min: tomorow`", "Write `today` or a date as YYYY-MM-DD"),
+    ),
+    Case(
+        "ask-bound-quoted-number",
+        HEAD + '    say: Age?\n    ask: {var: age, type: integer, max: "99"}\n    goto: done\n'
+        "" + DONE,
+        "ask-bound",
+        5,
+        41,
+        ("`max: 99`", "write it without quotes"),
+    ),
+    Case(
+        "ask-range-dates",
+        HEAD + "    say: When?\n    ask: {var: day, type: date, min: 2027-02-01, max: 2027-01-01}\n"
+        "    goto: done\n" + DONE,
+        "ask-range",
+        5,
+        38,
+        ("`min` (2027-02-01) is larger than `max` (2027-01-01)",),
+    ),
+    Case(
         "ask-range-length",
         HEAD
         + "    say: Code?\n    ask: {var: code, min_length: 8, max_length: 4}\n    goto: done\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +17,7 @@ from engine.scenario.inventory import Ask, Inventory
 from engine.scenario.schema_check import describe_path
 from engine.scenario.suggestions import did_you_mean
 from engine.scenario.template_checks import has_template_syntax
-from engine.scenario.yaml_loader import SourceMap
+from engine.scenario.yaml_loader import Path, SourceMap
 
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 _URL = re.compile(r"^(https?|tg)://\S+$", re.IGNORECASE)
@@ -179,6 +180,56 @@ def _duplicates(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
             seen.setdefault(key, 0)
 
 
+def _date_bound(value: Any) -> dt.date | None:
+    """A date question's `min` or `max` as the answer check reads it (`today`: not fixed)."""
+    if isinstance(value, str) and value != "today":
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _comparable_bounds(kind: str, low: Any, high: Any) -> tuple[Any, Any] | None:
+    """`min` and `max` as values to compare (dates for a date question), or None."""
+    if kind == "date":
+        low, high = _date_bound(low), _date_bound(high)
+        return (low, high) if low is not None and high is not None else None
+    if isinstance(low, int | float) and isinstance(high, int | float):
+        return low, high
+    return None
+
+
+def _ask_bounds(
+    kind: str, data: dict[str, Any], path: Path, source: SourceMap
+) -> Iterator[Diagnostic]:
+    """`min` and `max` the answer check can read: a value it could not read turned the check
+    off without a word (`min: tomorow` on a date question accepted any date)."""
+    for option in ("min", "max"):
+        if option not in data:
+            continue
+        value = data[option]
+        if kind == "date":
+            if value == "today" or _date_bound(value) is not None:
+                continue
+            hint = did_you_mean(value, ["today"]) if isinstance(value, str) else ""
+            yield error(
+                source.of((*path, option)),
+                "ask-bound",
+                f"`{option}: {value}` {describe_path(path)} is not a date the check can read.{hint} "
+                f"Write `today` or a date as YYYY-MM-DD, e.g. `{option}: 2027-01-31`.",
+            )
+        elif kind in ("number", "integer") and (
+            isinstance(value, bool) or not isinstance(value, int | float)
+        ):
+            yield error(
+                source.of((*path, option)),
+                "ask-bound",
+                f"`{option}: {value}` {describe_path(path)} is not a number: write it without "
+                f"quotes, e.g. `{option}: 1`.",
+            )
+
+
 def _ask(ask: Ask, source: SourceMap) -> Iterator[Diagnostic]:
     data, path = ask.data, ask.path
     choices = data.get("choices")
@@ -205,8 +256,10 @@ def _ask(ask: Ask, source: SourceMap) -> Iterator[Diagnostic]:
                 f"`{option}` has no effect for `type: {kind}` {describe_path(path)}; it applies to "
                 f"{' and '.join(types)} answers.",
             )
-    low, high = data.get("min"), data.get("max")
-    if isinstance(low, int | float) and isinstance(high, int | float) and low > high:
+    yield from _ask_bounds(kind, data, path, source)
+    bounds = _comparable_bounds(kind, data.get("min"), data.get("max"))
+    if bounds is not None and bounds[0] > bounds[1]:
+        low, high = data.get("min"), data.get("max")
         yield error(
             source.of((*path, "min")),
             "ask-range",
