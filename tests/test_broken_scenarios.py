@@ -955,6 +955,24 @@ CASES = [
         ("uses 'cuont', which is not defined", "Did you mean 'count'?"),
     ),
     Case(
+        "unknown-field-of-user",  # issue 16: passed --validate, replaced the message at run time
+        "bot: {name: T, start: a}\nstates:\n  a:\n"
+        "    say: Hello {{ user.firstname }}!\n    end: true\n",
+        "unknown-field",
+        4,
+        10,
+        ("uses 'user.firstname', which does not exist", "Did you mean 'first_name'?"),
+    ),
+    Case(
+        "unknown-field-of-message-in-a-condition",
+        "bot: {name: T, start: a}\nstates:\n  a:\n"
+        "    say: {text: Hi, if: \"message['comand'] == 'x'\"}\n    end: true\n",
+        "unknown-field",
+        4,
+        25,
+        ("uses 'message.comand'", "Did you mean 'command'?"),
+    ),
+    Case(
         "undefined-variable-in-a-condition",
         "bot: {name: T, start: a}\nvars: {count: 0}\nstates:\n  a:\n"
         "    say: {text: Hi, if: conut > 1}\n    end: true\n",

@@ -40,6 +40,16 @@ if _JINJA is None or tuple(map(int, _JINJA.groups())) < (3, 1, 6):
 
 # Names every template may use besides the scenario's own variables.
 CONTEXT_NAMES = frozenset({"user", "chat", "message", "match", "now", "config"})
+# the fields of the names above that are records (step_context.StepBase.context and
+# events.message_view build them): `--validate` refuses any other (`user.firstname`)
+CONTEXT_FIELDS: dict[str, frozenset[str]] = {
+    "user": frozenset({"id", "first_name", "last_name", "username", "language"}),
+    "chat": frozenset({"id", "type", "title"}),
+    "message": frozenset(
+        {"type", "text", "id", "command", "args", "payload", "file_id", "caption"}
+        | {"contact", "location"}
+    ),
+}
 PARSE_MODES = ("HTML", "MarkdownV2", "none")
 MAX_SEQUENCE = MAX_ITEMS  # longest string or list one `*` may build
 WORK_BUDGET = 200_000  # range() items and loop iterations per render: nothing runs for minutes

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from jinja2 import TemplateSyntaxError, nodes
 
 from engine.core import markdown_v2
-from engine.core.templating import environment, known_names
+from engine.core.templating import CONTEXT_FIELDS, environment, known_names
 from engine.scenario.diagnostics import Diagnostic, Position, error
 from engine.scenario.inventory import Inventory, Text
 from engine.scenario.schema_check import describe_path
@@ -28,6 +28,7 @@ class _Parsed:
     bad_tests: tuple[str, ...] = ()
     static_length: int = 0
     outputs: int = 0
+    bad_fields: tuple[tuple[str, str], ...] = ()  # (record, field): `user.firstname`
 
 
 def has_template_syntax(text: str) -> bool:
@@ -110,7 +111,32 @@ def _parse(text: str) -> _Parsed:
         bad_tests=tests,
         static_length=static,
         outputs=outputs,
+        bad_fields=_bad_fields(ast, stored),
     )
+
+
+def _bad_fields(ast: nodes.Template, stored: set[str]) -> tuple[tuple[str, str], ...]:
+    """`user.firstname`, `chat["titel"]`: a field the record does not have. At run time it
+    is undefined, and the message is replaced by the apology."""
+    found: set[tuple[str, str]] = set()
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        if isinstance(node, nodes.Getattr):
+            record, field = node.node, node.attr
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            record, field = node.node, node.arg.value
+        else:
+            continue
+        if not isinstance(record, nodes.Name) or record.name in stored:
+            continue
+        fields = CONTEXT_FIELDS.get(record.name)
+        if fields is None or not isinstance(field, str):
+            continue
+        if field not in fields and field not in _DICT_METHODS:
+            found.add((record.name, field))
+    return tuple(sorted(found))
+
+
+_DICT_METHODS = frozenset({"get", "items", "keys", "values"})
 
 
 def _hint(message: str) -> str:
@@ -144,6 +170,15 @@ def _report(
             position,
             "undefined-variable",
             f"the {what} {where} uses '{name}', which is not defined.{hint}",
+            "reference",
+        )
+    for record, field in parsed.bad_fields:
+        fields = CONTEXT_FIELDS[record]
+        hint = did_you_mean(field, fields) or f" {record} has: {', '.join(sorted(fields))}."
+        yield error(
+            position,
+            "unknown-field",
+            f"the {what} {where} uses '{record}.{field}', which does not exist.{hint}",
             "reference",
         )
     for name in parsed.bad_filters:
