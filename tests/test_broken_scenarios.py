@@ -1695,3 +1695,20 @@ def test_messages_end_with_one_full_stop(write_file: WriteFile) -> None:
     (diagnostic,) = validate_file(str(path)).diagnostics
     assert diagnostic.code == "template-syntax"
     assert not diagnostic.message.endswith(".."), diagnostic.message
+
+
+def test_a_hub_whose_handlers_answer_without_leaving_is_no_dead_end(
+    write_file: WriteFile,
+) -> None:
+    """A menu that answers questions and stays (issue 16: such bots failed --strict)."""
+    hub = """\
+bot: {name: Help desk, start: desk}
+states:
+  desk:
+    say: Ask me about opening hours or prices.
+    buttons: [{text: Hours, say: We open at 9.}]
+    on:
+      - {text: prices, say: Everything costs 5 euros.}
+"""
+    report = validate_file(str(write_file(hub)))
+    assert [d.code for d in report.diagnostics] == [], _describe(report)

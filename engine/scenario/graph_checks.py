@@ -98,6 +98,8 @@ def _dead_ends(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
     for name, facts in inv.states.items():
         if facts.end or facts.returns or name in leaving:
             continue
+        if facts.awaits_input and not facts.asks_var:
+            continue  # a hub: its handlers or buttons answer and keep the user talking here
         if facts.asks_var:
             message = (
                 f"state '{name}' asks for `{facts.asks_var}` but has no `goto`: after a valid "
