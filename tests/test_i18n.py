@@ -17,6 +17,7 @@ from babel.messages.pofile import read_po, write_po
 from builders import Conversation, compile_yaml, texts
 
 from engine.cli import run
+from engine.core.effects import NotifyChat
 from engine.core.formatting import FILTERS
 from engine.core.templating import environment
 from engine.core.translation import negotiate
@@ -527,3 +528,20 @@ states:
 """
     chat = Conversation(compile_yaml(bot, tmp_path))
     assert texts(chat.send("/start")) == ["Total: []"]
+
+
+def test_notices_to_the_admins_are_in_the_bots_language(project: Path) -> None:
+    """The customer speaks Russian; the admins read the bot's language (issue 16: the notice
+    was written in the customer's)."""
+    bot = BOT.replace('"New order: {{ size }}"', '"New order: {{ size }} ({{ user.language }})"')
+    (project / "scenarios" / "shop.yaml").write_text(bot, encoding="utf-8")
+    po = ready(project)
+    translate(po, {"New order: {{ size }} ({{ user.language }})": "Заказ: {{ size }}"})
+    chat = Conversation(shop(project))
+    chat.session = chat.session.evolve(language="ru")
+    chat.send("/start")
+    chat.press("Заказать")
+    effects = chat.send("Маленькая")
+    notices = [e.text for e in effects if isinstance(e, NotifyChat)]
+    assert notices == ["New order: Small (ru)"]  # the bot's language; the user's stays known
+    assert texts(effects)[0] == "Вы выбрали: Маленькая."  # the customer's reply: Russian

@@ -45,7 +45,7 @@ class SideEffects(StepBase):
                 if not self.http(action):
                     return False
             elif isinstance(action, Notify):
-                for message in self.builder.messages(action.say, self.state or "", self.epoch):
+                for message in self.in_bots_language(action.say):
                     if message.text or message.media_kind:
                         self.effects.extend(
                             NotifyChat(

@@ -73,6 +73,7 @@ class StepBase:
         self.remove_keyboard = False
         self._context: Scope | None = None
         self._fixed: dict[str, Any] | None = None  # the names that do not change within a step
+        self._users_language: str | None = None  # while a message is built in another one
         private = event.chat.id == event.user.id or scenario.shared_buttons
         self.builder = MessageBuilder(
             self.context,
@@ -125,7 +126,7 @@ class StepBase:
                         "first_name": user.first_name,
                         "last_name": user.last_name,
                         "username": user.username,
-                        "language": language,
+                        "language": self._users_language or language,
                     },
                     "chat": {
                         "id": event.chat.id,
@@ -143,6 +144,22 @@ class StepBase:
 
     def changed(self) -> None:
         self._context = None
+
+    def in_bots_language(self, say: tuple[Any, ...]) -> list[Outgoing]:
+        """Messages for the admins (`notify`), built in the bot's own language: the user's
+        is the customer's, which the admins may not read. `user.language` stays the user's."""
+        language = self.language
+        if language == self.scenario.language:
+            return self.builder.messages(say, self.state or "", self.epoch)
+        self._users_language, self.language = language, self.scenario.language
+        self._fixed = None
+        self.changed()
+        try:
+            return self.builder.messages(say, self.state or "", self.epoch)
+        finally:
+            self._users_language, self.language = None, language
+            self._fixed = None
+            self.changed()
 
     def set_var(self, name: str, value: Any) -> None:
         self.vars[name] = value
