@@ -19,6 +19,8 @@ WARNING_CODES = frozenset(
         "unreachable-branch",
         "unreachable-handler",
         "ask-option-unused",
+        "set-and-clear",
+        "set-text-template",
     }
 )
 

@@ -1202,6 +1202,24 @@ CASES = [
         ("`min` (2027-02-01) is larger than `max` (2027-01-01)",),
     ),
     Case(
+        "set-and-clear-one-variable",  # issue 16: the clear runs last, the set is lost
+        "bot: {name: T, start: a}\nvars: {n: 1}\nstates:\n  a:\n"
+        "    set: {n: 5}\n    clear: [n]\n    say: Hi\n    end: true\n",
+        "set-and-clear",
+        5,
+        11,
+        ("`n` is set and cleared in state 'a'", "Remove one of them"),
+    ),
+    Case(
+        "set-text-template",  # issue 16: a {% %} value is text, never a number
+        "bot: {name: T, start: a}\nvars: {n: 1, size: 0}\nstates:\n  a:\n"
+        '    set: {size: "{% if n > 0 %}5{% else %}0{% endif %}"}\n    say: Hi\n    end: true\n',
+        "set-text-template",
+        5,
+        17,
+        ("uses `{% %}`: it is stored as text", "{{ 5 if n > 0 else 0 }}"),
+    ),
+    Case(
         "ask-range-length",
         HEAD
         + "    say: Code?\n    ask: {var: code, min_length: 8, max_length: 4}\n    goto: done\n"

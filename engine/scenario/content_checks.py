@@ -42,6 +42,7 @@ def check_content(inv: Inventory, data: Any, source: SourceMap) -> Iterator[Diag
     for ask in inv.asks:
         yield from _ask(ask, source)
     yield from _variables(inv, data, source)
+    yield from _assignments(inv, source)
     yield from _set_language(inv, data, source)
 
 
@@ -283,6 +284,26 @@ def _ask(ask: Ask, source: SourceMap) -> Iterator[Diagnostic]:
             source.key_of((*path, "on_fail")),
             "ask-option-unused",
             f"`on_fail` is never used {describe_path(path)}: add `max_attempts` to say after how many invalid answers.",
+        )
+
+
+def _assignments(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
+    for name in inv.set_and_cleared:
+        yield warning(
+            source.key_of(name.path),
+            "set-and-clear",
+            f"`{name.name}` is set and cleared {describe_path(name.path[:-2])}: `clear` runs after "
+            f"`set`, so `{name.name}` goes back to its `vars:` value and the one set is lost. "
+            "Remove one of them.",
+        )
+    for name in inv.text_set_values:
+        yield warning(
+            source.of(name.path),
+            "set-text-template",
+            f"the value of `{name.name}` {describe_path(name.path[:-2])} uses `{{% %}}`: it is stored as "
+            'text ("5", never the number 5 or a list). To keep a number or a list, write one '
+            'expression instead, e.g. `"{{ 5 if n > 0 else 0 }}"` (text too: '
+            "`\"{{ 'many' if n > 0 else 'none' }}\"`).",
         )
 
 

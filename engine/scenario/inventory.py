@@ -96,6 +96,10 @@ class Inventory:
     asks: list[Ask] = field(default_factory=list)
     goto_lists: list[tuple[Path, list[Any]]] = field(default_factory=list)
     handler_lists: list[tuple[Path, list[Any]]] = field(default_factory=list)
+    # a variable both set and cleared by one block (the clear runs last: the set is lost)
+    set_and_cleared: list[Name] = field(default_factory=list)
+    # `set:` values with `{% %}`: rendered to text, never a number or a list
+    text_set_values: list[Name] = field(default_factory=list)
     start: str | None = None
 
 
@@ -204,6 +208,13 @@ class _Walker:
         """The keys a state, command, handler or button share: set, clear, do, say, goto, call."""
         self.set(block.get("set"), (*path, "set"))
         self.clear(block.get("clear"), (*path, "clear"))
+        cleared = block.get("clear")
+        cleared = [cleared] if isinstance(cleared, str) else cleared
+        if isinstance(cleared, list):
+            assigned = _dict(block.get("set"))
+            self.inventory.set_and_cleared.extend(
+                Name(name, (*path, "set", name)) for name in assigned if name in cleared
+            )
         self.do(state, block.get("do"), (*path, "do"))
         self.say(state, block.get("say"), (*path, "say"))
         answer_kind = "answer" if kind == "goto" and "ask" in block else kind
@@ -235,6 +246,8 @@ class _Walker:
         for name, value in _dict(assignments).items():
             self.define(name, (*path, name))
             self.template_values(value, (*path, name))
+            if isinstance(value, str) and "{%" in value:
+                self.inventory.text_set_values.append(Name(name, (*path, name)))
 
     def clear(self, names: Any, path: Path) -> None:
         if isinstance(names, str):
