@@ -104,6 +104,17 @@ def test_the_installed_command_suggests_its_own_name_in_every_message(
     assert "run.py" not in err.getvalue()
 
 
+def test_validate_given_a_tests_file_points_to_test(cli: Cli) -> None:
+    """It was read as a broken scenario ("a scenario must be a mapping with `bot:` ...")."""
+    result = cli("--validate", "scenarios/hello.tests.yaml")
+    assert result.code == 1
+    assert result.lines[0] == (
+        "scenarios/hello.tests.yaml:1:1: error: this is a file of conversation tests, not a "
+        "scenario: run them with `python run.py --test scenarios/hello.tests.yaml`, and check "
+        "the scenario they test with `python run.py --validate scenarios/hello.yaml`. [tests-file]"
+    )
+
+
 def test_a_missing_file_exits_2(tmp_path: Path, cli: Cli) -> None:
     missing = tmp_path / "nope.yaml"
     result = cli("--validate", missing)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from engine.command_name import command
 from engine.scenario.content_checks import check_content
-from engine.scenario.diagnostics import Diagnostic, ordered
+from engine.scenario.diagnostics import Diagnostic, Position, error, ordered
 from engine.scenario.graph_checks import check_graph
 from engine.scenario.includes import ScenarioSource, assemble, include_paths
 from engine.scenario.inventory import take_inventory
@@ -40,6 +41,8 @@ def validate_file(
 ) -> ValidationReport:
     """Every problem of the scenario at `path`; `media_dir` is BOT_MEDIA_DIR (None: local
     media must be in the scenario's folder)."""
+    if path.endswith(TEST_SUFFIXES):
+        return ValidationReport(path, (path,), (_tests_file(path),), None)
     scenario, problems = assemble(path, limits)
     if scenario is None:
         return ValidationReport(path, (path,), tuple(ordered(problems)), None)
@@ -50,6 +53,19 @@ def validate_file(
     problems.extend(check_content(inventory, scenario.data, scenario.source))
     problems.extend(check_media(inventory, scenario.source, scenario_folder(path), media_dir))
     return ValidationReport(path, scenario.files, tuple(ordered(problems)), scenario)
+
+
+def _tests_file(path: str) -> Diagnostic:
+    """A conversation tests file given to --validate: not a scenario, and not an error of one."""
+    scenario = path[: -len(next(s for s in TEST_SUFFIXES if path.endswith(s)))] + ".yaml"
+    return error(
+        Position(path, 1, 1),
+        "tests-file",
+        f"this is a file of conversation tests, not a scenario: run them with "
+        f"`{command()} --test {path}`, and check the scenario they test with "
+        f"`{command()} --validate {scenario}`.",
+        "file",
+    )
 
 
 def discover(root: str) -> list[str]:
