@@ -1735,3 +1735,14 @@ states:
 """
     report = validate_file(str(write_file(hub)))
     assert [d.code for d in report.diagnostics] == [], _describe(report)
+
+
+def test_a_delay_without_a_unit_is_reported_once(write_file: WriteFile) -> None:
+    """`delay: 30` (a number) was reported twice at the same place: by the schema check and
+    again as an invalid duration (issue 16)."""
+    text = (
+        HEAD + "    say: Hi\n    buttons: [{text: Go, goto: a}]\n    after: {delay: 30, goto: a}\n"
+    )
+    report = validate_file(str(write_file(text)))
+    assert [(d.code, d.position.line) for d in report.diagnostics] == [("wrong-type", 6)]
+    assert "write it like 30s, 30m or 30h" in report.diagnostics[0].message
