@@ -982,10 +982,10 @@ CASES = [
         ("the condition in state 'a' at `say.if` uses 'conut'", "Did you mean 'count'?"),
     ),
     Case(
-        "undefined-variable-in-a-literal-block",
+        "undefined-variable-in-a-literal-block",  # at its own line (issue 16), not the first
         HEAD + "    say: |\n      Hello!\n      You ordered {{ pizza_size }}.\n    end: true\n",
         "undefined-variable",
-        5,
+        6,
         7,
         ("Declare it under `vars:`",),
     ),

@@ -29,6 +29,7 @@ class _Parsed:
     static_length: int = 0
     outputs: int = 0
     bad_fields: tuple[tuple[str, str], ...] = ()  # (record, field): `user.firstname`
+    first_lines: tuple[tuple[str, int], ...] = ()  # each name's first line in the text
 
 
 def has_template_syntax(text: str) -> bool:
@@ -102,7 +103,11 @@ def _parse(text: str) -> _Parsed:
     tests = tuple(sorted({n.name for n in ast.find_all(nodes.Test)} - set(env.tests)))
     outputs = sum(len(n.nodes) for n in ast.find_all(nodes.Output))
     static = sum(len(n.data) for n in ast.find_all(nodes.TemplateData))
-    loaded = {n.name for n in ast.find_all(nodes.Name) if n.ctx == "load"}
+    loads = [n for n in ast.find_all(nodes.Name) if n.ctx == "load"]
+    loaded = {n.name for n in loads}
+    first_lines: dict[str, int] = {}
+    for name in loads:
+        first_lines[name.name] = min(first_lines.get(name.name, name.lineno), name.lineno)
     stored = {n.name for n in ast.find_all(nodes.Name) if n.ctx != "load"}
     stored.update(n.name for n in ast.find_all(nodes.Macro))
     return _Parsed(
@@ -112,6 +117,7 @@ def _parse(text: str) -> _Parsed:
         static_length=static,
         outputs=outputs,
         bad_fields=_bad_fields(ast, stored),
+        first_lines=tuple(sorted(first_lines.items())),
     )
 
 
@@ -161,13 +167,14 @@ def _report(
         )
         return
     env = environment()
+    lines = dict(parsed.first_lines)
     for name in sorted(parsed.undeclared - known):
         hint = (
             did_you_mean(name, known)
             or " Declare it under `vars:`, or store it with `ask`, `set` or `save_as`."
         )
         yield error(
-            position,
+            _on_line(position, lines.get(name, 1)),
             "undefined-variable",
             f"the {what} {where} uses '{name}', which is not defined.{hint}",
             "reference",
@@ -195,6 +202,12 @@ def _report(
             "unknown-filter",
             f"the {what} {where} uses the test '{name}', which does not exist.{hint}",
         )
+
+
+def _on_line(start: Position, line: int) -> Position:
+    """Where line `line` of a text that starts at `start` is: a block (`say: |`) has each
+    line at the column of its first."""
+    return start if line <= 1 else Position(start.file, start.line + line - 1, start.column)
 
 
 def _too_long(text: Text, length: int, source: SourceMap) -> Diagnostic:
