@@ -107,24 +107,39 @@ class ConsoleChat:
         return True
 
     def wait(self, duration: str) -> None:
+        """Move the clock on; the timers now due fire, and the user is told which did, or
+        that none was due and when the next one is."""
         try:
             self.clock += dt.timedelta(seconds=parse_duration(duration))
         except DurationError as exc:
             self.out.write(f"({exc})\n")
             return
-        for timer in sorted(self.timers, key=lambda t: t.due):
-            if timer.due <= self.clock:
-                self.timers.remove(timer)
-                self.send(
-                    TimerFired(
-                        user=self.user,
-                        chat=self.chat,
-                        seed=self.seed,
-                        state=timer.state,
-                        index=timer.index,
-                        epoch=timer.epoch,
-                    )
+        self.fire_due(duration)
+
+    def fire_due(self, waited: str) -> None:
+        due = [t for t in sorted(self.timers, key=lambda t: t.due) if t.due <= self.clock]
+        if not due:
+            self.out.write(f"(after {waited}: nothing was due{self._next_timer()})\n")
+        for timer in due:
+            self.out.write(f"(after {waited}: the timer of state '{timer.state}' fires)\n")
+            self.timers.remove(timer)
+            self.send(
+                TimerFired(
+                    user=self.user,
+                    chat=self.chat,
+                    seed=self.seed,
+                    state=timer.state,
+                    index=timer.index,
+                    epoch=timer.epoch,
                 )
+            )
+
+    def _next_timer(self) -> str:
+        if not self.timers:
+            return "; no timer is waiting"
+        timer = min(self.timers, key=lambda t: t.due)
+        minutes = max(1, round((timer.due - self.clock).total_seconds() / 60))
+        return f"; the timer of state '{timer.state}' fires in {minutes} min"
 
     def send(self, event: Event) -> None:
         self.seed += 1

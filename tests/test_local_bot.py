@@ -93,3 +93,19 @@ def test_the_terminal_chat_does_not_show_the_database_password(
     output = talk()
     assert "No TELEGRAM_BOT_TOKEN set" in output
     assert f":{password}@" not in output and ":***@" in output
+
+
+def test_wait_in_the_terminal_says_what_fired(
+    environment: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The timers are rows here, fired by the scheduler; /wait said nothing either way."""
+    bot = tmp_path / "bot.yaml"
+    bot.write_text(
+        "bot: {name: T, start: a}\nstates:\n  a:\n    say: Hello.\n"
+        "    buttons: [{text: Stay, say: OK}]\n    after: {delay: 10m, say: Still there?}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("BOT_SCENARIO", str(bot))
+    replies = talk("/wait 5m", "/wait 5m").split("you: ")
+    assert replies[1] == "(after 5m: nothing was due)\n"
+    assert replies[2] == "(after 5m: a timer fired)\nbot: Still there?\n"

@@ -37,12 +37,15 @@ class StoredChat(ConsoleChat):
         self.next_update += 1
         self.flush()
 
-    def wait(self, duration: str) -> None:
-        before = self.clock
-        super().wait(duration)  # moves the clock (timers live in the database, not here)
-        if self.clock != before:
-            self.scheduler.run_once()
-            self.flush()
+    def fire_due(self, waited: str) -> None:
+        """The timers live in the database here: the scheduler fires them, as the bot's would."""
+        fired = self.scheduler.run_once()
+        if fired:
+            timers = "a timer" if fired == 1 else f"{fired} timers"
+            self.out.write(f"(after {waited}: {timers} fired)\n")
+        else:
+            self.out.write(f"(after {waited}: nothing was due)\n")
+        self.flush()
 
     def flush(self) -> None:
         for queued in self.outbox.pending(self.clock + dt.timedelta(days=1), 1000):
