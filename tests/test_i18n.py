@@ -545,3 +545,19 @@ def test_notices_to_the_admins_are_in_the_bots_language(project: Path) -> None:
     notices = [e.text for e in effects if isinstance(e, NotifyChat)]
     assert notices == ["New order: Small (ru)"]  # the bot's language; the user's stays known
     assert texts(effects)[0] == "Вы выбрали: Маленькая."  # the customer's reply: Russian
+
+
+def test_update_never_cuts_a_placeholder_across_lines(project: Path) -> None:
+    """Babel wrapped long texts at spaces, and so inside `{{ ... }}` (issue 16)."""
+    long_text = (
+        "Thank you for your order, {{ user.first_name }}! We will call you at {{ phone }} "
+        "as soon as the courier leaves with {{ size }} pizzas."
+    )
+    bot = BOT.replace("vars: {n: 1, size: null}", "vars: {n: 1, size: null, phone: null}")
+    bot = bot.replace("    say: Which size?", f'    say: "{long_text}"\n    note: x', 1)
+    (project / "scenarios" / "shop.yaml").write_text(bot, encoding="utf-8")
+    assert cli("--init", "de", "scenarios/shop.yaml")[0] == 0
+    po = (project / "locales" / "de" / "LC_MESSAGES" / "shop.po").read_text(encoding="utf-8")
+    assert f'msgid "{long_text}"' in po
+    for line in po.splitlines():
+        assert line.count("{{") == line.count("}}"), line

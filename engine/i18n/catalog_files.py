@@ -59,7 +59,9 @@ def place_of(scenario: str) -> tuple[CatalogPlace, Catalog]:
 def _write(path: str, catalog: Catalog) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as handle:
-        write_po(handle, catalog, width=100, sort_output=False, include_previous=True)
+        # no wrapping: Babel wraps at spaces, and `{{ user.first_name }}` came out cut in
+        # two across lines, for translators to break; a text's own line breaks still show
+        write_po(handle, catalog, width=0, sort_output=False, include_previous=True)
 
 
 def _read(path: str) -> Catalog:
