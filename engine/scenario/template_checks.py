@@ -107,7 +107,8 @@ def _parse(text: str) -> _Parsed:
     loaded = {n.name for n in loads}
     first_lines: dict[str, int] = {}
     for name in loads:
-        first_lines[name.name] = min(first_lines.get(name.name, name.lineno), name.lineno)
+        line = name.lineno or 1  # none on some nodes Jinja makes itself (a macro's caller)
+        first_lines[name.name] = min(first_lines.get(name.name, line), line)
     stored = {n.name for n in ast.find_all(nodes.Name) if n.ctx != "load"}
     stored.update(n.name for n in ast.find_all(nodes.Macro))
     return _Parsed(
