@@ -97,7 +97,7 @@ def cli() -> Callable[..., CliResult]:
 from alone import pytest_runtest_protocol  # noqa: E402, F401
 
 # the runtime's fixtures: the fake Bot API server, a migrated SQLite file
-from runtime_fixtures import fake, sqlite_db  # noqa: E402, F401
+from runtime_fixtures import bots, fake, sqlite_db  # noqa: E402, F401
 from store_fixtures import (  # noqa: E402, F401
     counter,
     db,

@@ -191,6 +191,20 @@ class Person:
         return new
 
 
+def order_up_to_the_address(person: Person) -> None:
+    """The demo's order of two large pizzas, up to its question for the address."""
+    person.send("/start")
+    person.expect("What would you like?")
+    person.press("🍕 Order a pizza")
+    person.expect("Which size would you like?")
+    person.send("large")
+    person.expect("How many Large pizzas?")
+    person.send("2")
+    person.expect("Anything extra on your Large pizza?")
+    person.press("➡️ Continue")
+    person.expect("Where should we deliver?")
+
+
 def settle(fake: FakeTelegram, quiet: float = 0.5, timeout: float = 20) -> None:
     """Wait until the bot has called nothing for `quiet` seconds."""
     deadline = time.monotonic() + timeout

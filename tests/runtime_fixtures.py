@@ -8,6 +8,7 @@ from pathlib import Path
 
 import peewee
 import pytest
+from live_bot import LiveBot
 
 from engine.store.database import open_database
 from engine.store.migrations import migrate
@@ -29,3 +30,13 @@ def sqlite_db(tmp_path: Path) -> Iterator[peewee.Database]:
     migrate(database)
     yield database
     database.close()
+
+
+@pytest.fixture
+def bots() -> Iterator[list[LiveBot]]:
+    """Bots a test starts (append them); any still running at the end is killed."""
+    started: list[LiveBot] = []
+    yield started
+    for bot in started:
+        if bot.alive:
+            bot.kill()

@@ -4,10 +4,8 @@ at once and, after BOT_ALERT_INTERVAL, one summary of what happened since."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from live_bot import LiveBot, Person, settle
 
 from engine.testing.fake_telegram import FakeTelegram
@@ -31,15 +29,6 @@ def price(arguments, context):
     raise RuntimeError("the price list is gone")
 """
 ADMIN_CHAT = -100777
-
-
-@pytest.fixture
-def bots() -> Iterator[list[LiveBot]]:
-    started: list[LiveBot] = []
-    yield started
-    for bot in started:
-        if bot.alive:
-            bot.kill()
 
 
 def test_a_failing_plugin_is_logged_alerted_at_once_then_summarised(

@@ -5,23 +5,12 @@ the database gone for good stops it with exit code 1 and a last log line naming 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from cryptography.fernet import Fernet
-from live_bot import LiveBot, Person, free_port, settle
+from live_bot import LiveBot, Person, free_port, order_up_to_the_address, settle
 
 from engine.testing.fake_telegram import FakeTelegram, text_update
-
-
-@pytest.fixture
-def bots() -> Iterator[list[LiveBot]]:
-    started: list[LiveBot] = []
-    yield started
-    for bot in started:
-        if bot.alive:
-            bot.kill()
 
 
 def test_a_user_on_a_dropped_key_gets_the_apology_and_everyone_else_goes_on(
@@ -32,16 +21,7 @@ def test_a_user_on_a_dropped_key_gets_the_apology_and_everyone_else_goes_on(
     first = LiveBot(fake, database, tmp_path / "bot.log", {"BOT_ENCRYPTION_KEYS": old_key})
     bots.append(first.start().ready())
     ann, bob = Person(fake, 501, "Ann"), Person(fake, 502, "Bob")
-    ann.send("/start")
-    ann.expect("What would you like?")
-    ann.press("🍕 Order a pizza")
-    ann.expect("Which size would you like?")
-    ann.send("large")
-    ann.expect("How many Large pizzas?")
-    ann.send("2")
-    ann.expect("Anything extra")
-    ann.press("➡️ Continue")
-    ann.expect("Where should we deliver?")
+    order_up_to_the_address(ann)
     ann.send("Hauptstraße 5")  # sensitive: sealed with the old key
     ann.expect("Anything the courier should know?")
     assert first.stop() == 0

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from live_bot import LiveBot, Person, settle
+from live_bot import LiveBot, Person, order_up_to_the_address, settle
 
 from engine.testing.fake_telegram import FakeTelegram
 
@@ -33,16 +33,7 @@ def bot(fake: FakeTelegram, tmp_path: Path) -> Iterator[LiveBot]:
 
 def order_to_the_address(ann: Person) -> None:
     """The demo's order up to the summary, which shows the address back to Ann."""
-    ann.send("/start")
-    ann.expect("What would you like?")
-    ann.press("🍕 Order a pizza")
-    ann.expect("Which size would you like?")
-    ann.send("large")
-    ann.expect("How many Large pizzas?")
-    ann.send("2")
-    ann.expect("Anything extra on your Large pizza?")
-    ann.press("➡️ Continue")
-    ann.expect("Where should we deliver?")
+    order_up_to_the_address(ann)
     ann.send(ADDRESS)
     ann.expect("Anything the courier should know?")
     ann.send(NOTE)
