@@ -118,7 +118,9 @@ def _phone(ask: Ask, event: Event, today: dt.date) -> Answer:
     return Answer(True, text)
 
 
-def _date_bound(bound: Any, today: dt.date) -> dt.date | None:
+def date_bound(bound: Any, today: dt.date) -> dt.date | None:
+    """A date question's `min` or `max` (`today` or YYYY-MM-DD); None: no bound it can read
+    (--validate refuses those, content_checks)."""
     if bound is None:
         return None
     if bound == "today":
@@ -141,7 +143,7 @@ def _date(ask: Ask, event: Event, today: dt.date) -> Answer:
             continue
     else:
         return INVALID
-    low, high = _date_bound(ask.minimum, today), _date_bound(ask.maximum, today)
+    low, high = date_bound(ask.minimum, today), date_bound(ask.maximum, today)
     if (low and value < low) or (high and value > high):
         return INVALID
     return Answer(True, value.isoformat())

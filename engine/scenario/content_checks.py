@@ -10,6 +10,7 @@ from typing import Any
 import regex
 
 from engine.core import callback_data
+from engine.core.answers import date_bound
 from engine.core.durations import DurationError, parse_duration
 from engine.core.templating import CONTEXT_NAMES
 from engine.scenario.diagnostics import Diagnostic, error, warning
@@ -181,20 +182,12 @@ def _duplicates(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
             seen.setdefault(key, 0)
 
 
-def _date_bound(value: Any) -> dt.date | None:
-    """A date question's `min` or `max` as the answer check reads it (`today`: not fixed)."""
-    if isinstance(value, str) and value != "today":
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
-
-
 def _comparable_bounds(kind: str, low: Any, high: Any) -> tuple[Any, Any] | None:
     """`min` and `max` as values to compare (dates for a date question), or None."""
     if kind == "date":
-        low, high = _date_bound(low), _date_bound(high)
+        if "today" in (low, high):  # moves with the calendar: not comparable here
+            return None
+        low, high = date_bound(low, dt.date.min), date_bound(high, dt.date.min)
         return (low, high) if low is not None and high is not None else None
     if isinstance(low, int | float) and isinstance(high, int | float):
         return low, high
@@ -211,7 +204,7 @@ def _ask_bounds(
             continue
         value = data[option]
         if kind == "date":
-            if value == "today" or _date_bound(value) is not None:
+            if date_bound(value, dt.date.min) is not None:  # as the answer check reads it
                 continue
             hint = did_you_mean(value, ["today"]) if isinstance(value, str) else ""
             yield error(
