@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from itertools import chain
-from operator import itemgetter
+from itertools import chain, repeat
+from operator import is_, itemgetter
 from typing import Any
 
 import peewee
@@ -62,9 +62,18 @@ def _shape(
     return defaults, columns, dates
 
 
+def _one_value(rows: Sequence[dict[str, Any]], column: str) -> bool:
+    """Whether every row holds the very same object in `column` (tested in C, not in a
+    Python loop over the rows)."""
+    first = rows[0][column]
+    return all(map(is_, map(itemgetter(column), rows), repeat(first)))
+
+
 @lru_cache(maxsize=64)
 def _getter(columns: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     """A row's values for `columns`, as a tuple (itemgetter of one key gives no tuple)."""
+    if not columns:
+        return lambda row: ()
     if len(columns) == 1:
         name = columns[0]
         return lambda row: (row[name],)
@@ -85,15 +94,22 @@ def insert_rows(
     # peewee fills defaults in Python, not as SQL defaults: once per batch here
     filled = tuple(v() if callable(v) else v for v in defaults.values())
     postgres = is_postgres(db)
-    shape = (model._meta.table_name, columns, conflict, update)
     given = columns[: len(columns) - len(filled)]
+    if dates and not postgres:
+        # a batch's rows share their timestamps (the batch's moment): such a column is
+        # written like a default, formatted once, and the rows are not walked in Python
+        shared = tuple(c for c in given if c in dates and _one_value(rows, c))
+        if shared:
+            given = tuple(c for c in given if c not in shared)
+            filled = tuple(rows[0][c] for c in shared) + filled
+            columns = given + shared + tuple(defaults)
+            dates = dates - frozenset(shared)
+        filled = tuple(_sqlite_value(v) for v in filled)
+    shape = (model._meta.table_name, columns, conflict, update)
     row_values = _getter(given)
-    if postgres:
-        values = [row_values(row) + filled for row in rows]
-    elif dates:  # a batch shares a few timestamps: each is formatted once
+    if dates and not postgres:  # timestamps that differ by row: each is formatted once
         formatted: dict[int, Any] = {}
         at = [i for i, c in enumerate(given) if c in dates]
-        kept = tuple(_sqlite_value(v) for v in filled)
         values = []
         for row in rows:
             items = list(row_values(row))
@@ -103,7 +119,7 @@ def insert_rows(
                 if key not in formatted:
                     formatted[key] = _sqlite_value(item)
                 items[i] = formatted[key]
-            values.append(tuple(items) + kept)
+            values.append(tuple(items) + filled)
     else:
         values = [row_values(row) + filled for row in rows]
     with _wrapped_errors:  # driver errors become peewee's, which the batch retry catches
