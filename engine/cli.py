@@ -92,6 +92,9 @@ def _parser(prog: str) -> _Parser:
     )
     parser.add_argument("--strict", action="store_true", help="validate: treat warnings as errors")
     parser.add_argument("--lang", help="chat: the user's language")
+    parser.add_argument(
+        "--name", help="chat and the terminal bot: the user's first name (default Alex)"
+    )
     return parser
 
 
@@ -150,11 +153,13 @@ def run(
                 return EXIT_PROBLEMS
             from engine.console import run_chat
 
-            return run_chat(scenario, stdin or sys.stdin, stdout, args.lang, scenario_path=path)
+            return run_chat(
+                scenario, stdin or sys.stdin, stdout, args.lang, scenario_path=path, name=args.name
+            )
         if args.validate or args.format or args.strict:
             paths = args.paths or discover(_scenario_folder(stderr, prog))
             return _validate(paths, args.format or "text", args.strict, stdout)
-        return _main_job(args.paths, stdin or sys.stdin, stdout, stderr, prog)
+        return _main_job(args.paths, stdin or sys.stdin, stdout, stderr, prog, args.name)
     except UsageError as exc:
         parser.print_usage(stderr)
         stderr.write(f"{prog}: error: {exc}\n")
@@ -178,7 +183,14 @@ def _scenario_folder(stderr: TextIO, prog: str) -> str:
     return scenarios_dir()
 
 
-def _main_job(paths: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO, prog: str) -> int:
+def _main_job(
+    paths: list[str],
+    stdin: TextIO,
+    stdout: TextIO,
+    stderr: TextIO,
+    prog: str,
+    name: str | None = None,
+) -> int:
     """The bot itself: on Telegram with a token, else in the terminal through the same
     pipeline; without either (a supervisor with no token), a refusal rather than exit 0."""
     from engine.runtime.config import SettingsError, read_settings
@@ -204,7 +216,7 @@ def _main_job(paths: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO, p
         return run_bot(settings, stderr)
     from engine.runtime.local_chat import run_local
 
-    return run_local(settings, stdin, stdout, stderr)
+    return run_local(settings, stdin, stdout, stderr, name)
 
 
 def _is_terminal(stream: TextIO | None) -> bool:
