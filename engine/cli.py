@@ -361,8 +361,12 @@ def _graph(
             stderr.write(f"{prog}: {exc}\n")
             return EXIT_PROBLEMS
     if output is not None:
-        with open(output, "wb") as file:
-            file.write(content.encode("utf-8") if isinstance(content, str) else content)
+        try:
+            with open(output, "wb") as file:
+                file.write(content.encode("utf-8") if isinstance(content, str) else content)
+        except OSError as exc:  # a folder that does not exist, no permission
+            stderr.write(f"{prog}: cannot write {output}: {exc.strerror or exc}\n")
+            return EXIT_PROBLEMS
         stderr.write(f"wrote the {chosen} diagram of {path} to {output}\n")
     elif isinstance(content, bytes) and chosen == "png":
         binary = getattr(stdout, "buffer", None)

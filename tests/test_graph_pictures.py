@@ -181,3 +181,10 @@ def test_a_png_is_not_printed_to_a_terminal(monkeypatch: pytest.MonkeyPatch) -> 
     assert run(["--graph", str(DEMO), "--format", "png"], out, err) == 2
     assert "add --output FILE.png" in err.getvalue()
     assert Terminal.buffer.getvalue() == b""
+
+
+def test_an_output_that_cannot_be_written_is_one_clear_line(tmp_path: Path) -> None:
+    target = tmp_path / "no such folder" / "demo.mmd"
+    code, _, err = graph(str(DEMO), "--output", str(target))
+    assert code == 1
+    assert err == f"run.py: cannot write {target}: No such file or directory\n"
