@@ -257,11 +257,14 @@ def test_validate_rejects_translations_that_break_placeholders(
     po = ready(project)
     translate(po, {"New order: {{ size }}": translation})
     status, output = cli("--validate")
-    line = next(
-        i
-        for i, text in enumerate(po.read_text(encoding="utf-8").splitlines(), 1)
-        if text.startswith('msgid "New order')
-    )
+    line = (
+        next(
+            i
+            for i, text in enumerate(po.read_text(encoding="utf-8").splitlines(), 1)
+            if text.startswith('msgid "New order')
+        )
+        + 1
+    )  # the msgstr line below it, where the translator writes
     assert status == 1
     assert (
         f"locales/ru/LC_MESSAGES/shop.po:{line}:1: error:" in output
@@ -301,6 +304,12 @@ def test_percent_signs_only_matter_in_plural_and_trans_texts(project: Path) -> N
     translate(po, {plural: ("%(count)s пицца", "%(count)d пиццы", "%(count)s пицц")})
     status, output = cli("--validate")
     assert status == 1 and "[translation-format]" in output
+    broken = next(  # the msgstr[1] line of that entry, where the translator wrote it
+        i
+        for i, text in enumerate(po.read_text(encoding="utf-8").splitlines(), 1)
+        if text.startswith('msgstr[1] "%(count)d')
+    )
+    assert f"shop.po:{broken}:1: error:" in output
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -466,11 +475,14 @@ def test_translations_may_not_assign_or_define(project: Path, translation: str, 
     po = ready(project)
     translate(po, {"You chose {{ _(size) }}.": translation})
     status, output = cli("--validate")
-    line = next(
-        i
-        for i, text in enumerate(po.read_text(encoding="utf-8").splitlines(), 1)
-        if text.startswith('msgid "You chose')
-    )
+    line = (
+        next(
+            i
+            for i, text in enumerate(po.read_text(encoding="utf-8").splitlines(), 1)
+            if text.startswith('msgid "You chose')
+        )
+        + 1
+    )  # the msgstr line below it
     assert status == 1
     assert f"shop.po:{line}:1: error:" in output and "[translation-statement]" in output
     assert tag in output

@@ -132,6 +132,7 @@ def _check_language(
             "file",
         )
     translated = fuzzy = 0
+    po_lines = content.decode("utf-8", "replace").splitlines()
     for msgid in msgids:
         message = catalog.get(msgid)
         strings = (
@@ -146,12 +147,14 @@ def _check_language(
             continue
         translated += 1
         originals = msgid if isinstance(msgid, tuple) else (msgid,)
-        position = Position(path, message.lineno or 1, 1)
-        for string in strings:
+        lines = _msgstr_lines(po_lines, message.lineno or 1, len(strings))
+        for string, line in zip(strings, lines, strict=True):
             if not isinstance(string, str):
                 continue
             yield from _check_translation(
-                position, originals[-1] if len(strings) > 1 else originals[0], string
+                Position(path, line, 1),
+                originals[-1] if len(strings) > 1 else originals[0],
+                string,
             )
     total = len(msgids)
     shares[language] = f"{translated}/{total} ({100 * translated // total if total else 100}%)"
@@ -164,6 +167,20 @@ def _check_language(
             f"{language}: {translated} of {total} texts translated ({share}%), {missing} missing, {fuzzy} fuzzy; "
             f"until they are done, users see the {source} text. Run `{command()} --update`, then translate them.",
         )
+
+
+def _msgstr_lines(po_lines: list[str], msgid_line: int, count: int) -> list[int]:
+    """The line of each `msgstr` (`msgstr[n]` of a plural) of the entry whose msgid is at
+    `msgid_line`: a broken translation is reported where the translator writes it."""
+    found: list[int] = []
+    for number in range(msgid_line, len(po_lines) + 1):
+        text = po_lines[number - 1].lstrip()
+        if text.startswith("msgstr"):
+            found.append(number)
+        elif found and not text.startswith('"'):
+            break  # the entry's last msgstr (and its continuation lines) ended
+    found = found[:count]
+    return found + [msgid_line] * (count - len(found))
 
 
 def _check_translation(position: Position, original: str, translation: str) -> Iterator[Diagnostic]:
