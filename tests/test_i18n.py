@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import os
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from engine.core.formatting import FILTERS
 from engine.core.templating import environment
 from engine.core.translation import negotiate
 from engine.i18n import catalogs, command_menus
+from engine.runtime.scenario_holder import ScenarioHolder
 from engine.scenario import validate_file
 from engine.scenario.compiler import compile_scenario
 
@@ -573,3 +575,54 @@ def test_update_never_cuts_a_placeholder_across_lines(project: Path) -> None:
     assert f'msgid "{long_text}"' in po
     for line in po.splitlines():
         assert line.count("{{") == line.count("}}"), line
+
+
+SIZE_TESTS = """\
+- name: asks the size in Russian
+  language: ru
+  steps:
+    - send: /start
+    - press: Заказать
+      expect: Which size?
+"""
+
+
+def test_a_broken_translation_follows_one_rule_everywhere(
+    project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`--validate` reports it at its msgstr line; `--chat`, `--test` and the bot leave the
+    entry out (users read the original, the rest of the catalog is used) and say so once,
+    at the same place. Before, the chat and tests showed the broken text and the bot refused
+    to start."""
+    po = ready(project)
+    translate(po, {"Which size?": "Какой {{ размер }}?"})  # a placeholder the text lacks
+    line = 1 + next(
+        i
+        for i, text in enumerate(po.read_text(encoding="utf-8").splitlines(), 1)
+        if text.startswith('msgid "Which size?"')
+    )
+    where = f"locales/ru/LC_MESSAGES/shop.po:{line}"
+    status, output = cli("--validate")
+    assert status == 1 and f"{where}:1: error:" in output
+    assert "adds {{ размер }}" in output and "[translation-placeholders]" in output
+
+    told = f"{where}: the translation of 'Which size?' is not used (it adds {{{{ размер }}}})"
+    out, err = io.StringIO(), io.StringIO()
+    chat_input = io.StringIO("1\n")  # presses the first button, Заказать
+    assert run(["--chat", "--lang", "ru", "scenarios/shop.yaml"], out, err, chat_input) == 0
+    assert err.getvalue().count(told) == 1
+    assert "bot: Which size?" in out.getvalue() and "Заказать" in out.getvalue()
+
+    tests = project / "scenarios" / "shop.tests.yaml"
+    tests.write_text(SIZE_TESTS, encoding="utf-8")
+    status, output = cli("--test", str(tests))
+    assert status == 0, output
+    assert output.count(told) == 1 and "PASS  asks the size in Russian" in output
+
+    caplog.set_level(logging.WARNING, logger="engine.reload")
+    holder = ScenarioHolder("scenarios/shop.yaml")  # the bot starts, as it does for a deploy
+    assert caplog.text.count(told) == 1
+    chat = Conversation(holder.current)
+    chat.session = chat.session.evolve(language="ru")
+    chat.send("/start")
+    assert texts(chat.press("Заказать")) == ["Which size?"]
