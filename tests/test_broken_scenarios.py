@@ -243,6 +243,27 @@ CASES = [
         ("needs quotes around it", 'write say: "{{ user.first_name }}"'),
     ),
     Case(
+        "set-text-shown-untranslated",
+        y(
+            """
+            bot: {name: T, start: a, language: en, languages: [en, de]}
+            vars: {rating: null}
+            states:
+              a:
+                say: How was it?
+                buttons:
+                  - {text: Good, set: {rating: good}, goto: done}
+              done:
+                say: "You found it {{ rating }}."
+                end: true
+            """
+        ),
+        "set-text-shown",
+        9,
+        10,
+        ("('good', line 7)", "users who speak de read it untranslated", "{{ _(rating) }}"),
+    ),
+    Case(
         "misplaced-key-read-as-a-state",
         HEAD + "    say: Hi\n  goto: done\n" + DONE,
         "misplaced-key",

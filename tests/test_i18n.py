@@ -626,3 +626,50 @@ def test_a_broken_translation_follows_one_rule_everywhere(
     chat.session = chat.session.evolve(language="ru")
     chat.send("/start")
     assert texts(chat.press("Заказать")) == ["Which size?"]
+
+
+RATING_BOT = """\
+bot: {name: Rate, language: en, languages: [en, de], start: ask}
+vars: {rating: null}
+states:
+  ask:
+    say: How was it?
+    buttons:
+      - {text: Good, set: {rating: good}, goto: thanks}
+      - {text: Bad, set: {rating: bad}, goto: thanks}
+  thanks:
+    say: "You found it {{ SHOWN }}."
+    do: [{notify: {to: admins, say: "Rated {{ rating }}"}}]
+    end: true
+"""
+
+
+def test_a_value_a_button_stores_is_shown_translated_with_underscore(project: Path) -> None:
+    """`set: {rating: good}` stores the word; `{{ rating }}` showed 'good' to German users
+    without a word from --validate. Now it is a warning, and `{{ _(rating) }}` shows the
+    translation: the stored texts become catalog entries."""
+    path = project / "scenarios" / "rate.yaml"
+    path.write_text(RATING_BOT.replace("SHOWN", "rating"), encoding="utf-8")
+    status, output = cli("--validate", "--strict", str(path))
+    assert status == 1 and "[set-text-shown]" in output and "rate.yaml:10:" in output
+    assert output.count("[set-text-shown]") == 1  # the notice to admins is in the bot's language
+
+    path.write_text(RATING_BOT.replace("SHOWN", "_(rating)"), encoding="utf-8")
+    assert cli("--init", "de", str(path))[0] == 0
+    po = project / "locales" / "de" / "LC_MESSAGES" / "rate.po"
+    translate(
+        po,
+        {"How was it?": "Wie war es?", "Good": "Gut", "Bad": "Schlecht", "good": "gut"}
+        | {"bad": "schlecht", "You found it {{ _(rating) }}.": "Sie fanden es {{ _(rating) }}."}
+        | {"Rated {{ rating }}": "Bewertet: {{ rating }}"},
+    )
+    assert "a value of rating (set:), shown with _(rating)" in po.read_text(encoding="utf-8")
+    status, output = cli("--validate", "--strict", str(path))
+    assert status == 0, output
+    report = validate_file(str(path))
+    assert report.scenario is not None
+    chat = Conversation(compile_scenario(report.scenario))
+    chat.session = chat.session.evolve(language="de")
+    assert texts(chat.send("/start")) == ["Wie war es?"]
+    assert texts(chat.press("Gut")) == ["Sie fanden es gut."]
+    assert chat.session.vars["rating"] == "good"  # stored as written: conditions keep working

@@ -79,6 +79,15 @@ class StateFacts:
     asks_var: str | None = None
 
 
+@dataclass(frozen=True)
+class SetText:
+    """A `set:` value that is a plain text (no template): `set: {rating: good}`."""
+
+    name: str
+    value: str
+    path: Path
+
+
 @dataclass
 class Inventory:
     states: dict[str, StateFacts] = field(default_factory=dict)
@@ -100,6 +109,8 @@ class Inventory:
     set_and_cleared: list[Name] = field(default_factory=list)
     # `set:` values with `{% %}`: rendered to text, never a number or a list
     text_set_values: list[Name] = field(default_factory=list)
+    # `set:` values that are plain words: shown to users, they are not translated
+    set_texts: list[SetText] = field(default_factory=list)
     start: str | None = None
 
 
@@ -248,6 +259,8 @@ class _Walker:
             self.template_values(value, (*path, name))
             if isinstance(value, str) and "{%" in value:
                 self.inventory.text_set_values.append(Name(name, (*path, name)))
+            elif isinstance(value, str) and "{{" not in value and any(c.isalpha() for c in value):
+                self.inventory.set_texts.append(SetText(name, value, (*path, name)))
 
     def clear(self, names: Any, path: Path) -> None:
         if isinstance(names, str):
