@@ -22,6 +22,7 @@ WARNING_CODES = frozenset(
         "set-and-clear",
         "set-text-template",
         "set-text-shown",
+        "null-filter",
     }
 )
 
