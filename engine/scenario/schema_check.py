@@ -14,6 +14,7 @@ from jsonschema.exceptions import ValidationError
 from engine.bundled_files import schema_text
 from engine.scenario.diagnostics import Diagnostic, error
 from engine.scenario.suggestions import did_you_mean
+from engine.scenario.yaml_explanations import quoted
 from engine.scenario.yaml_loader import Path, SourceMap
 
 _TYPE_WORDS = {
@@ -233,6 +234,18 @@ def _explain(problem: ValidationError, source: SourceMap) -> Iterator[Diagnostic
                 and any(k in instance[key] for k in _STATE_KEYS)
             ):
                 hint = f" '{key}' looks like a state: put it under `states:`."
+            elif (
+                path
+                and isinstance(path[-1], int)
+                and len(instance) == 1
+                and isinstance(instance[key], str | int | float)
+                and not isinstance(instance[key], bool)
+            ):  # `- Note: we are closed` in a list of texts
+                text = f"{key}: {instance[key]}"
+                hint = did_you_mean(key, allowed) + (
+                    f" If this is the text '{text[:60]}', put it in quotes, or YAML reads "
+                    f"'{key}' as a key: write - {quoted(text)}"
+                )
             elif not path and key in _state_keys():
                 hint = (
                     f" `{key}:` is a key of a state: indent it like the other keys of its "
