@@ -13,6 +13,7 @@ from engine.core.durations import DurationError, parse_duration
 from engine.core.effects import (
     AnswerButton,
     CancelTimers,
+    EditMarkup,
     EditText,
     Effect,
     InlineButton,
@@ -103,7 +104,11 @@ class ConsoleChat:
                 )
             )
         elif line:
-            self.send(TextMessage(user=self.user, chat=self.chat, seed=self.seed, text=line))
+            self.send(
+                TextMessage(
+                    user=self.user, chat=self.chat, seed=self.seed, message_id=self.seed, text=line
+                )
+            )
         return True
 
     def wait(self, duration: str) -> None:
@@ -152,7 +157,11 @@ class ConsoleChat:
         out = self.out
         if isinstance(effect, SendText | EditText):
             prefix = "bot (edits): " if isinstance(effect, EditText) else "bot: "
+            if isinstance(effect, SendText) and effect.reply_to is not None:
+                prefix = "bot (replying to you): "
             out.write(prefix + visible_text(effect.text, effect.parse_mode) + "\n")
+        elif isinstance(effect, EditMarkup):
+            out.write("bot (changes the buttons):\n")
         elif isinstance(effect, SendMedia):
             caption = visible_text(effect.caption, effect.parse_mode)
             out.write(f"bot: [{effect.kind}: {effect.media}] {caption}".rstrip() + "\n")
@@ -181,8 +190,15 @@ class ConsoleChat:
                     "   " + "  ".join(f"[{start + i}] {b.text}" for i, b in enumerate(row)) + "\n"
                 )
         if markup.keyboard:
+            options = [
+                *(["hidden after one press"] if markup.one_time else []),
+                *([f"typing field: {markup.placeholder}"] if markup.placeholder else []),
+            ]
             out.write(
-                "   keys: " + " | ".join(k.text for row in markup.keyboard for k in row) + "\n"
+                "   keys: "
+                + " | ".join(k.text for row in markup.keyboard for k in row)
+                + (f"  ({'; '.join(options)})" if options else "")
+                + "\n"
             )
 
 

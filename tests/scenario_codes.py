@@ -21,6 +21,7 @@ WARNING_CODES = frozenset(
         "ask-option-unused",
         "set-and-clear",
         "set-text-template",
+        "keyboard-options-unused",
     }
 )
 

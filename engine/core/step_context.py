@@ -182,7 +182,8 @@ class StepBase:
         edit_id = self.edit_message_id if edit else None
         if edit_id is not None and messages:
             self.edit_message_id = None
-        self.effects.extend(to_effects(messages, self.event.chat.id, edit_id))
+        reply_to = None if isinstance(self.event, ButtonPress) else self.event.message_id
+        self.effects.extend(to_effects(messages, self.event.chat.id, edit_id, reply_to))
 
     def say(self, say: tuple[Any, ...]) -> None:
         self.emit(self.builder.messages(say, self.state or "", self.epoch))
