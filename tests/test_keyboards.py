@@ -527,3 +527,83 @@ def test_conversation_tests_turn_the_pages_and_press_an_entry(tmp_path: Path) ->
     )
     out = io.StringIO()
     assert run_test_files([str(tmp_path / "shop.tests.yaml")], out) == 0, out.getvalue()
+
+
+# ---- the "👇" filler: only where Telegram leaves no other way ------------------------------
+
+CARRIER = builtin_texts.KEYBOARD_CARRIER
+FILLER = """\
+bot: {name: T, start: menu}
+states:
+  menu:
+    say: Menu.
+    buttons:
+      - {text: Confirm, say: Noted., goto: confirm}
+      - {text: Options, goto: options}
+      - {text: Twice, goto: twice}
+    on:
+      - {text: options, say: Here are the options., goto: options}
+  confirm:
+    remove_keyboard: true
+    say: Here is your order.
+    buttons: [{text: Place it, goto: menu}]
+  options:
+    buttons: [{text: Back, goto: menu}]
+  twice:
+    keyboard: [[Yes, No]]
+    say:
+      - First.
+      - {text: Second., buttons: [{text: Own, goto: menu}]}
+      - Third.
+    buttons: [{text: Back, goto: menu}]
+"""
+
+
+def sent_messages(effects: list[Effect]) -> list[SendText | EditText | EditMarkup]:
+    return [e for e in effects if isinstance(e, SendText | EditText | EditMarkup)]
+
+
+def test_a_reply_keyboard_rides_on_the_message_just_before(tmp_path: Path) -> None:
+    chat = Conversation(compile_yaml(FILLER, tmp_path))
+    chat.send("/start")
+    noted, order = sent_messages(chat.press("Confirm"))
+    assert isinstance(noted, SendText) and noted.text == "Noted."
+    assert noted.markup == Markup(remove_keyboard=True)
+    # the inline buttons alone: the pressed menu becomes the order, as any button's goto
+    assert isinstance(order, EditText) and order.text == "Here is your order."
+    assert [b.text for row in order.markup.inline for b in row] == ["Place it"]
+
+
+def test_the_filler_is_sent_only_when_nothing_else_can_carry_the_keys(tmp_path: Path) -> None:
+    text = FILLER.replace("start: menu", "start: confirm")
+    carrier, order = sent_messages(Conversation(compile_yaml(text, tmp_path)).send("/start"))
+    assert isinstance(carrier, SendText) and carrier.text == CARRIER
+    assert carrier.markup == Markup(remove_keyboard=True)
+    assert isinstance(order, SendText) and order.markup.inline
+
+
+def test_buttons_without_a_text_change_the_pressed_message_in_place(tmp_path: Path) -> None:
+    chat = Conversation(compile_yaml(FILLER, tmp_path))
+    chat.send("/start")
+    (edit,) = sent_messages(chat.press("Options"))
+    assert isinstance(edit, EditMarkup) and edit.message_id == 99
+    assert [b.text for row in edit.markup.inline for b in row] == ["Back"]
+    assert chat.press("Back") and chat.session.state == "menu"
+
+
+def test_buttons_without_a_text_go_under_the_message_just_before(tmp_path: Path) -> None:
+    chat = Conversation(compile_yaml(FILLER, tmp_path))
+    chat.send("/start")
+    (said,) = sent_messages(chat.send("options"))
+    assert isinstance(said, SendText) and said.text == "Here are the options."
+    assert [b.text for row in said.markup.inline for b in row] == ["Back"]
+
+
+def test_a_reply_keyboard_skips_a_message_with_buttons_of_its_own(tmp_path: Path) -> None:
+    chat = Conversation(compile_yaml(FILLER.replace("start: menu", "start: twice"), tmp_path))
+    first, second, third = sent_messages(chat.send("/start"))
+    assert isinstance(first, SendText) and first.text == "First."
+    assert [k.text for k in first.markup.keyboard[0]] == ["Yes", "No"]
+    assert isinstance(second, SendText) and [b.text for b in second.markup.inline[0]] == ["Own"]
+    assert isinstance(third, SendText) and [b.text for b in third.markup.inline[0]] == ["Back"]
+    assert CARRIER not in [m.text for m in (first, second, third)]

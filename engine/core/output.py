@@ -353,25 +353,45 @@ class MessageBuilder:
         return self.with_options(markup, state.keyboard_options)
 
 
-def attach(messages: list[Outgoing], markup: Markup) -> None:
-    """Put a state's keyboard on its last message (inline buttons and a reply keyboard cannot
-    share one message: the reply keyboard then rides on the message before, or alone)."""
+def attach(
+    messages: list[Outgoing],
+    markup: Markup,
+    ride: Callable[[Markup], bool] | None = None,
+) -> None:
+    """Put a state's keyboard on its last message. Inline buttons and a reply keyboard (or its
+    removal) cannot share one message: the reply keyboard then rides on an earlier message
+    without keys, of these messages or (through `ride`) of the step. Only when there is no
+    such message is a small message (KEYBOARD_CARRIER) sent to carry it; likewise for a
+    keyboard without any text to go under, when the step sent nothing it could ride on."""
     if not markup:
         return
-    if not messages:  # the text failed to render (reported): keep the way out visible
-        messages.append(Outgoing(builtin_texts.KEYBOARD_CARRIER, parse_mode=None))
-    last = messages[-1]
+    reply = NO_MARKUP
     if markup.inline and (markup.keyboard or markup.remove_keyboard):
-        reply = replace(markup, inline=())  # the reply keyboard, with its options
-        if len(messages) > 1 and not messages[-2].markup:
-            messages[-2].markup = reply
-        else:
-            messages.insert(
-                len(messages) - 1,
-                Outgoing(builtin_texts.KEYBOARD_CARRIER, parse_mode=None, markup=reply),
-            )
-        markup = Markup(inline=markup.inline)
-    last.markup = _merge(last.markup, markup)
+        reply, markup = replace(markup, inline=()), Markup(inline=markup.inline)
+    if messages:
+        messages[-1].markup = _merge(messages[-1].markup, markup)
+    elif ride is None or not ride(markup):
+        messages.append(Outgoing(builtin_texts.KEYBOARD_CARRIER, parse_mode=None, markup=markup))
+    if reply:
+        _place_reply(messages, reply, ride)
+
+
+def _place_reply(
+    messages: list[Outgoing], reply: Markup, ride: Callable[[Markup], bool] | None
+) -> None:
+    """The reply keyboard of a state with inline buttons: on the latest earlier message
+    without keys (not before one that shows or hides a reply keyboard: that would undo it)."""
+    for message in reversed(messages[:-1]):
+        if message.markup.keyboard or message.markup.remove_keyboard:
+            break
+        if not message.markup:
+            message.markup = reply
+            return
+    else:
+        if ride is not None and ride(reply):
+            return
+    carrier = Outgoing(builtin_texts.KEYBOARD_CARRIER, parse_mode=None, markup=reply)
+    messages.insert(max(len(messages) - 1, 0), carrier)
 
 
 def _merge(own: Markup, extra: Markup) -> Markup:
