@@ -179,6 +179,7 @@ class StepBase:
         edit_id = self.edit_message_id if edit else None
         if (
             markup
+            and markup.inline
             and not messages
             and edit_id is not None
             and not (markup.keyboard or markup.remove_keyboard)
