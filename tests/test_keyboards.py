@@ -189,6 +189,16 @@ def test_made_up_list_data_is_expired_not_a_crash(tmp_path: Path) -> None:
         assert chat.session.state == "menu"
 
 
+def test_a_list_that_only_stores_keeps_the_user_where_they_are(tmp_path: Path) -> None:
+    text = SHOP.replace("products: []", f"products: {json.dumps(fruits(3))}")
+    text = text.replace("        goto: chosen\n", "", 1)  # the list's goto: it only stores
+    chat = Conversation(compile_yaml(text, tmp_path))  # no "button-does-nothing"
+    chat.send("/start")
+    effects = chat.press("2. Fruit 2")
+    assert chat.session.vars["chosen"] == 101 and chat.session.state == "menu"
+    assert [e for e in effects if isinstance(e, AnswerButton)] == [AnswerButton("cb")]
+
+
 def test_an_empty_or_null_list_shows_only_the_other_buttons(tmp_path: Path) -> None:
     assert inline_of(shop(tmp_path, 0).send("/start")) == [["Quit"]]
     text = SHOP.replace("products: []", "products: null")

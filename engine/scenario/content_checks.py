@@ -137,7 +137,7 @@ def _buttons(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
                     "url-button-action",
                     f"the button {where} opens a link, so its `{actions[0]}` never runs; make two buttons.",
                 )
-        elif not actions and "text" in button.data:
+        elif not actions and "text" in button.data and "save_as" not in button.data:
             yield error(
                 source.of(button.path),
                 "button-does-nothing",
