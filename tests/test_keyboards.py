@@ -390,6 +390,21 @@ def test_a_message_keyboard_has_its_own_options_and_the_default_size(tmp_path: P
     }
 
 
+def test_options_are_checked_where_a_keyboard_is_shown(tmp_path: Path) -> None:
+    """A question with keys, a state's or a message's `keyboard`: no warning; a message or a
+    state (or a question without keys) that shows none: `keyboard-options-unused`, there."""
+    path = tmp_path / "sizes.yaml"
+    path.write_text(OPTIONS, encoding="utf-8")
+    assert validate_file(str(path)).diagnostics == ()
+    unused = OPTIONS.replace(
+        "      - text: Got it.\n",
+        "      - text: Got it.\n        keyboard_options: {one_time: true}\n",
+    ).replace("ask: {var: size, choices: [Small, Large]}", "ask: {var: size}")
+    path.write_text(unused, encoding="utf-8")
+    found = [(d.code, d.position.line) for d in validate_file(str(path)).diagnostics]
+    assert found == [("keyboard-options-unused", 6), ("keyboard-options-unused", 11)]
+
+
 def test_a_placeholder_made_long_by_a_template_is_cut_to_telegrams_64(tmp_path: Path) -> None:
     chat = Conversation(compile_yaml(OPTIONS, tmp_path))
     chat.user = User(7, "A" * 100, language="en")
