@@ -15,6 +15,7 @@ from engine.core.durations import DurationError, parse_duration
 from engine.core.effects import (
     AnswerButton,
     CancelTimers,
+    EditMarkup,
     EditText,
     Effect,
     InlineButton,
@@ -153,19 +154,23 @@ class ConsoleChat:
             if key.request_contact or key.request_location:
                 self.share("contact" if key.request_contact else "location", "")
             else:
-                self.send(TextMessage(**self.sender(), text=line))
+                self.send(TextMessage(**self.said(), text=line))
         elif line.startswith("/") and len(line) > 1:
             command, _, args = line.removeprefix("//").removeprefix("/").partition(" ")
             self.send(
-                CommandMessage(**self.sender(), command=command.split("@")[0], args=args.strip())
+                CommandMessage(**self.said(), command=command.split("@")[0], args=args.strip())
             )
         elif line:
-            self.send(TextMessage(**self.sender(), text=line))
+            self.send(TextMessage(**self.said(), text=line))
         return True
 
     def sender(self) -> dict[str, Any]:
         """Who sends an event and where, with the seed that picks `random:` variants."""
         return {"user": self.user, "chat": self.chat, "seed": self.seed}
+
+    def said(self) -> dict[str, Any]:
+        """`sender()` for a message the user writes or shares: its id is what a reply quotes."""
+        return {**self.sender(), "message_id": self.seed}
 
     def share(self, kind: str, args: str) -> None:
         """Send what `/contact`, `/location` or `/photo` (or another media kind) stands for,
@@ -179,7 +184,7 @@ class ConsoleChat:
             phone = args or DEFAULT_PHONE
             self.out.write(f"(you share the phone number {phone})\n")
             return ContactShared(
-                **self.sender(),
+                **self.said(),
                 phone_number=phone,
                 first_name=self.user.first_name,
                 contact_user_id=self.user.id,
@@ -193,7 +198,7 @@ class ConsoleChat:
                 )
                 return None
             self.out.write(f"(you share the location {where[0]:g}, {where[1]:g})\n")
-            return LocationShared(**self.sender(), latitude=where[0], longitude=where[1])
+            return LocationShared(**self.said(), latitude=where[0], longitude=where[1])
         name, _, caption = args.partition(" ")
         self.media_sent += 1
         file_id = name or f"{kind}-{self.media_sent}"
@@ -201,7 +206,7 @@ class ConsoleChat:
             f" with the caption {caption.strip()!r}" if caption.strip() else ""
         )
         self.out.write(said + ")\n")
-        return MediaMessage(**self.sender(), kind=kind, file_id=file_id, caption=caption.strip())
+        return MediaMessage(**self.said(), kind=kind, file_id=file_id, caption=caption.strip())
 
     def wait(self, duration: str) -> None:
         """Move the clock on; the timers now due fire, and the user is told which did, or
@@ -249,7 +254,11 @@ class ConsoleChat:
             self.messages += 1
         if isinstance(effect, SendText | EditText):
             prefix = "bot (edits): " if isinstance(effect, EditText) else "bot: "
+            if isinstance(effect, SendText) and effect.reply_to is not None:
+                prefix = "bot (replying to you): "
             out.write(prefix + visible_text(effect.text, effect.parse_mode) + "\n")
+        elif isinstance(effect, EditMarkup):
+            out.write("bot (changes the buttons):\n")
         elif isinstance(effect, SendMedia):
             caption = visible_text(effect.caption, effect.parse_mode)
             out.write(f"bot: [{effect.kind}: {effect.media}] {caption}".rstrip() + "\n")
@@ -265,8 +274,9 @@ class ConsoleChat:
             self.timers = [t for t in self.timers if t.state != effect.state]
         elif isinstance(effect, ReportProblem):
             out.write(f"(problem in state {effect.state}: {effect.message})\n")
-        if isinstance(effect, SendText | SendMedia | SendLocation | EditText):
-            message = effect.message_id if isinstance(effect, EditText) else self.messages
+        if isinstance(effect, SendText | SendMedia | SendLocation | EditText | EditMarkup):
+            edited = effect.message_id if isinstance(effect, EditText | EditMarkup) else None
+            message = self.messages if edited is None else edited
             self.show_markup(effect.markup, message)
 
     def show_markup(self, markup: Markup, message: int) -> None:
@@ -284,7 +294,16 @@ class ConsoleChat:
                 )
         if markup.keyboard:
             self.keys = [k for row in markup.keyboard for k in row]
-            self.out.write("   keys: " + " | ".join(_key(k) for k in self.keys) + "\n")
+            options = [
+                *(["hidden after one press"] if markup.one_time else []),
+                *([f"typing field: {markup.placeholder}"] if markup.placeholder else []),
+            ]
+            self.out.write(
+                "   keys: "
+                + " | ".join(_key(k) for k in self.keys)
+                + (f"  ({'; '.join(options)})" if options else "")
+                + "\n"
+            )
         elif markup.remove_keyboard:
             self.keys = []
 

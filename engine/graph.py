@@ -214,6 +214,8 @@ def _context(block_path: Path, block: dict[str, Any]) -> str:
         return f"/{block_path[1]}"
     if block_path[:1] == ("fallback",):
         return "fallback"
+    if "buttons" in block_path[2:] and isinstance(block.get("list"), str):
+        return f"an entry of {block['list']}"  # buttons made from a list
     if "buttons" in block_path[2:]:
         return str(block.get("text", "button"))
     if len(block_path) == 4 and block_path[2] == "on":

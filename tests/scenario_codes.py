@@ -23,6 +23,7 @@ WARNING_CODES = frozenset(
         "set-text-template",
         "set-text-shown",
         "null-filter",
+        "keyboard-options-unused",
     }
 )
 

@@ -38,6 +38,9 @@ class Case:
 MINIMAL = "bot: {name: T, start: a}\nstates:\n  a:\n    say: Hi\n    end: true\n"
 HEAD = "bot: {name: T, start: a}\nstates:\n  a:\n"  # then the lines of state a
 DONE = "  done:\n    say: Bye\n    end: true\n"
+LIST = (
+    "bot: {name: T, start: a}\nvars: {products: []}\nstates:\n  a:\n    say: Pick\n    buttons:\n"
+)
 
 BILLION_LAUGHS = MINIMAL + y(
     """
@@ -1610,6 +1613,47 @@ CASES = [
         1,
         46,
         ("'pt-BR' is not valid", "pt_BR", "after `_`"),
+    ),
+    # ---- issue 16: keyboards (buttons from a list, reply keyboard options) ------------------
+    Case(
+        "keyboard-options-without-a-keyboard",
+        HEAD + "    say: Hi\n    keyboard_options: {one_time: true}\n    end: true\n",
+        "keyboard-options-unused",
+        5,
+        5,
+        ("no reply keyboard is shown there", "Give it a `keyboard`"),
+    ),
+    Case(
+        "button-list-inside-a-row",
+        LIST + '      - [{list: products, text: "{{ item }}", save_as: p, goto: a}]\n',
+        "unknown-key",
+        7,
+        11,
+        ("`list:` is not allowed", "a row of their own in a state's `buttons`"),
+    ),
+    Case(
+        "button-list-without-save-as",
+        LIST + '      - {list: products, text: "{{ item }}", goto: a}\n',
+        "missing-key",
+        7,
+        9,
+        ("`save_as` is missing", "receives the pressed entry's value"),
+    ),
+    Case(
+        "button-list-in-braces",
+        LIST + '      - {list: "{{ products }}", text: "{{ item }}", save_as: p, goto: a}\n',
+        "condition-braces",
+        7,
+        16,
+        ("write `list: products`",),
+    ),
+    Case(
+        "button-list-of-an-unknown-variable",
+        LIST + '      - {list: prodcts, text: "{{ item }}", save_as: p, goto: a}\n',
+        "undefined-variable",
+        7,
+        16,
+        ("'prodcts'", "Did you mean 'products'?"),
     ),
 ]
 

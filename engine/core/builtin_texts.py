@@ -4,6 +4,7 @@ from __future__ import annotations
 
 BUTTON_EXPIRED = "This button has expired."
 NOT_YOUR_BUTTON = "This button is not for you."
+LIST_CHANGED = "This list has changed. Please choose again."
 DID_NOT_UNDERSTAND = "Sorry, I did not understand that."
 SOMETHING_WENT_WRONG = "Sorry, something went wrong. Please try again."
 YES, NO = "Yes", "No"

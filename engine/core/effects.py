@@ -33,9 +33,21 @@ class Markup:
     inline: tuple[tuple[InlineButton, ...], ...] = ()
     keyboard: tuple[tuple[ReplyKey, ...], ...] = ()
     remove_keyboard: bool = False
+    # a reply keyboard's options (`keyboard_options`): hidden after one press, the hint in
+    # the empty typing field (at most 64 characters), fitted to its keys (Telegram: big keys)
+    one_time: bool = False
+    placeholder: str = ""
+    resize: bool = True
 
     def __bool__(self) -> bool:
-        return bool(self.inline or self.keyboard or self.remove_keyboard)
+        return bool(
+            self.inline
+            or self.keyboard
+            or self.remove_keyboard
+            or self.one_time
+            or self.placeholder
+            or not self.resize
+        )
 
 
 NO_MARKUP = Markup()
@@ -54,6 +66,7 @@ class SendText(Effect):
     text: str  # 1-4096 characters
     parse_mode: str | None = "HTML"
     markup: Markup = NO_MARKUP
+    reply_to: int | None = None  # the user's message it quotes (`reply: true`)
 
 
 @quick_init
@@ -65,6 +78,7 @@ class SendMedia(Effect):
     caption: str = ""  # 0-1024 characters
     parse_mode: str | None = "HTML"
     markup: Markup = NO_MARKUP
+    reply_to: int | None = None
 
 
 @quick_init
@@ -74,6 +88,7 @@ class SendLocation(Effect):
     latitude: float
     longitude: float
     markup: Markup = NO_MARKUP
+    reply_to: int | None = None
 
 
 @quick_init
@@ -85,6 +100,16 @@ class EditText(Effect):
     message_id: int
     text: str
     parse_mode: str | None = "HTML"
+    markup: Markup = NO_MARKUP
+
+
+@quick_init
+@dataclass(frozen=True)
+class EditMarkup(Effect):
+    """Replace only the inline buttons of a message, its text untouched (a list's page)."""
+
+    chat_id: int
+    message_id: int
     markup: Markup = NO_MARKUP
 
 

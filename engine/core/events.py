@@ -32,6 +32,8 @@ class Event:
     user: User
     chat: Chat
     seed: int = 0  # picks `random:` variants deterministically (adapters pass the update id)
+    # the user's message (a reply quotes it); a press: the bot's message whose button it was
+    message_id: int | None = None
 
 
 @quick_init
@@ -54,7 +56,6 @@ class CommandMessage(Event):
 class ButtonPress(Event):
     data: str
     callback_id: str
-    message_id: int | None = None  # the message whose button was pressed (edited in place)
 
 
 @quick_init

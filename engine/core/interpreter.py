@@ -14,6 +14,7 @@ from engine.core.callback_data import FALLBACK_HOME, button_data
 from engine.core.effects import (
     AnswerButton,
     CancelTimers,
+    EditMarkup,
     Effect,
     ExportUserData,
     ForgetUser,
@@ -40,6 +41,7 @@ from engine.core.model import (
 )
 from engine.core.output import Outgoing
 from engine.core.ports import OfflineServices, Services
+from engine.core.rendering import RenderError
 from engine.core.session import Frame, Session
 from engine.core.side_effects import SideEffects
 from engine.core.step_context import MAX_MOVES, StepResult
@@ -256,7 +258,20 @@ class _Step(SideEffects):
             return False
         state = self.current()
         button = self.pressed(ref, state) if ref is not None else None
-        if button is None or button.actions is None:
+        if button is not None and ref is not None and state is not None and button.listing:
+            if ref.page >= 0:
+                self.effects.append(AnswerButton(event.callback_id))
+                self.redraw(event, state, button, ref.page)
+                return False
+            if ref.entry >= 0:
+                self.press_entry(event, ref, button, state)
+                return False
+        if (
+            button is None
+            or button.actions is None
+            or button.listing is not None
+            or (ref is not None and (ref.entry >= 0 or ref.page >= 0))
+        ):
             self.effects.append(
                 AnswerButton(event.callback_id, self.builtin(builtin_texts.BUTTON_EXPIRED))
             )
@@ -264,6 +279,44 @@ class _Step(SideEffects):
         self.effects.append(AnswerButton(event.callback_id))
         self.run(button.actions, state)
         return False
+
+    def press_entry(
+        self, event: ButtonPress, ref: callback_data.ButtonRef, button: Button, state: State
+    ) -> None:
+        """An entry of a list button: its value (as the list holds it now) is stored in
+        `save_as`, then the button's actions run. An entry that changed since it was drawn
+        (the list was reloaded, an entry removed) is not guessed at: the user hears so and
+        sees the list as it is now."""
+        listing = button.listing
+        assert listing is not None and button.actions is not None
+        entries = self.builder.entries(listing)
+        value: Any = None
+        fresh = False
+        if ref.entry < len(entries):
+            try:
+                value = self.builder.entry_value(listing, entries[ref.entry], ref.entry)
+            except RenderError as exc:
+                self.report(f"cannot work out the value of entry {ref.entry + 1}: {exc}")
+            else:
+                fresh = callback_data.entry_check(value) == ref.check
+        if not fresh:
+            self.effects.append(
+                AnswerButton(event.callback_id, self.builtin(builtin_texts.LIST_CHANGED))
+            )
+            shown = min(ref.entry, max(len(entries) - 1, 0)) // listing.page_size
+            self.redraw(event, state, button, shown)
+            return
+        self.effects.append(AnswerButton(event.callback_id))
+        self.set_var(listing.save_as, value)
+        self.run(button.actions, state)
+
+    def redraw(self, event: ButtonPress, state: State, button: Button, page: int) -> None:
+        """The state's inline buttons again, the list at `page`, in the pressed message."""
+        if event.message_id is None:  # no message to edit (not from Telegram): show anew
+            self.show(state)
+            return
+        markup = self.builder.state_markup(state, self.epoch, {button.index: page})
+        self.effects.append(EditMarkup(event.chat.id, event.message_id, Markup(markup.inline)))
 
     def pressed(self, ref: callback_data.ButtonRef, state: State | None) -> Button | None:
         """The button a press refers to, if it can have been drawn for this user in this visit:

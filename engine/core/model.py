@@ -80,6 +80,22 @@ Action = Http | Notify | Assign | Plugin | SetLanguage
 
 
 @dataclass(frozen=True)
+class ButtonList:
+    """Buttons made from a list (`buttons: - list: …`): one per entry, a page at a time.
+    A press of an entry stores its value in `save_as`; the value's check (a short hash in
+    the button's data) tells a press of an entry that has since changed."""
+
+    source: Expression  # the list, evaluated when the keyboard is drawn and when pressed
+    label: Text  # per entry, with `item` (and `number`, from 1) in scope
+    value: Value  # per entry, likewise; None: the entry itself
+    save_as: str
+    page_size: int = 5
+    columns: int = 1
+    previous: Text | None = None  # the page buttons' labels; None: ◀️ and ▶️
+    next: Text | None = None
+
+
+@dataclass(frozen=True)
 class Button:
     """An inline button. Its identity, carried in its callback data, is where it was written
     (`home`: a state's name, `/command` or `~fallback`) and its place among that home's
@@ -96,6 +112,16 @@ class Button:
     # in a `random:` message: (its pick key, this variant's place, the variants); a press
     # counts only when this variant is the one drawn for the visit
     variant: tuple[str, int, int] | None = None
+    listing: ButtonList | None = None  # buttons made from a list, in pages
+
+
+@dataclass(frozen=True)
+class KeyboardOptions:
+    """How a reply keyboard behaves (`keyboard_options`)."""
+
+    one_time: bool = False  # hidden once a key is pressed
+    placeholder: Text | None = None  # the hint in the empty typing field
+    resize: bool = True  # keys as tall as their text (false: Telegram's big keys)
 
 
 @dataclass(frozen=True)
@@ -121,6 +147,8 @@ class Message:
     # a `random:` message with inline buttons draws one variant per visit (not per event),
     # keyed by this, so that a press can tell which variant was shown
     pick_key: str = ""
+    keyboard_options: KeyboardOptions | None = None
+    reply: bool = False  # quote the user's message
 
 
 @dataclass(frozen=True)
@@ -192,6 +220,7 @@ class State:
     end: bool = False
     edit: bool = True
     all_buttons: tuple[Button, ...] = ()  # every inline button of the state, by index
+    keyboard_options: KeyboardOptions | None = None
 
     @property
     def awaits_input(self) -> bool:

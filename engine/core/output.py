@@ -4,11 +4,14 @@ to the last message, splitting long texts, and editing a menu in place."""
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
+
+from jinja2 import Undefined
 
 from engine.core import builtin_texts
-from engine.core.callback_data import button_data
+from engine.core.callback_data import button_data, entry_check, entry_data, page_data
 from engine.core.effects import (
     NO_MARKUP,
     EditText,
@@ -20,9 +23,31 @@ from engine.core.effects import (
     SendMedia,
     SendText,
 )
-from engine.core.model import Ask, Button, Expression, Key, Message, State, Text
-from engine.core.rendering import CAPTION_LIMIT, RenderError, Scope, evaluate, render, split_text
+from engine.core.model import (
+    Ask,
+    Button,
+    ButtonList,
+    Expression,
+    Key,
+    KeyboardOptions,
+    Message,
+    State,
+    Text,
+)
+from engine.core.rendering import (
+    CAPTION_LIMIT,
+    RenderError,
+    Scope,
+    evaluate,
+    render,
+    resolve,
+    split_text,
+)
 from engine.core.translation import NoTranslation, Translator
+
+PLACEHOLDER_LIMIT = 64  # Telegram's limit for a reply keyboard's input_field_placeholder
+MAX_LIST_ENTRIES = 10_000  # entries of a `list:` offered (their number must fit the data)
+PREVIOUS_PAGE, NEXT_PAGE = "◀️", "▶️"  # a list's page buttons unless the author names them
 
 
 @dataclass(slots=True)
@@ -35,6 +60,7 @@ class Outgoing:
     location: tuple[float, float] | None = None
     parse_mode: str | None = "HTML"
     markup: Markup = NO_MARKUP
+    reply: bool = False  # quote the user's message (`reply: true`)
 
 
 def parse_mode(mode: str) -> str | None:
@@ -62,12 +88,12 @@ class MessageBuilder:
         self.user_id = user_id
         self.tag = tag  # carried by inline buttons: whom they are for (groups)
 
-    def text(self, text: Text) -> str | None:
+    def text(self, text: Text, scope: Scope | None = None) -> str | None:
         translated = self.translator.text(text, self.language)
         if translated.template is None:
             return translated.source
         try:
-            return render(translated, self.context())
+            return render(translated, scope or self.context())
         except RenderError as exc:
             self.report(f"cannot render `{text.source[:80]}`: {exc}", "template_failed")
             return None
@@ -115,10 +141,13 @@ class MessageBuilder:
     def _one(self, message: Message, state: str, epoch: int) -> Outgoing | None:
         mode = parse_mode(message.parse_mode)
         markup = (
-            Markup(
-                inline=self.inline(message.buttons, state, epoch),
-                keyboard=self.keys(message.keyboard),
-                remove_keyboard=message.remove_keyboard,
+            self.with_options(
+                Markup(
+                    inline=self.inline(message.buttons, state, epoch),
+                    keyboard=self.keys(message.keyboard),
+                    remove_keyboard=message.remove_keyboard,
+                ),
+                message.keyboard_options,
             )
             if message.buttons or message.keyboard or message.remove_keyboard
             else NO_MARKUP
@@ -128,22 +157,45 @@ class MessageBuilder:
             caption = self.text(message.caption) if message.caption else ""
             if media is None or caption is None:
                 return None
-            return Outgoing(caption, message.media_kind, media, None, mode, markup)
+            return Outgoing(caption, message.media_kind, media, None, mode, markup, message.reply)
         if message.location is not None:
-            return Outgoing(location=message.location, parse_mode=mode, markup=markup)
+            return Outgoing(
+                location=message.location, parse_mode=mode, markup=markup, reply=message.reply
+            )
         text = self.text(message.text) if message.text is not None else None
         if not text or not text.strip():
             return None  # Telegram refuses empty messages; an `if`-like template may render ""
-        return Outgoing(text, parse_mode=mode, markup=markup)
+        return Outgoing(text, parse_mode=mode, markup=markup, reply=message.reply)
+
+    def with_options(self, markup: Markup, options: KeyboardOptions | None) -> Markup:
+        """A reply keyboard with its `keyboard_options` (nothing to do without keys)."""
+        if options is None or not markup.keyboard:
+            return markup
+        placeholder = self.text(options.placeholder) if options.placeholder else ""
+        return replace(
+            markup,
+            one_time=options.one_time,
+            placeholder=(placeholder or "").strip()[:PLACEHOLDER_LIMIT],
+            resize=options.resize,
+        )
 
     def inline(
-        self, rows: tuple[tuple[Button, ...], ...], state: str, epoch: int
+        self,
+        rows: tuple[tuple[Button, ...], ...],
+        state: str,
+        epoch: int,
+        pages: Mapping[int, int] | None = None,
     ) -> tuple[tuple[InlineButton, ...], ...]:
+        """The inline keyboard; `pages`: the page a `list:` button (by index) shows."""
         built: list[tuple[InlineButton, ...]] = []
         for row in rows:
             items: list[InlineButton] = []
             for button in row:
                 if button.condition is not None and not self.holds(button.condition):
+                    continue
+                if button.listing is not None:
+                    page = (pages or {}).get(button.index, 0)
+                    built.extend(self.listed(button, button.listing, state, epoch, page))
                     continue
                 label = self.text(button.text)
                 if not label:
@@ -158,6 +210,93 @@ class MessageBuilder:
             if items:
                 built.append(tuple(items))
         return tuple(built)
+
+    def entries(self, listing: ButtonList) -> list[Any]:
+        """The entries of a `list:` now (none when it is null; a non-list is reported)."""
+        try:
+            found = evaluate(listing.source, self.context())
+        except RenderError as exc:
+            self.report(
+                f"cannot evaluate the list `{listing.source.source}`: {exc}", "template_failed"
+            )
+            return []
+        if found is None or isinstance(found, Undefined):
+            return []
+        if not isinstance(found, list | tuple):
+            self.report(
+                f"the buttons' list `{listing.source.source}` is a {type(found).__name__}, "
+                "not a list: no buttons are shown",
+                "template_failed",
+            )
+            return []
+        if len(found) > MAX_LIST_ENTRIES:
+            self.report(
+                f"the buttons' list `{listing.source.source}` has {len(found):,} entries: "
+                f"the first {MAX_LIST_ENTRIES:,} are offered",
+                "template_failed",
+            )
+        return list(found[:MAX_LIST_ENTRIES])
+
+    def entry_scope(self, item: Any, number: int) -> Scope:
+        """What an entry's label and value see: everything, and `item` and `number` (from 1)."""
+        return Scope({**self.context().values, "item": item, "number": number + 1})
+
+    def entry_value(self, listing: ButtonList, item: Any, number: int) -> Any:
+        """What a press of the entry stores: its `value`, or the entry itself."""
+        if listing.value is None:
+            return item
+        return resolve(listing.value, self.entry_scope(item, number))
+
+    def listed(
+        self, button: Button, listing: ButtonList, state: str, epoch: int, page: int
+    ) -> list[tuple[InlineButton, ...]]:
+        """One page of a list's buttons, and a row to turn the page where there is one."""
+        entries = self.entries(listing)
+        if not entries:
+            return []
+        home = button.home or state
+        last = (len(entries) - 1) // listing.page_size
+        page = min(max(page, 0), last)
+        first = page * listing.page_size
+        drawn: list[InlineButton] = []
+        for number in range(first, min(first + listing.page_size, len(entries))):
+            item = entries[number]
+            label = self.text(listing.label, self.entry_scope(item, number))
+            try:
+                value = self.entry_value(listing, item, number)
+            except RenderError as exc:
+                self.report(
+                    f"cannot work out the value of entry {number + 1}: {exc}", "template_failed"
+                )
+                continue
+            if label and label.strip():
+                check = entry_check(value)
+                drawn.append(
+                    InlineButton(
+                        label, entry_data(home, button.index, epoch, self.tag, number, check)
+                    )
+                )
+        rows = [
+            tuple(drawn[i : i + listing.columns]) for i in range(0, len(drawn), listing.columns)
+        ]
+        turns: list[InlineButton] = []
+        if page > 0:
+            label = self.text(listing.previous) if listing.previous else PREVIOUS_PAGE
+            turns.append(
+                InlineButton(
+                    label or PREVIOUS_PAGE, page_data(home, button.index, epoch, self.tag, page - 1)
+                )
+            )
+        if page < last:
+            label = self.text(listing.next) if listing.next else NEXT_PAGE
+            turns.append(
+                InlineButton(
+                    label or NEXT_PAGE, page_data(home, button.index, epoch, self.tag, page + 1)
+                )
+            )
+        if turns:
+            rows.append(tuple(turns))
+        return rows
 
     def keys(self, rows: tuple[tuple[Key, ...], ...]) -> tuple[tuple[ReplyKey, ...], ...]:
         built = []
@@ -198,57 +337,93 @@ class MessageBuilder:
             rows.append((ReplyKey(skip),))
         return tuple(rows)
 
-    def state_markup(self, state: State, epoch: int) -> Markup:
+    def state_markup(
+        self, state: State, epoch: int, pages: Mapping[int, int] | None = None
+    ) -> Markup:
         if not (state.buttons or state.keyboard or state.ask is not None or state.remove_keyboard):
             return NO_MARKUP  # nothing to draw (an end state, a plain message)
         keyboard = self.keys(state.keyboard) if state.keyboard else ()
         if not keyboard and state.ask is not None and not state.remove_keyboard:
             keyboard = self.ask_keys(state.ask)
-        return Markup(
-            inline=self.inline(state.buttons, state.name, epoch) if state.buttons else (),
+        markup = Markup(
+            inline=self.inline(state.buttons, state.name, epoch, pages) if state.buttons else (),
             keyboard=keyboard,
             remove_keyboard=state.remove_keyboard,
         )
+        return self.with_options(markup, state.keyboard_options)
 
 
-def attach(messages: list[Outgoing], markup: Markup) -> None:
-    """Put a state's keyboard on its last message (inline buttons and a reply keyboard cannot
-    share one message: the reply keyboard then rides on the message before, or alone)."""
+def attach(
+    messages: list[Outgoing],
+    markup: Markup,
+    ride: Callable[[Markup], bool] | None = None,
+) -> None:
+    """Put a state's keyboard on its last message. Inline buttons and a reply keyboard (or its
+    removal) cannot share one message: the reply keyboard then rides on an earlier message
+    without keys, of these messages or (through `ride`) of the step. Only when there is no
+    such message is a small message (KEYBOARD_CARRIER) sent to carry it; likewise for a
+    keyboard without any text to go under, when the step sent nothing it could ride on."""
     if not markup:
         return
-    if not messages:  # the text failed to render (reported): keep the way out visible
-        messages.append(Outgoing(builtin_texts.KEYBOARD_CARRIER, parse_mode=None))
-    last = messages[-1]
+    reply = NO_MARKUP
     if markup.inline and (markup.keyboard or markup.remove_keyboard):
-        reply = Markup(keyboard=markup.keyboard, remove_keyboard=markup.remove_keyboard)
-        if len(messages) > 1 and not messages[-2].markup:
-            messages[-2].markup = reply
-        else:
-            messages.insert(
-                len(messages) - 1,
-                Outgoing(builtin_texts.KEYBOARD_CARRIER, parse_mode=None, markup=reply),
-            )
-        markup = Markup(inline=markup.inline)
-    last.markup = _merge(last.markup, markup)
+        reply, markup = replace(markup, inline=()), Markup(inline=markup.inline)
+    if messages:
+        messages[-1].markup = _merge(messages[-1].markup, markup)
+    elif ride is None or not ride(markup):
+        messages.append(Outgoing(builtin_texts.KEYBOARD_CARRIER, parse_mode=None, markup=markup))
+    if reply:
+        _place_reply(messages, reply, ride)
+
+
+def _place_reply(
+    messages: list[Outgoing], reply: Markup, ride: Callable[[Markup], bool] | None
+) -> None:
+    """The reply keyboard of a state with inline buttons: on the latest earlier message
+    without keys (not before one that shows or hides a reply keyboard: that would undo it)."""
+    for message in reversed(messages[:-1]):
+        if message.markup.keyboard or message.markup.remove_keyboard:
+            break
+        if not message.markup:
+            message.markup = reply
+            return
+    else:
+        if ride is not None and ride(reply):
+            return
+    carrier = Outgoing(builtin_texts.KEYBOARD_CARRIER, parse_mode=None, markup=reply)
+    messages.insert(max(len(messages) - 1, 0), carrier)
 
 
 def _merge(own: Markup, extra: Markup) -> Markup:
     if not own and not (extra.keyboard and extra.remove_keyboard):
         return extra  # the usual case: a message without keys of its own
+    keys = own if own.keyboard else extra  # the reply keyboard shown, and its options
     return Markup(
         inline=own.inline + extra.inline,
-        keyboard=own.keyboard or extra.keyboard,
+        keyboard=keys.keyboard,
         remove_keyboard=(own.remove_keyboard or extra.remove_keyboard)
         and not (own.keyboard or extra.keyboard),
+        one_time=keys.one_time,
+        placeholder=keys.placeholder,
+        resize=keys.resize,
     )
 
 
-def to_effects(messages: list[Outgoing], chat_id: int, edit_message_id: int | None) -> list[Effect]:
-    """Effects within Telegram's limits; the first text may replace the pressed menu in place."""
+def to_effects(
+    messages: list[Outgoing],
+    chat_id: int,
+    edit_message_id: int | None,
+    reply_to: int | None = None,
+) -> list[Effect]:
+    """Effects within Telegram's limits; the first text may replace the pressed menu in place.
+    A message with `reply` quotes `reply_to` (the user's message) with its first part."""
     effects: list[Effect] = []
     for message in messages:
+        quoted = reply_to if message.reply else None
         if message.location is not None:
-            effects.append(SendLocation(chat_id, *message.location, markup=message.markup))
+            effects.append(
+                SendLocation(chat_id, *message.location, markup=message.markup, reply_to=quoted)
+            )
         elif message.media_kind is not None:
             caption = message.text if len(message.text) <= CAPTION_LIMIT else ""
             effects.append(
@@ -259,6 +434,7 @@ def to_effects(messages: list[Outgoing], chat_id: int, edit_message_id: int | No
                     caption,
                     message.parse_mode,
                     message.markup,
+                    quoted,
                 )
             )
             if len(message.text) > CAPTION_LIMIT:
@@ -281,7 +457,8 @@ def to_effects(messages: list[Outgoing], chat_id: int, edit_message_id: int | No
                         EditText(chat_id, edit_message_id, piece, message.parse_mode, markup)
                     )
                 else:
-                    effects.append(SendText(chat_id, piece, message.parse_mode, markup))
+                    quote = quoted if i == 0 else None
+                    effects.append(SendText(chat_id, piece, message.parse_mode, markup, quote))
     return effects
 
 

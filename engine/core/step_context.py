@@ -4,14 +4,19 @@ templates see, and how messages are emitted. The interpreter and its side effect
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.core.callback_data import user_tag
 from engine.core.effects import (
+    EditMarkup,
+    EditText,
     Effect,
     Markup,
     ReportProblem,
+    SendLocation,
+    SendMedia,
+    SendText,
 )
 from engine.core.events import (
     ButtonPress,
@@ -171,18 +176,43 @@ class StepBase:
     def emit(
         self, messages: list[Outgoing], markup: Markup | None = None, edit: bool = False
     ) -> None:
+        edit_id = self.edit_message_id if edit else None
+        if (
+            markup
+            and markup.inline
+            and not messages
+            and edit_id is not None
+            and not (markup.keyboard or markup.remove_keyboard)
+        ):  # nothing to say, only buttons: the pressed message keeps its text, gets them
+            self.effects.append(EditMarkup(self.event.chat.id, edit_id, markup))
+            self.edit_message_id = None
+            return
         if markup is not None:
-            attach(messages, markup)
+            attach(messages, markup, self.ride)
         if self.remove_keyboard:
             for message in messages:
                 if not message.markup:
                     message.markup = Markup(remove_keyboard=True)
                     self.remove_keyboard = False
                     break
-        edit_id = self.edit_message_id if edit else None
         if edit_id is not None and messages:
             self.edit_message_id = None
-        self.effects.extend(to_effects(messages, self.event.chat.id, edit_id))
+        reply_to = None if isinstance(self.event, ButtonPress) else self.event.message_id
+        self.effects.extend(to_effects(messages, self.event.chat.id, edit_id, reply_to))
+
+    def ride(self, markup: Markup) -> bool:
+        """Put a keyboard on the latest message this step sent, if that has none (instead of
+        a message of its own): it is sent with the rest, nothing has gone out yet."""
+        for index in range(len(self.effects) - 1, -1, -1):
+            effect = self.effects[index]
+            if isinstance(effect, SendText | SendMedia | SendLocation):
+                if effect.markup:
+                    return False
+                self.effects[index] = replace(effect, markup=markup)
+                return True
+            if isinstance(effect, EditText | EditMarkup):
+                return False  # an edited message cannot take a reply keyboard
+        return False
 
     def say(self, say: tuple[Any, ...]) -> None:
         self.emit(self.builder.messages(say, self.state or "", self.epoch))

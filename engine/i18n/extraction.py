@@ -59,6 +59,10 @@ def translatable_role(path: Path) -> str | None:
         return "caption"
     if last == "text" and parent == "buttons":
         return "button"
+    if last in ("previous", "next") and "buttons" in keys:
+        return "button"  # a list's page buttons
+    if last == "placeholder" and parent == "keyboard_options":
+        return "key"
     if last == "keyboard" or (last == "text" and parent == "keyboard"):
         return "key"
     if last == "choices" or (last == "text" and parent == "choices"):

@@ -94,7 +94,7 @@ def _harmless(method: str, exc: ApiError) -> bool:
     text = exc.description.lower()
     if exc.kind != "bad_request":
         return False
-    if method == "editMessageText":
+    if method in ("editMessageText", "editMessageReplyMarkup"):
         return "not modified" in text
     return method == "answerCallbackQuery" and ("too old" in text or "invalid" in text)
 

@@ -21,6 +21,7 @@ from engine.core.model import (
     Assign,
     Branch,
     Button,
+    ButtonList,
     Choice,
     Command,
     Expression,
@@ -29,6 +30,7 @@ from engine.core.model import (
     Handler,
     Http,
     Key,
+    KeyboardOptions,
     Message,
     Notify,
     Plugin,
@@ -152,6 +154,8 @@ class ScenarioCompiler:
             variants=variants,
             parse_mode=mode,
             pick_key=pick_key,
+            keyboard_options=self.keyboard_options(raw.get("keyboard_options")),
+            reply=raw.get("reply", False) is True,
         )
 
     def buttons(
@@ -193,6 +197,32 @@ class ScenarioCompiler:
             home=home.name,
             guards=guards,
             variant=variant,
+            listing=self.button_list(raw) if "list" in raw else None,
+        )
+
+    def button_list(self, raw: dict[str, Any]) -> ButtonList:
+        """`list:`: the entries' source, their label and value, and the pages."""
+        source = self.condition(raw["list"])
+        assert source is not None
+        return ButtonList(
+            source=source,
+            label=self.text(raw["text"], "none"),
+            value=self.value(raw["value"]) if "value" in raw else None,
+            save_as=raw["save_as"],
+            page_size=raw.get("page_size", 5),
+            columns=raw.get("columns", 1),
+            previous=self.text(raw["previous"], "none") if "previous" in raw else None,
+            next=self.text(raw["next"], "none") if "next" in raw else None,
+        )
+
+    def keyboard_options(self, raw: Any) -> KeyboardOptions | None:
+        if not raw:
+            return None
+        placeholder = raw.get("placeholder")
+        return KeyboardOptions(
+            one_time=raw.get("one_time", False) is True,
+            placeholder=self.text(placeholder, "none") if placeholder else None,
+            resize=raw.get("resize", True) is not False,
         )
 
     def keyboard(self, raw: Any) -> tuple[tuple[Key, ...], ...]:
@@ -324,6 +354,7 @@ class ScenarioCompiler:
             only=frozenset([only] if isinstance(only, str) else only),
             end=raw.get("end", False) is True,
             edit=raw.get("edit", True),
+            keyboard_options=self.keyboard_options(raw.get("keyboard_options")),
         )
         return replace(state, all_buttons=state_buttons(state))
 

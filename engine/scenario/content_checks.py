@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import regex
@@ -45,6 +46,7 @@ def check_content(inv: Inventory, data: Any, source: SourceMap) -> Iterator[Diag
     yield from _variables(inv, data, source)
     yield from _assignments(inv, source)
     yield from _set_language(inv, data, source)
+    yield from _keyboard_options(inv, source)
 
 
 def _patterns(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
@@ -103,9 +105,12 @@ def _button_data(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
             continue
         tag = "0" * callback_data.TAG_LENGTH  # carried in groups
         ref = callback_data.ButtonRef(name, facts.inline_buttons - 1, callback_data.EPOCHS - 1, tag)
+        if facts.listed:  # an entry of a list: its place and its value's check too
+            last_entry = 10**callback_data.ENTRY_DIGITS - 1
+            ref = replace(ref, entry=last_entry, check="0" * callback_data.CHECK_LENGTH)
         size = len(callback_data.encode(ref).encode())
         if size > callback_data.MAX_BYTES:
-            room = callback_data.longest_state_name(facts.inline_buttons - 1)
+            room = callback_data.longest_state_name(facts.inline_buttons - 1, facts.listed)
             yield error(
                 source.key_of(facts.path),
                 "button-data-too-long",
@@ -132,7 +137,7 @@ def _buttons(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
                     "url-button-action",
                     f"the button {where} opens a link, so its `{actions[0]}` never runs; make two buttons.",
                 )
-        elif not actions and "text" in button.data:
+        elif not actions and "text" in button.data and "save_as" not in button.data:
             yield error(
                 source.of(button.path),
                 "button-does-nothing",
@@ -380,4 +385,16 @@ def _set_language(inv: Inventory, data: Any, source: SourceMap) -> Iterator[Diag
                 f"{describe_path(text.path)}; add it to `bot.languages` or write one of them."
                 + did_you_mean(text.text, map(str, offered)),
                 "reference",
+            )
+
+
+def _keyboard_options(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
+    """`keyboard_options` where no reply keyboard is shown: they would change nothing."""
+    for path, keys in inv.keyboard_options:
+        if not keys:
+            yield warning(
+                source.key_of(path),
+                "keyboard-options-unused",
+                f"`keyboard_options` {describe_path(path)} change nothing: no reply keyboard is "
+                "shown there. Give it a `keyboard` (or a question with keys), or remove them.",
             )

@@ -36,6 +36,7 @@ class Text:
     path: Path
     limit: int | None = None
     parse_mode: str = ""  # of a message's text or caption: how Telegram reads it
+    names: frozenset[str] = frozenset()  # names it may use besides the variables (`item`)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class StateFacts:
     immediate: str | None = None  # the state entered at once, without input, if unconditional
     inline_buttons: int = 0  # buttons that send callback data
     asks_var: str | None = None
+    listed: bool = False  # has buttons made from a list (their data is longer)
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,8 @@ class Inventory:
     assigned_vars: set[str] = field(default_factory=set)
     # the variables of questions that may be skipped (a skipped answer is stored as null)
     optional_answers: list[Name] = field(default_factory=list)
+    # `keyboard_options` and whether a reply keyboard is shown with them
+    keyboard_options: list[tuple[Path, bool]] = field(default_factory=list)
     start: str | None = None
 
 
@@ -127,6 +131,23 @@ def take_inventory(data: Any) -> Inventory:
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+_KEYED_TYPES = ("choice", "yes_no", "contact", "phone", "location")
+
+
+def _shows_keys(state: dict[str, Any]) -> bool:
+    """Whether a state shows reply keys: its own, or its question's (as the engine draws)."""
+    if "keyboard" in state:
+        return True
+    ask = state.get("ask")
+    if not isinstance(ask, dict) or state.get("remove_keyboard") is True:
+        return False
+    return bool(
+        ask.get("choices")
+        or ask.get("type") in _KEYED_TYPES
+        or (ask.get("optional") is True and "skip_text" in ask)
+    )
 
 
 def _rows(value: Any) -> list[tuple[Any, Path]]:
@@ -194,6 +215,7 @@ class _Walker:
         self.actions(name, state, path, "goto", "")
         self.buttons(name, state.get("buttons"), (*path, "buttons"))
         self.keyboard(name, state.get("keyboard"), (*path, "keyboard"))
+        self.keyboard_options(state, (*path, "keyboard_options"), _shows_keys(state))
         ask = state.get("ask")
         if isinstance(ask, dict):
             self.ask(name, ask, (*path, "ask"))
@@ -317,6 +339,7 @@ class _Walker:
             inv.conditions.append(Text(message["if"], (*path, "if")))
         self.buttons(state, message.get("buttons"), (*path, "buttons"))
         self.keyboard(state, message.get("keyboard"), (*path, "keyboard"))
+        self.keyboard_options(message, (*path, "keyboard_options"), "keyboard" in message)
         if isinstance(message.get("random"), list):
             for i, variant in enumerate(message["random"]):
                 self.message(state, variant, (*path, "random", i))
@@ -329,9 +352,13 @@ class _Walker:
             bpath = (*path, *sub)
             text = button.get("text")
             label = text if isinstance(text, str) else ""
+            listed = "list" in button
+            if listed:
+                label = self.button_list(state, button, bpath)
+            elif isinstance(text, str):
+                self.inventory.templates.append(Text(text, (*bpath, "text")))
             if isinstance(text, str):
                 labels.append(Name(text, (*bpath, "text")))
-                self.inventory.templates.append(Text(text, (*bpath, "text")))
             if isinstance(button.get("if"), str):
                 self.inventory.conditions.append(Text(button["if"], (*bpath, "if")))
             self.inventory.buttons.append(Button(state, bpath, button))
@@ -340,6 +367,33 @@ class _Walker:
             self.actions(state, button, bpath, "button", label)
         if labels:
             self.inventory.keyboards.append(Keyboard(state, "inline", tuple(labels)))
+
+    def button_list(self, state: str | None, button: dict[str, Any], path: Path) -> str:
+        """`list:`: the list (an expression), the entries' label and value (which see `item`
+        and `number`), the page buttons' labels and the variable a press fills."""
+        inv = self.inventory
+        entry = frozenset({"item", "number"})
+        if isinstance(button.get("list"), str):
+            inv.conditions.append(Text(button["list"], (*path, "list")))
+        for key in ("text", "value"):
+            if isinstance(button.get(key), str):
+                inv.templates.append(Text(button[key], (*path, key), names=entry))
+        for key in ("previous", "next"):
+            if isinstance(button.get(key), str):
+                inv.templates.append(Text(button[key], (*path, key)))
+        self.define(button.get("save_as"), (*path, "save_as"))
+        if state in inv.states:
+            inv.states[state].listed = True
+        return f"each of {button.get('list')}"
+
+    def keyboard_options(self, block: dict[str, Any], path: Path, keys: bool) -> None:
+        options = block.get("keyboard_options")
+        if isinstance(options, dict):
+            if isinstance(options.get("placeholder"), str):
+                self.inventory.templates.append(
+                    Text(options["placeholder"], (*path, "placeholder"))
+                )
+            self.inventory.keyboard_options.append((path, keys))
 
     def keyboard(self, state: str | None, rows: Any, path: Path) -> None:
         labels: list[Name] = []

@@ -175,6 +175,11 @@ def _branches(problem: ValidationError) -> dict[Any, list[ValidationError]]:
     return grouped
 
 
+def _unknown_keys(errors: list[ValidationError]) -> bool:
+    """Whether a branch refuses keys of the value itself: another branch may be the one meant."""
+    return any(e.validator == "additionalProperties" and not e.relative_path for e in errors)
+
+
 def _expected_types(problem: ValidationError) -> list[str]:
     if problem.validator == "type":
         value: Any = problem.validator_value
@@ -199,8 +204,8 @@ def _explain(problem: ValidationError, source: SourceMap) -> Iterator[Diagnostic
         candidates = [
             errs for errs in _branches(problem).values() if not any(_fails_on_type(e) for e in errs)
         ]
-        if candidates:
-            for sub in min(candidates, key=len):
+        if candidates:  # the branch that knows the value's keys (a `list:`), then the closest
+            for sub in min(candidates, key=lambda errs: (_unknown_keys(errs), len(errs))):
                 yield from _explain(sub, source)
             return
         words = " or ".join(_TYPE_WORDS.get(t, str(t)) for t in _expected_types(problem))
@@ -234,6 +239,18 @@ def _explain(problem: ValidationError, source: SourceMap) -> Iterator[Diagnostic
                 and any(k in instance[key] for k in _STATE_KEYS)
             ):
                 hint = f" '{key}' looks like a state: put it under `states:`."
+            elif key == "list" and "text" in allowed and "url" in allowed:  # a button
+                hint = (
+                    " Buttons made from a `list:` are a row of their own in a state's "
+                    "`buttons` (not inside a row's `[ ]`, nor under a message's `buttons`)."
+                )
+                yield error(
+                    source.key_of((*path, key)),
+                    "unknown-key",
+                    f"`list:` is not allowed {where}.{hint}",
+                    "schema",
+                )
+                return
             elif (
                 path
                 and isinstance(path[-1], int)

@@ -48,17 +48,19 @@ def check_templates(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
                 yield _too_long(text, len(sent), source)
             continue
         parsed = cache.get(text.text) or cache.setdefault(text.text, _parse(text.text))
-        yield from _report(text, parsed, known, source, "template")
+        yield from _report(text, parsed, known | text.names, source, "template")
         if parsed.problem is None and text.limit is not None and parsed.static_length > text.limit:
             yield _too_long(text, parsed.static_length, source)
     for condition in inv.conditions:
         position = source.of(condition.path)
         if has_template_syntax(condition.text):
             bare = condition.text.replace("{{", "").replace("}}", "").strip()
+            key = condition.path[-1] if condition.path[-1] == "list" else "if"
+            what = "a list is" if key == "list" else "conditions are"
             yield error(
                 position,
                 "condition-braces",
-                f"conditions are written without {{{{ }}}}: write `if: {bare}` {describe_path(condition.path)}.",
+                f"{what} written without {{{{ }}}}: write `{key}: {bare}` {describe_path(condition.path)}.",
             )
             continue
         key = "\0if" + condition.text

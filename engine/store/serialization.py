@@ -41,6 +41,20 @@ def _names(kind: type) -> tuple[str, ...]:
     return names
 
 
+_NONE_BY_DEFAULT: dict[type, frozenset[str]] = {}
+
+
+def _none_by_default(kind: type) -> frozenset[str]:
+    """The fields whose default is None: left out of a payload while None (decoding fills
+    them in), so a field added later costs the usual rows nothing."""
+    names = _NONE_BY_DEFAULT.get(kind)
+    if names is None:
+        names = _NONE_BY_DEFAULT[kind] = frozenset(
+            f.name for f in dataclasses.fields(kind) if f.default is None
+        )
+    return names
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, _SCALARS):
         return value
@@ -73,6 +87,12 @@ def _markup_plain(markup: Markup) -> dict[str, Any]:
         plain["keyboard"] = [[_key_plain(k) for k in row] for row in markup.keyboard]
     if markup.remove_keyboard:
         plain["remove_keyboard"] = True
+    if markup.one_time:
+        plain["one_time"] = True
+    if markup.placeholder:
+        plain["placeholder"] = markup.placeholder
+    if not markup.resize:
+        plain["resize"] = False
     return plain
 
 
@@ -147,10 +167,15 @@ def _usual_effect_json(effect: Effect) -> str | None:
         head += f', "text": {_quote(effect.text)}, "parse_mode": {mode}'
         if type(effect.markup) is not Markup:
             return None
+        tail = "}"
+        if isinstance(effect, SendText) and effect.reply_to is not None:
+            if type(effect.reply_to) is not int:
+                return None
+            tail = f', "reply_to": {effect.reply_to}}}'
         if not effect.markup:  # no keyboard is the default, filled in when decoded
-            return head + "}"
+            return head + tail
         markup = _markup_json(effect.markup)
-        return None if markup is None else f'{head}, "markup": {markup}}}'
+        return None if markup is None else f'{head}, "markup": {markup}{tail}'
     if kind is AnswerButton:
         assert isinstance(effect, AnswerButton)
         if not (type(effect.callback_id) is str and type(effect.text) is str):
@@ -198,6 +223,14 @@ def _markup_json(markup: Markup) -> str | None:
         parts.append('"keyboard": [' + ", ".join(rows) + "]")
     if markup.remove_keyboard:
         parts.append('"remove_keyboard": true')
+    if markup.one_time:
+        parts.append('"one_time": true')
+    if markup.placeholder:
+        if type(markup.placeholder) is not str:
+            return None
+        parts.append(f'"placeholder": {_quote(markup.placeholder)}')
+    if not markup.resize:
+        parts.append('"resize": false')
     return "{" + ", ".join(parts) + "}"
 
 
@@ -206,7 +239,10 @@ def _walked_effect_json(effect: Effect) -> str:
     values = vars(effect)  # a dataclass's fields, in their order (frozen: set once in __init__)
     if len(values) != len(_names(type(effect))):  # something else in __dict__: by the fields
         values = {name: getattr(effect, name) for name in _names(type(effect))}
+    unset = _none_by_default(type(effect))
     for name, value in values.items():
+        if value is None and name in unset:
+            continue  # the default, filled in when decoded
         if type(value) in _EXACT_SCALARS:
             fields[name] = value
         elif type(value) is Markup:
@@ -222,6 +258,9 @@ def _markup(data: dict[str, Any]) -> Markup:
         inline=tuple(tuple(InlineButton(**b) for b in row) for row in data.get("inline", ())),
         keyboard=tuple(tuple(ReplyKey(**k) for k in row) for row in data.get("keyboard", ())),
         remove_keyboard=bool(data.get("remove_keyboard", False)),
+        one_time=bool(data.get("one_time", False)),
+        placeholder=str(data.get("placeholder", "")),
+        resize=bool(data.get("resize", True)),
     )
 
 
@@ -234,7 +273,7 @@ def effect_from_json(text: str) -> Effect:
         if name not in fields:
             continue
         if name == "markup":
-            value = NO_MARKUP if not any(value.values()) else _markup(value)
+            value = _markup(value) if value else NO_MARKUP
         elif name == "due":
             value = dt.datetime.fromisoformat(value)
         elif isinstance(value, list):

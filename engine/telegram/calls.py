@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.core.effects import (
     AnswerButton,
+    EditMarkup,
     EditText,
     Effect,
     Markup,
@@ -96,7 +97,12 @@ def reply_markup(markup: Markup) -> str | None:
         return f'{{"inline_keyboard": [{", ".join(rows)}]}}'
     if markup.keyboard:
         rows = [f"[{', '.join([_key(k) for k in row])}]" for row in markup.keyboard]
-        return f'{{"keyboard": [{", ".join(rows)}], "resize_keyboard": true}}'
+        options = ', "resize_keyboard": true' if markup.resize else ""
+        if markup.one_time:
+            options += ', "one_time_keyboard": true'
+        if markup.placeholder:
+            options += f', "input_field_placeholder": {_json(markup.placeholder)}'
+        return f'{{"keyboard": [{", ".join(rows)}]{options}}}'
     if markup.remove_keyboard:
         return '{"remove_keyboard": true}'
     return None
@@ -108,16 +114,25 @@ def _key(key: ReplyKey) -> str:
     return f'{{"text": {_json(key.text)}{contact}{location}}}'
 
 
-def _text(chat: int | str, text: str, parse_mode: str | None, markup: Markup) -> ApiCall:
-    return ApiCall(
-        "sendMessage",
-        {
-            "chat_id": chat,
-            "text": text,
-            "parse_mode": parse_mode,
-            "reply_markup": reply_markup(markup),
-        },
-    )
+def reply_parameters(reply_to: int | None) -> str | None:
+    """The user's message a reply quotes; sent even if they deleted it meanwhile."""
+    if reply_to is None:
+        return None
+    return f'{{"message_id": {int(reply_to)}, "allow_sending_without_reply": true}}'
+
+
+def _text(
+    chat: int | str, text: str, parse_mode: str | None, markup: Markup, reply_to: int | None = None
+) -> ApiCall:
+    params = {
+        "chat_id": chat,
+        "text": text,
+        "parse_mode": parse_mode,
+        "reply_markup": reply_markup(markup),
+    }
+    if reply_to is not None:
+        params["reply_parameters"] = reply_parameters(reply_to)
+    return ApiCall("sendMessage", params)
 
 
 def _media(
@@ -128,8 +143,11 @@ def _media(
     parse_mode: str | None,
     markup: Markup,
     uploads: Uploads,
+    reply_to: int | None = None,
 ) -> ApiCall:
     params: dict[str, Any] = {"chat_id": chat, "reply_markup": reply_markup(markup)}
+    if reply_to is not None:
+        params["reply_parameters"] = reply_parameters(reply_to)
     if kind != "sticker" and caption:
         params.update(caption=caption, parse_mode=parse_mode)
     path = uploads.resolve(media, kind)
@@ -150,7 +168,9 @@ def api_calls(
     The effects a conversation sends most are looked for first (each is of one kind only)."""
     files = uploads or Uploads()
     if isinstance(effect, SendText):
-        return [_text(effect.chat_id, effect.text, effect.parse_mode, effect.markup)]
+        return [
+            _text(effect.chat_id, effect.text, effect.parse_mode, effect.markup, effect.reply_to)
+        ]
     if isinstance(effect, AnswerButton):
         params: dict[str, Any] = {
             "callback_query_id": effect.callback_id,
@@ -177,6 +197,7 @@ def api_calls(
                 effect.parse_mode,
                 effect.markup,
                 files,
+                effect.reply_to,
             )
         ]
     if isinstance(effect, SendLocation):
@@ -186,7 +207,16 @@ def api_calls(
             "longitude": effect.longitude,
             "reply_markup": reply_markup(effect.markup),
         }
+        if effect.reply_to is not None:
+            params["reply_parameters"] = reply_parameters(effect.reply_to)
         return [ApiCall("sendLocation", params)]
+    if isinstance(effect, EditMarkup):
+        params = {
+            "chat_id": effect.chat_id,
+            "message_id": effect.message_id,
+            "reply_markup": reply_markup(effect.markup) if effect.markup.inline else None,
+        }
+        return [ApiCall("editMessageReplyMarkup", params)]
     if isinstance(effect, NotifyChat):
         targets: Sequence[int | str] = admins if effect.to == "admins" else (effect.to,)
         if effect.media_kind and effect.media:

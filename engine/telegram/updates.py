@@ -194,14 +194,21 @@ def _message_event(
     user = _user(sender, "from") if sender is not None else _sender(message, chat)
     if edited:
         return OtherMessage(user=user, chat=chat, seed=seed, kind="edit")
+    written = message.get("message_id")
+    message_id = written if type(written) is int else None  # a reply (`reply: true`) quotes it
     if "text" in message:
         text = _str(message, "text")
         command = _command(text, message, username)
         if command is not None:
             return CommandMessage(
-                user=user, chat=chat, seed=seed, command=command[0], args=command[1]
+                user=user,
+                chat=chat,
+                seed=seed,
+                message_id=message_id,
+                command=command[0],
+                args=command[1],
             )
-        return TextMessage(user=user, chat=chat, seed=seed, text=text)
+        return TextMessage(user=user, chat=chat, seed=seed, message_id=message_id, text=text)
     if "contact" in message:
         contact = _dict(message["contact"], "contact")
         contact_user = contact.get("user_id")
@@ -209,6 +216,7 @@ def _message_event(
             user=user,
             chat=chat,
             seed=seed,
+            message_id=message_id,
             phone_number=_str(contact, "phone_number", "contact"),
             first_name=_str(contact, "first_name", "contact"),
             last_name=_str(contact, "last_name", "contact"),
@@ -220,6 +228,7 @@ def _message_event(
             user=user,
             chat=chat,
             seed=seed,
+            message_id=message_id,
             latitude=_float(location, "latitude", "location"),
             longitude=_float(location, "longitude", "location"),
         )
@@ -235,6 +244,7 @@ def _message_event(
                 user=user,
                 chat=chat,
                 seed=seed,
+                message_id=message_id,
                 kind=kind,
                 file_id=_str(media, "file_id", kind),
                 caption=_str(message, "caption"),
@@ -250,7 +260,7 @@ def _message_event(
         ),
         "other",
     )
-    return OtherMessage(user=user, chat=chat, seed=seed, kind=kind)
+    return OtherMessage(user=user, chat=chat, seed=seed, message_id=message_id, kind=kind)
 
 
 def _button_event(query: Mapping[str, Any], seed: int) -> tuple[Event | None, int | None]:

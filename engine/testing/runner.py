@@ -12,6 +12,7 @@ from typing import Any
 from engine.core.effects import (
     AnswerButton,
     CancelTimers,
+    EditMarkup,
     EditText,
     Effect,
     InlineButton,
@@ -124,7 +125,8 @@ class Conversation:
                 user=user, chat=chat, command=command.split("@")[0], args=args.strip()
             )
         if action.key == "send":
-            return TextMessage(user=user, chat=chat, text=action.text)
+            self.counter += 1  # the user's message has an id too: a reply quotes it
+            return TextMessage(user=user, chat=chat, message_id=self.counter, text=action.text)
         if action.key == "press":
             message_id, button = self.button(action)
             self.counter += 1
@@ -234,6 +236,12 @@ class Conversation:
             self.messages[message_id] = _Message(text, buttons, self.counter)
             self.show_keyboard(effect.markup)
             outcome.replies.append(Reply(text, buttons, edited))
+        elif isinstance(effect, EditMarkup) and effect.message_id in self.messages:
+            old = self.messages[effect.message_id]  # a list's page: new buttons, same text
+            inline = tuple(b for row in effect.markup.inline for b in row)
+            self.counter += 1
+            self.messages[effect.message_id] = _Message(old.text, inline, self.counter)
+            outcome.replies.append(Reply(old.text, inline, True))
         elif isinstance(effect, AnswerButton) and effect.text:
             outcome.notices.append(normalize(effect.text))
         elif isinstance(effect, NotifyChat):
