@@ -3,7 +3,7 @@
 Every state is a node named as in the file; `end: true` states are double circles; an arrow
 from a `start` pseudo-node marks the first state. Commands, the fallback and anything else
 that works in every state are drawn from one "any state" pseudo-node so the picture stays
-readable. Calls and returns are dashed; each `return` (on a state or in an `on` handler) leads
+readable. Calls and returns are dashed; each `return` (on a state, an `on` handler or a button) leads
 back to the states that call its sub-flow (the states reached from the called state without
 another `call`). States the start cannot reach are dashed grey and listed in a trailing comment.
 
@@ -122,6 +122,9 @@ def _returns(data: dict[str, Any], inv: Inventory) -> list[tuple[str, str | None
                 points.setdefault(name, (*facts.path, "on", i, "return"))
         if facts.returns:
             points[name] = (*facts.path, "return")
+    for button in inv.buttons:  # a button's `return` (the state's own comes first)
+        if button.state in inv.states and button.data.get("return") is True:
+            points.setdefault(button.state, (*button.path, "return"))
     within: dict[str, list[str]] = {}
     for edge in inv.edges:
         if edge.source is not None and edge.kind not in ("call", "migration"):

@@ -261,6 +261,7 @@ class _Step(SideEffects):
             )
             return False
         self.effects.append(AnswerButton(event.callback_id))
+        self.editing = True
         self.run(button.actions, state)
         return False
 
@@ -384,9 +385,9 @@ class _Step(SideEffects):
         elif actions.goto is not None:
             target = self.choose(actions.goto)
             if target is not None:
-                self.enter(target, via_button=isinstance(self.event, ButtonPress))
+                self.enter(target)
 
-    def enter(self, name: str, via_button: bool = False) -> None:
+    def enter(self, name: str) -> None:
         self.moves += 1
         target = self.scenario.states.get(name)
         if self.moves > MAX_MOVES or target is None:
@@ -411,7 +412,7 @@ class _Step(SideEffects):
             self.assign(enter.assign, enter.clear)
         if enter.do and not self.do(enter.do):
             return
-        self.show(target, edit=via_button and target.edit)
+        self.show(target, edit=self.editing and target.edit)
         for timer in target.timers:
             due = self.now + dt.timedelta(seconds=timer.delay)
             self.effects.append(

@@ -22,7 +22,7 @@ from engine.scenario.yaml_loader import Path, SourceMap
 
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 _URL = re.compile(r"^(https?|tg)://\S+$", re.IGNORECASE)
-_BUTTON_ACTIONS = ("goto", "set", "clear", "say", "call")
+_BUTTON_ACTIONS = ("goto", "set", "clear", "say", "call", "return")
 _OPTION_TYPES = {
     "min": ("number", "integer", "date"),
     "max": ("number", "integer", "date"),
@@ -136,7 +136,7 @@ def _buttons(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
             yield error(
                 source.of(button.path),
                 "button-does-nothing",
-                f"the button {where} does nothing: add `goto`, `set`, `say` or `call`, or a `url`.",
+                f"the button {where} does nothing: add `goto`, `set`, `say`, `call` or `return`, or a `url`.",
             )
         if "notify" in button.path and not isinstance(url, str):
             yield error(
