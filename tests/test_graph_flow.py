@@ -19,3 +19,26 @@ BUTTON_RETURN = scenario(
 def test_a_buttons_return_leads_back_to_the_caller(render: Any) -> None:
     graph = render(BUTTON_RETURN)
     assert has_edge(graph, "addr", "menu", "return") == "dashed"
+
+
+TOP_LEVEL = scenario(
+    {
+        "menu": {"buttons": [{"text": "Address", "call": "addr"}]},
+        "addr": {"ask": {"var": "address"}, "goto": "menu"},
+        "help": {"say": "Help", "goto": "menu"},
+    },
+    on=[
+        {"button": "⬅️ Menu", "goto": "menu"},
+        {"command": "help", "if": "address", "goto": "help"},
+        {"text": "never mind", "return": True},
+    ],
+)
+
+
+@BOTH
+def test_top_level_handlers_are_drawn_from_any_state(render: Any) -> None:
+    graph = render(TOP_LEVEL)
+    assert has_edge(graph, "any state", "menu", "button: ⬅️ Menu") == "solid"
+    has_edge(graph, "any state", "help", "/help, if address")
+    assert has_edge(graph, "any state", "menu", "return") == "dashed"  # back to the caller
+    assert "unreachable: " not in graph[2]  # help is reached from any state

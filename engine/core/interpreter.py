@@ -10,7 +10,7 @@ from typing import Any
 
 from engine.core import builtin_texts, callback_data
 from engine.core.answers import PATTERN_TIMEOUT, Answer, check_answer
-from engine.core.callback_data import FALLBACK_HOME, button_data
+from engine.core.callback_data import FALLBACK_HOME, HANDLERS_HOME, button_data
 from engine.core.effects import (
     AnswerButton,
     CancelTimers,
@@ -125,13 +125,19 @@ class _Step(SideEffects):
             return
         state = self.current()
         assert state is not None
-        for handler in state.handlers:
-            if self.matches(handler):
-                self.run(handler.actions, state)
-                return
+        if self.handled(state):
+            return
         if state.ask is not None and self.answer(state):
             return
         self.fallback()
+
+    def handled(self, state: State) -> bool:
+        """The state's own `on` handlers, then the top-level ones: the first match runs."""
+        for handler in (*state.handlers, *self.scenario.handlers):
+            if self.matches(handler):
+                self.run(handler.actions, state)
+                return True
+        return False
 
     def may_stay(self) -> bool:
         """Whether the user still has a role their state asks for (`only:`): roles change
@@ -161,8 +167,8 @@ class _Step(SideEffects):
             self.privacy_command(event.command)
             return True
         state = self.current()
-        if state is not None:
-            for handler in state.handlers:
+        if state is not None:  # the state's handlers, then the top-level ones, replace commands
+            for handler in (*state.handlers, *self.scenario.handlers):
                 if handler.command == event.command and self.matches(handler):
                     self.run(handler.actions, state)
                     return True
@@ -276,6 +282,8 @@ class _Step(SideEffects):
             buttons = state.all_buttons
         elif home == FALLBACK_HOME:
             buttons = self.scenario.fallback.all_buttons
+        elif home == HANDLERS_HOME:
+            buttons = self.scenario.handler_buttons
         elif home.startswith("/"):
             command = self.scenario.commands.get(home[1:])
             if command is None or (command.only and not command.only & self.session.roles):

@@ -236,6 +236,9 @@ class Scenario:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     sensitive: frozenset[str] = frozenset()
     commands: Mapping[str, Command] = field(default_factory=dict)
+    # the top-level `on`: tried in every state after its own handlers, before its question
+    handlers: tuple[Handler, ...] = ()
+    handler_buttons: tuple[Button, ...] = ()  # every inline button of their messages, by index
     fallback: Fallback = Fallback()
     migrations: Mapping[str, str] = field(default_factory=dict)
     version: str = ""

@@ -43,11 +43,13 @@ from engine.core.templating import environment
 from engine.core.url_template import url_template
 from engine.scenario.button_homes import (
     FALLBACK_HOME,
+    HANDLERS_HOME,
     NOTIFY_HOME,
     ButtonHome,
     command_buttons,
     command_home,
     fallback_buttons,
+    handlers_buttons,
     state_buttons,
 )
 from engine.scenario.includes import ScenarioSource
@@ -363,6 +365,8 @@ class ScenarioCompiler:
         if isinstance(fallback, str):
             fallback = {"say": fallback}
         fallback = fallback or {}
+        home = ButtonHome(HANDLERS_HOME)  # one numbering for all top-level handlers
+        handlers = tuple(self.handler(h, home) for h in data.get("on", ()))
         return Scenario(
             name=bot["name"],
             start=bot["start"],
@@ -373,6 +377,8 @@ class ScenarioCompiler:
             defaults=dict(data.get("vars", {})),
             sensitive=frozenset(data.get("sensitive", ())),
             commands=commands,
+            handlers=handlers,
+            handler_buttons=handlers_buttons(handlers),
             fallback=_with_buttons(
                 Fallback(
                     self.say(fallback.get("say"), ButtonHome(FALLBACK_HOME)),

@@ -101,6 +101,8 @@ class Inventory:
     # `set:` values with `{% %}`: rendered to text, never a number or a list
     text_set_values: list[Name] = field(default_factory=list)
     start: str | None = None
+    # a top-level `on` handler moves the user (goto, call or return): a way out of any state
+    leaves_anywhere: bool = False
 
 
 def take_inventory(data: Any) -> Inventory:
@@ -147,6 +149,14 @@ class _Walker:
             path: Path = ("commands", name)
             inv.commands.append(Name(name, path))
             self.actions(None, _dict(command), path, "command", f"/{name}")
+        handlers = data.get("on")
+        if isinstance(handlers, list):
+            inv.handler_lists.append((("on",), handlers))
+            for i, handler in enumerate(handlers):
+                handler = _dict(handler)
+                self.handler(None, handler, ("on", i))
+                if any(k in handler for k in ("goto", "call")) or handler.get("return") is True:
+                    inv.leaves_anywhere = True
         fallback = data.get("fallback")
         if isinstance(fallback, str):
             self.say(None, fallback, ("fallback",))
@@ -355,7 +365,7 @@ class _Walker:
         if labels:
             inv.keyboards.append(Keyboard(state, "choices", tuple(labels)))
 
-    def handler(self, state: str, handler: dict[str, Any], path: Path) -> None:
+    def handler(self, state: str | None, handler: dict[str, Any], path: Path) -> None:
         inv = self.inventory
         if isinstance(handler.get("command"), str):
             inv.commands.append(Name(handler["command"], (*path, "command")))
