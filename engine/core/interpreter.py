@@ -114,12 +114,7 @@ class _Step(SideEffects):
                 self.enter(self.scenario.start)  # a button of a forgotten conversation
             return
         if self.state is None or self.ended:
-            self.stack.clear()
-            if (
-                not (isinstance(event, CommandMessage) and self.command(event))
-                or self.state is None
-            ):
-                self.enter(self.scenario.start)  # a new conversation always has a state
+            self.start_over(event)
             return
         if isinstance(event, CommandMessage) and self.command(event):
             return
@@ -138,6 +133,24 @@ class _Step(SideEffects):
                 self.run(handler.actions, state)
                 return True
         return False
+
+    def start_over(self, event: Event) -> None:
+        """A new or finished conversation. A command (from `commands:`) runs as usual; then
+        the start state is entered, and the message that started it all is handled there
+        (by the state's `on` handlers or the top-level ones) unless it was /start: "hello"
+        or "/help" is answered after the greeting instead of being lost. It is never taken
+        as the answer to a question, nor gets the fallback: the greeting answers it."""
+        self.stack.clear()
+        command = event if isinstance(event, CommandMessage) else None
+        handled = command is not None and self.command(command, handlers=False)
+        if handled and self.state is not None:
+            return
+        self.enter(self.scenario.start)  # a new conversation always has a state
+        if handled or (command is not None and command.command == "start"):
+            return
+        state = self.current()
+        if state is not None and not self.ended:
+            self.handled(state)
 
     def may_stay(self) -> bool:
         """Whether the user still has a role their state asks for (`only:`): roles change
@@ -162,12 +175,14 @@ class _Step(SideEffects):
         self.stack = [f for f in self.stack if f.state in self.scenario.states]
         self.epoch += 1
 
-    def command(self, event: CommandMessage) -> bool:
+    def command(self, event: CommandMessage, handlers: bool = True) -> bool:
+        """A privacy command, a handler for the command (the state's, then the top-level
+        ones; `handlers=False` skips them) or the command under `commands:`."""
         if event.command in self.scenario.privacy:
             self.privacy_command(event.command)
             return True
         state = self.current()
-        if state is not None:  # the state's handlers, then the top-level ones, replace commands
+        if state is not None and handlers:  # they replace the command of the same name
             for handler in (*state.handlers, *self.scenario.handlers):
                 if handler.command == event.command and self.matches(handler):
                     self.run(handler.actions, state)
