@@ -11,6 +11,7 @@ from typing import Any
 from engine.core import builtin_texts, callback_data
 from engine.core.answers import PATTERN_TIMEOUT, Answer, check_answer
 from engine.core.callback_data import FALLBACK_HOME, HANDLERS_HOME, button_data
+from engine.core.durations import DurationError, parse_duration
 from engine.core.effects import (
     AnswerButton,
     CancelTimers,
@@ -36,9 +37,11 @@ from engine.core.model import (
     Handler,
     Scenario,
     State,
+    Timer,
 )
 from engine.core.output import Outgoing
 from engine.core.ports import OfflineServices, Services
+from engine.core.rendering import RenderError, render
 from engine.core.session import Frame, Session
 from engine.core.side_effects import SideEffects
 from engine.core.step_context import MAX_MOVES, StepResult
@@ -437,7 +440,10 @@ class _Step(SideEffects):
             return
         self.show(target, edit=self.editing and target.edit)
         for timer in target.timers:
-            due = self.now + dt.timedelta(seconds=timer.delay)
+            seconds = self.timer_delay(target, timer)
+            if seconds is None:
+                continue
+            due = self.now + dt.timedelta(seconds=seconds)
             self.effects.append(
                 StartTimer(
                     self.event.chat.id, self.event.user.id, name, timer.index, self.epoch, due
@@ -448,6 +454,23 @@ class _Step(SideEffects):
             self.stack.clear()
         elif not target.awaits_input:
             self.leave_by(enter, name)
+
+    def timer_delay(self, state: State, timer: Timer) -> float | None:
+        """Seconds until `timer` fires. A computed delay that is not a duration (a null,
+        a number without a unit, over a year) is reported, and that timer does not start."""
+        if timer.delay_template is None:
+            return timer.delay
+        written = timer.delay_template.source
+        where = f"timer {timer.index + 1} of state '{state.name}' was not started"
+        try:
+            return parse_duration(render(timer.delay_template, self.context()))
+        except RenderError as exc:
+            self.report(
+                f"{where}: its delay `{written}` cannot be computed: {exc}", "template_failed"
+            )
+        except DurationError as exc:
+            self.report(f"{where} (delay `{written}`): {exc}")
+        return None
 
     def show(self, state: State, edit: bool = False) -> None:
         messages = self.builder.messages(state.enter.say, state.name, self.epoch)

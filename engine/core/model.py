@@ -174,8 +174,10 @@ class Handler:
 @dataclass(frozen=True)
 class Timer:
     index: int
-    delay: float  # seconds
+    delay: float  # seconds (0 when the delay is computed)
     actions: Actions
+    # a delay written as a template ("{{ minutes }}m"), read each time the state is entered
+    delay_template: Text | None = None
 
 
 @dataclass(frozen=True)

@@ -301,6 +301,13 @@ class ScenarioCompiler:
             condition=self.condition(raw.get("if")),
         )
 
+    def timer(self, index: int, raw: dict[str, Any], home: ButtonHome) -> Timer:
+        """A timer; a delay with `{{ }}` is computed (and checked) when the state is entered."""
+        delay = raw["delay"]
+        if has_template_syntax(delay):
+            return Timer(index, 0.0, self.actions(raw, home), self.text(delay, "data"))
+        return Timer(index, parse_duration(delay), self.actions(raw, home))
+
     def state(self, name: str, raw: dict[str, Any]) -> State:
         home = ButtonHome(name)
         enter = self.actions(raw, home)
@@ -319,10 +326,7 @@ class ScenarioCompiler:
             remove_keyboard=raw.get("remove_keyboard", False),
             ask=self.ask(raw["ask"], home) if "ask" in raw else None,
             handlers=tuple(self.handler(h, home) for h in raw.get("on", ())),
-            timers=tuple(
-                Timer(i, parse_duration(t["delay"]), self.actions(t, home))
-                for i, t in enumerate(timers)
-            ),
+            timers=tuple(self.timer(i, t, home) for i, t in enumerate(timers)),
             only=frozenset([only] if isinstance(only, str) else only),
             end=raw.get("end", False) is True,
             edit=raw.get("edit", True),

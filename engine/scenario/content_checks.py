@@ -64,6 +64,16 @@ def _durations(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
     for duration in inv.durations:
         if not isinstance(duration.name, str):
             continue  # a number or true: the schema check says so (once is enough)
+        if has_template_syntax(duration.name):
+            if duration.path[-1] == "delay":
+                continue  # a timer's, read when its state is entered (its template is checked)
+            yield error(
+                source.of(duration.path),
+                "invalid-duration",
+                f"only a timer's `delay` can be computed with {{{{ }}}}: write a fixed duration "
+                f"like 10s {describe_path(duration.path)}.",
+            )
+            continue
         try:
             parse_duration(duration.name)
         except DurationError as exc:

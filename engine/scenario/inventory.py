@@ -201,6 +201,8 @@ class _Walker:
             timer = _dict(timer)
             if "delay" in timer:
                 self.inventory.durations.append(Name(timer["delay"], (*tpath, "delay")))
+                if isinstance(timer["delay"], str):  # may be a template: "{{ minutes }}m"
+                    self.inventory.templates.append(Text(timer["delay"], (*tpath, "delay")))
             self.say(name, timer.get("say"), (*tpath, "say"))
             self.goto(
                 name, timer.get("goto"), (*tpath, "goto"), "timer", str(timer.get("delay", ""))
