@@ -22,7 +22,7 @@ states:
     buttons:
       - [{text: Yes, goto: waiting}, {text: Later, set: {minutes: 30}, goto: waiting}]
       - [{text: Never, set: {minutes: null}, goto: waiting}, {text: Bare, set: {minutes: 7}, goto: bare}]
-      - [{text: Forever, set: {minutes: 600000}, goto: waiting}]
+      - [{text: Forever, set: {minutes: 600000}, goto: waiting}, {text: Split, goto: split}]
   waiting:
     say: Waiting.
     buttons: [{text: Back, goto: menu}]
@@ -33,6 +33,10 @@ states:
     after:
       - {delay: 1h, say: An hour.}
       - {delay: "{{ minutes }}", say: Never seen.}
+  split:
+    say: Split.
+    buttons: [{text: Back, goto: menu}]
+    after: {delay: "{{ 60 // (minutes - 5) }}m", say: Never seen.}
 """
 
 
@@ -91,6 +95,19 @@ def test_a_delay_over_a_year_is_reported(tmp_path: Path) -> None:
         "timer 1 of state 'waiting' was not started (delay `{{ minutes }}m`): '600000m' is "
         "longer than a year; timers may be at most 366d."
     ]
+
+
+def test_a_delay_that_cannot_be_computed_is_reported(tmp_path: Path) -> None:
+    chat = Conversation(compile_yaml(REMINDER, tmp_path))
+    chat.send("/start")
+    effects = chat.press("Split")
+    assert texts(effects) == ["Split."] and timers(effects) == []
+    (problem,) = [e for e in effects if isinstance(e, ReportProblem)]
+    assert problem.kind == "template_failed"
+    assert problem.message.startswith(
+        "timer 1 of state 'split' was not started: its delay `{{ 60 // (minutes - 5) }}m` "
+        "cannot be computed: "
+    )
 
 
 def diagnostics(tmp_path: Path, text: str) -> list[tuple[int, str, str]]:

@@ -141,7 +141,7 @@ class _Step(SideEffects):
         """A new or finished conversation. A command (from `commands:`) runs as usual; then
         the start state is entered, and the message that started it all is handled there
         (by the state's `on` handlers or the top-level ones) unless it was /start: "hello"
-        or "/help" is answered after the greeting instead of being lost. It is never taken
+        or "/prices" is answered after the greeting instead of being lost. It is never taken
         as the answer to a question, nor gets the fallback: the greeting answers it."""
         self.stack.clear()
         command = event if isinstance(event, CommandMessage) else None
