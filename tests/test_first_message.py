@@ -26,6 +26,7 @@ states:
     on:
       - {text: [hello, hi], say: Hello to you too.}
       - {text: order, goto: order}
+      - {type: text, say: Please use the words hello or order.}
   order:
     say: Which size?
     buttons: [{text: Done, goto: bye}]
@@ -58,7 +59,8 @@ def test_start_and_unknown_first_messages_only_start(tmp_path: Path) -> None:
     chat = Conversation(compile_yaml(SHOP, tmp_path))
     assert texts(chat.send("/start")) == ["Welcome!", "Menu"]
     chat = Conversation(compile_yaml(SHOP, tmp_path))
-    assert texts(chat.send("what is this?")) == ["Welcome!", "Menu"]  # no fallback on top
+    assert texts(chat.send("what is this?")) == ["Welcome!", "Menu"]  # not the catch-all
+    assert texts(chat.send("what is this?")) == ["Please use the words hello or order."]
     chat = Conversation(compile_yaml(SHOP, tmp_path))
     assert texts(chat.send("/nonsense")) == ["Welcome!", "Menu"]
 

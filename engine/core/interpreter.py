@@ -129,9 +129,12 @@ class _Step(SideEffects):
             return
         self.fallback()
 
-    def handled(self, state: State) -> bool:
-        """The state's own `on` handlers, then the top-level ones: the first match runs."""
+    def handled(self, state: State, named_only: bool = False) -> bool:
+        """The state's own `on` handlers, then the top-level ones: the first match runs.
+        `named_only`: only handlers that name what they match (see `Handler.names_input`)."""
         for handler in (*state.handlers, *self.scenario.handlers):
+            if named_only and not handler.names_input:
+                continue
             if self.matches(handler):
                 self.run(handler.actions, state)
                 return True
@@ -140,9 +143,10 @@ class _Step(SideEffects):
     def start_over(self, event: Event) -> None:
         """A new or finished conversation. A command (from `commands:`) runs as usual; then
         the start state is entered, and the message that started it all is handled there
-        (by the state's `on` handlers or the top-level ones) unless it was /start: "hello"
-        or "/prices" is answered after the greeting instead of being lost. It is never taken
-        as the answer to a question, nor gets the fallback: the greeting answers it."""
+        (by the state's `on` handlers or the top-level ones that name what they match)
+        unless it was /start: "hello" or "/prices" is answered after the greeting instead of
+        being lost. A catch-all handler ("please use the buttons"), the question and the
+        fallback never take it: the greeting just answered it."""
         self.stack.clear()
         command = event if isinstance(event, CommandMessage) else None
         handled = command is not None and self.command(command, handlers=False)
@@ -153,7 +157,7 @@ class _Step(SideEffects):
             return
         state = self.current()
         if state is not None and not self.ended:
-            self.handled(state)
+            self.handled(state, named_only=True)
 
     def may_stay(self) -> bool:
         """Whether the user still has a role their state asks for (`only:`): roles change

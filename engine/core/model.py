@@ -170,6 +170,19 @@ class Handler:
     type: str | None = None
     condition: Expression | None = None
 
+    @property
+    def names_input(self) -> bool:
+        """Whether the handler names what it matches (a command, a text, a pattern, a key, a
+        kind of message other than any text): only such a handler takes the message that
+        starts a conversation; a catch-all would answer what the greeting just answered."""
+        return bool(
+            self.command
+            or self.texts
+            or self.pattern is not None
+            or self.button is not None
+            or self.type not in (None, "text", "any")
+        )
+
 
 @dataclass(frozen=True)
 class Timer:
