@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 DEFAULT_SCENARIO_DIR = "scenarios"
-_FORMATS = {"validate": ("text", "json"), "graph": ("mermaid", "dot")}
+_FORMATS = {"validate": ("text", "json"), "graph": ("mermaid", "dot", "svg", "png")}
 
 
 class UsageError(Exception):
@@ -60,7 +60,7 @@ def _parser(prog: str) -> _Parser:
     mode.add_argument(
         "--graph",
         action="store_true",
-        help="print a scenario's state diagram (default scenarios/demo.yaml, else the bundled demo)",
+        help="print or draw a scenario's state diagram (default scenarios/demo.yaml, else the bundled demo)",
     )
     mode.add_argument(
         "--extract", action="store_true", help="write locales/NAME.pot from the scenarios' texts"
@@ -88,10 +88,21 @@ def _parser(prog: str) -> _Parser:
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="scenario (or test) files")
     parser.add_argument(
-        "--format", help="validate: text (default) or json; graph: mermaid (default) or dot"
+        "--format",
+        help="validate: text (default) or json; graph: mermaid (default), dot, svg or png "
+        "(svg and png are drawn by Graphviz's dot)",
+    )
+    parser.add_argument(
+        "--output",
+        metavar="FILE",
+        help="graph: write the diagram to FILE; its ending (.svg, .png, .dot, .mmd) "
+        "chooses the format when --format is not given",
     )
     parser.add_argument("--strict", action="store_true", help="validate: treat warnings as errors")
     parser.add_argument("--lang", help="chat: the user's language")
+    parser.add_argument(
+        "--name", help="chat and the terminal bot: the user's first name (default Alex)"
+    )
     return parser
 
 
@@ -118,6 +129,8 @@ def run(
             raise UsageError(
                 f"--format {args.format} does not apply here; use one of: {', '.join(allowed) or 'none'}"
             )
+        if args.output is not None and mode != "graph":
+            raise UsageError("--output applies to --graph only")
         if (
             args.migrate
             or args.export_user is not None
@@ -144,17 +157,19 @@ def run(
             )
             _require_files([path])
             if mode == "graph":
-                return _graph(path, args.format or "mermaid", stdout, stderr)
+                return _graph(path, args.format, args.output, stdout, stderr, prog)
             scenario = _load(path, stderr, prog)
             if scenario is None:
                 return EXIT_PROBLEMS
             from engine.console import run_chat
 
-            return run_chat(scenario, stdin or sys.stdin, stdout, args.lang, scenario_path=path)
+            return run_chat(
+                scenario, stdin or sys.stdin, stdout, args.lang, scenario_path=path, name=args.name
+            )
         if args.validate or args.format or args.strict:
             paths = args.paths or discover(_scenario_folder(stderr, prog))
             return _validate(paths, args.format or "text", args.strict, stdout)
-        return _main_job(args.paths, stdin or sys.stdin, stdout, stderr, prog)
+        return _main_job(args.paths, stdin or sys.stdin, stdout, stderr, prog, args.name)
     except UsageError as exc:
         parser.print_usage(stderr)
         stderr.write(f"{prog}: error: {exc}\n")
@@ -178,7 +193,14 @@ def _scenario_folder(stderr: TextIO, prog: str) -> str:
     return scenarios_dir()
 
 
-def _main_job(paths: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO, prog: str) -> int:
+def _main_job(
+    paths: list[str],
+    stdin: TextIO,
+    stdout: TextIO,
+    stderr: TextIO,
+    prog: str,
+    name: str | None = None,
+) -> int:
     """The bot itself: on Telegram with a token, else in the terminal through the same
     pipeline; without either (a supervisor with no token), a refusal rather than exit 0."""
     from engine.runtime.config import SettingsError, read_settings
@@ -204,7 +226,7 @@ def _main_job(paths: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO, p
         return run_bot(settings, stderr)
     from engine.runtime.local_chat import run_local
 
-    return run_local(settings, stdin, stdout, stderr)
+    return run_local(settings, stdin, stdout, stderr, name)
 
 
 def _is_terminal(stream: TextIO | None) -> bool:
@@ -310,15 +332,57 @@ def _load(path: str, stderr: TextIO, prog: str) -> Scenario | None:
     return compile_scenario(report.scenario)
 
 
-def _graph(path: str, fmt: str, stdout: TextIO, stderr: TextIO) -> int:
+def _graph(
+    path: str, fmt: str | None, output: str | None, stdout: TextIO, stderr: TextIO, prog: str
+) -> int:
+    """The diagram as text (mermaid, dot) or a picture (svg, png, drawn by Graphviz). A
+    scenario with errors is still drawn (missing states show as such), with its errors on
+    stderr and exit 1, so a script never takes a broken bot's picture for a good one."""
     from engine.graph import render_graph
+    from engine.graph_image import PICTURE_FORMATS, GraphvizError, draw, format_for
 
+    chosen = fmt or (format_for(output) if output else "mermaid")
+    if chosen is None:
+        raise UsageError(
+            f"cannot tell the format from the name {output}: end it in .svg, .png, .dot or "
+            ".mmd, or add --format"
+        )
     report = validate_file(path, media_dir=_media_dir())
+    for diagnostic in report.diagnostics if report.errors or report.scenario is None else ():
+        stderr.write(diagnostic.format() + "\n")
     if report.scenario is None:
-        for diagnostic in report.diagnostics:
-            stderr.write(diagnostic.format() + "\n")
         return EXIT_PROBLEMS
-    stdout.write(render_graph(report.scenario.data, fmt))
+    text = render_graph(report.scenario.data, "dot" if chosen in PICTURE_FORMATS else chosen)
+    content: str | bytes = text
+    if chosen in PICTURE_FORMATS:
+        try:
+            content = draw(text, chosen)
+        except GraphvizError as exc:
+            stderr.write(f"{prog}: {exc}\n")
+            return EXIT_PROBLEMS
+    if output is not None:
+        try:
+            with open(output, "wb") as file:
+                file.write(content.encode("utf-8") if isinstance(content, str) else content)
+        except OSError as exc:  # a folder that does not exist, no permission
+            stderr.write(f"{prog}: cannot write {output}: {exc.strerror or exc}\n")
+            return EXIT_PROBLEMS
+        stderr.write(f"wrote the {chosen} diagram of {path} to {output}\n")
+    elif isinstance(content, bytes) and chosen == "png":
+        binary = getattr(stdout, "buffer", None)
+        if binary is None or _is_terminal(stdout):
+            raise UsageError("a PNG is no text for the terminal: add --output FILE.png")
+        stdout.flush()
+        binary.write(content)
+        binary.flush()
+    else:
+        stdout.write(content.decode("utf-8") if isinstance(content, bytes) else content)
+    if report.errors:
+        stderr.write(
+            f"{path} has errors (above); the diagram shows what can be read, missing states "
+            f"marked (missing). Fix them: {command()} --validate {path}\n"
+        )
+        return EXIT_PROBLEMS
     return EXIT_OK
 
 

@@ -1,13 +1,15 @@
 """`python run.py --chat`: talk to a scenario in the terminal, no Telegram token needed.
 
-Buttons are listed with numbers (type the number to press one); `/debug` shows the state and
-variables, `/wait 2h` moves the clock on so timers fire, `/reset` starts over, `/quit` ends."""
+Buttons are listed with numbers (type the number to press one); `/contact`, `/location` and
+`/photo` (and the other media kinds) share what a phone would; `/debug` shows the state and
+variables, `/wait 2h` moves the clock on so timers fire, `/reset` starts over, `/quit` ends.
+A command of the bot's that one of these hides is sent with two slashes (`//help`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from typing import TextIO
+from typing import Any, TextIO
 
 from engine.core.durations import DurationError, parse_duration
 from engine.core.effects import (
@@ -16,7 +18,9 @@ from engine.core.effects import (
     EditText,
     Effect,
     InlineButton,
+    Markup,
     NotifyChat,
+    ReplyKey,
     ReportProblem,
     SendLocation,
     SendMedia,
@@ -24,10 +28,14 @@ from engine.core.effects import (
     StartTimer,
 )
 from engine.core.events import (
+    MEDIA_KINDS,
     ButtonPress,
     Chat,
     CommandMessage,
+    ContactShared,
     Event,
+    LocationShared,
+    MediaMessage,
     TextMessage,
     TimerFired,
     User,
@@ -38,14 +46,58 @@ from engine.core.ports import OfflineServices
 from engine.core.session import Session, new_session
 from engine.testing.checks import visible_text
 
-HELP = "Type a message, a number to press a button, /debug, /wait 10m, /reset or /quit."
+HELP = "Type a message, a number to press a button, /help for more, or /quit."
+# a first name that reads well in "Hi {{ user.first_name }}!", the same on every machine
+DEFAULT_NAME = "Alex"
+# what `/contact` and `/location` share without values (a made-up number, central Berlin)
+DEFAULT_PHONE = "+49 30 1234567"
+DEFAULT_LOCATION = (52.52, 13.405)
+CONSOLE_COMMANDS = ("help", "debug", "wait", "reset", "quit", "exit", "contact", "location")
+
+
+def help_text(scenario: Scenario) -> str:
+    """/help: what can be typed here; a command of the bot's that a console command hides
+    is named with the way to send it anyway."""
+    others = ", ".join(f"/{kind}" for kind in MEDIA_KINDS if kind != "photo")
+    rows = [
+        ("1, 2, ...", "press the button with that number (of the latest message)"),
+        ("/contact [phone]", f"share a phone number (default {DEFAULT_PHONE})"),
+        ("/location [lat lon]", "share a location (default {} {})".format(*DEFAULT_LOCATION)),
+        ("/photo [name] [caption]", f"send a photo; a name stands for the file (also {others})"),
+        ("/debug", "the state, the variables and the call stack"),
+        ("/wait 2h", "move the clock on: the timers then due fire"),
+        ("/reset", "start over as a new user"),
+        ("/quit", "end (or Ctrl-D)"),
+        ("//name", "send the bot's own /name where the console uses the name"),
+    ]
+    lines = [
+        "Type a message as the user would; reply keys (keys:) are pressed by typing their text.",
+        *(f"  {typed:<25}{meaning}" for typed, meaning in rows),
+    ]
+    hidden = [c for c in scenario.commands if c in (*CONSOLE_COMMANDS, *MEDIA_KINDS)]
+    if hidden:
+        own = ", ".join(f"/{c}" for c in hidden)
+        lines.append(f"This bot's own {own}: send with {', '.join(f'//{c}' for c in hidden)}.")
+    return "\n".join(lines)
 
 
 class ConsoleChat:
-    def __init__(self, scenario: Scenario, stdout: TextIO, language: str | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        stdout: TextIO,
+        language: str | None = None,
+        name: str | None = None,
+    ) -> None:
         self.scenario = scenario
         self.out = stdout
-        self.user = User(1, "You", language=language or scenario.language)
+        first_name = (name or "").strip() or DEFAULT_NAME
+        self.user = User(
+            1,
+            first_name,
+            username=first_name.casefold().replace(" ", "_"),
+            language=language or scenario.language,
+        )
         self.chat = Chat(1)
         self.language = language
         self.clock = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -57,12 +109,18 @@ class ConsoleChat:
             language=self.language
         )
         self.buttons: list[InlineButton] = []
+        self.keys: list[ReplyKey] = []  # the reply keyboard shown, pressed by typing a key
+        self.messages = 0  # ids of the messages shown, so an edit names the message it changes
+        self.buttons_of = 0  # the message whose buttons the numbers press
         self.timers: list[StartTimer] = []
         self.seed = 0
+        self.media_sent = 0  # names the files sent without one: photo-1, document-2
 
     def handle_line(self, line: str) -> bool:
         """One line typed by the user; False when the conversation should end."""
         line = line.strip()
+        command, _, args = line[1:].partition(" ")
+        command, args = command.casefold(), args.strip()
         if line in ("/quit", "/exit"):
             return False
         if line == "/reset":
@@ -75,7 +133,9 @@ class ConsoleChat:
         elif line.startswith("/wait"):
             self.wait(line.removeprefix("/wait").strip() or "1m")
         elif line == "/help":
-            self.out.write(HELP + "\n")
+            self.out.write(help_text(self.scenario) + "\n")
+        elif line.startswith("/") and command in ("contact", "location", *MEDIA_KINDS):
+            self.share(command, args)
         elif line.isdigit() and 1 <= int(line) <= len(self.buttons):
             button = self.buttons[int(line) - 1]
             if button.url:
@@ -83,28 +143,65 @@ class ConsoleChat:
             else:
                 self.send(
                     ButtonPress(
-                        user=self.user,
-                        chat=self.chat,
-                        seed=self.seed,
+                        **self.sender(),
                         data=button.data or "",
                         callback_id=str(self.seed),
-                        message_id=1,
+                        message_id=self.buttons_of,
                     )
                 )
+        elif key := next((k for k in self.keys if k.text == line), None):
+            if key.request_contact or key.request_location:
+                self.share("contact" if key.request_contact else "location", "")
+            else:
+                self.send(TextMessage(**self.sender(), text=line))
         elif line.startswith("/") and len(line) > 1:
-            command, _, args = line[1:].partition(" ")
+            command, _, args = line.removeprefix("//").removeprefix("/").partition(" ")
             self.send(
-                CommandMessage(
-                    user=self.user,
-                    chat=self.chat,
-                    seed=self.seed,
-                    command=command.split("@")[0],
-                    args=args.strip(),
-                )
+                CommandMessage(**self.sender(), command=command.split("@")[0], args=args.strip())
             )
         elif line:
-            self.send(TextMessage(user=self.user, chat=self.chat, seed=self.seed, text=line))
+            self.send(TextMessage(**self.sender(), text=line))
         return True
+
+    def sender(self) -> dict[str, Any]:
+        """Who sends an event and where, with the seed that picks `random:` variants."""
+        return {"user": self.user, "chat": self.chat, "seed": self.seed}
+
+    def share(self, kind: str, args: str) -> None:
+        """Send what `/contact`, `/location` or `/photo` (or another media kind) stands for,
+        said back so the user sees what the bot got; wrong values are explained instead."""
+        shared = self._shared(kind, args)
+        if shared is not None:
+            self.send(shared)
+
+    def _shared(self, kind: str, args: str) -> Event | None:
+        if kind == "contact":
+            phone = args or DEFAULT_PHONE
+            self.out.write(f"(you share the phone number {phone})\n")
+            return ContactShared(
+                **self.sender(),
+                phone_number=phone,
+                first_name=self.user.first_name,
+                contact_user_id=self.user.id,
+            )
+        if kind == "location":
+            where = _coordinates(args) if args else DEFAULT_LOCATION
+            if where is None:
+                self.out.write(
+                    "(write /location LATITUDE LONGITUDE, for example /location 52.52 13.405: "
+                    "latitude from -90 to 90, longitude from -180 to 180)\n"
+                )
+                return None
+            self.out.write(f"(you share the location {where[0]:g}, {where[1]:g})\n")
+            return LocationShared(**self.sender(), latitude=where[0], longitude=where[1])
+        name, _, caption = args.partition(" ")
+        self.media_sent += 1
+        file_id = name or f"{kind}-{self.media_sent}"
+        said = f"(you send the {kind} {file_id}" + (
+            f" with the caption {caption.strip()!r}" if caption.strip() else ""
+        )
+        self.out.write(said + ")\n")
+        return MediaMessage(**self.sender(), kind=kind, file_id=file_id, caption=caption.strip())
 
     def wait(self, duration: str) -> None:
         """Move the clock on; the timers now due fire, and the user is told which did, or
@@ -125,9 +222,7 @@ class ConsoleChat:
             self.timers.remove(timer)
             self.send(
                 TimerFired(
-                    user=self.user,
-                    chat=self.chat,
-                    seed=self.seed,
+                    **self.sender(),
                     state=timer.state,
                     index=timer.index,
                     epoch=timer.epoch,
@@ -150,6 +245,8 @@ class ConsoleChat:
 
     def show(self, effect: Effect) -> None:
         out = self.out
+        if isinstance(effect, SendText | SendMedia | SendLocation):
+            self.messages += 1
         if isinstance(effect, SendText | EditText):
             prefix = "bot (edits): " if isinstance(effect, EditText) else "bot: "
             out.write(prefix + visible_text(effect.text, effect.parse_mode) + "\n")
@@ -168,22 +265,48 @@ class ConsoleChat:
             self.timers = [t for t in self.timers if t.state != effect.state]
         elif isinstance(effect, ReportProblem):
             out.write(f"(problem in state {effect.state}: {effect.message})\n")
-        markup = getattr(effect, "markup", None)
-        if markup is None:
-            return
+        if isinstance(effect, SendText | SendMedia | SendLocation | EditText):
+            message = effect.message_id if isinstance(effect, EditText) else self.messages
+            self.show_markup(effect.markup, message)
+
+    def show_markup(self, markup: Markup, message: int) -> None:
+        """A message's buttons, numbered: the numbers now press them, an edited message's
+        too (its new buttons are printed again under its new text); its reply keys."""
         if not markup.inline:
             self.buttons = []  # numbers press the latest message's buttons; without any, they are text
         else:
             self.buttons = [b for row in markup.inline for b in row]
+            self.buttons_of = message
             for row in markup.inline:
                 start = self.buttons.index(row[0]) + 1
-                out.write(
+                self.out.write(
                     "   " + "  ".join(f"[{start + i}] {b.text}" for i, b in enumerate(row)) + "\n"
                 )
         if markup.keyboard:
-            out.write(
-                "   keys: " + " | ".join(k.text for row in markup.keyboard for k in row) + "\n"
-            )
+            self.keys = [k for row in markup.keyboard for k in row]
+            self.out.write("   keys: " + " | ".join(_key(k) for k in self.keys) + "\n")
+        elif markup.remove_keyboard:
+            self.keys = []
+
+
+def _key(key: ReplyKey) -> str:
+    if key.request_contact:
+        return f"{key.text} (shares your phone number)"
+    if key.request_location:
+        return f"{key.text} (shares your location)"
+    return key.text
+
+
+def _coordinates(text: str) -> tuple[float, float] | None:
+    """ "52.52 13.405" or "52.52, 13.405" as (latitude, longitude); None when it is not one."""
+    parts = text.replace(",", " ").split()
+    try:
+        latitude, longitude = (float(p) for p in parts)
+    except ValueError:  # not two numbers
+        return None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    return latitude, longitude
 
 
 def run_chat(
@@ -192,6 +315,7 @@ def run_chat(
     stdout: TextIO,
     language: str | None = None,
     scenario_path: str | None = None,
+    name: str | None = None,
 ) -> int:
     """The console conversation; with `scenario_path`, the scenario's plugin actions run."""
     if scenario_path is not None:
@@ -201,7 +325,7 @@ def run_chat(
             load_plugins(plugin_names(os.environ, scenario_path))
         except PluginLoadError as exc:
             stdout.write(f"({exc}; plugin actions will fail)\n")
-    chat = ConsoleChat(scenario, stdout, language)
+    chat = ConsoleChat(scenario, stdout, language, name)
     stdout.write(f"Chatting with {scenario.name}. {HELP}\n")
     chat.handle_line("/start")
     converse(chat, stdin, stdout)

@@ -13,10 +13,14 @@ Migrations are drawn, dotted, from an "old: name" pseudo-node to their new state
 state stays visible and cannot be mistaken for a live one. They never make a state reachable.
 Targets with no state are drawn as "name (missing)" nodes, so broken files still render.
 Edges follow the order of the file; the same input always gives the same text.
+
+Labels are what a reader needs, not template source: `{{ size }}` shows as ‹size› (filters
+dropped), `{% ... %}` tags and `{# ... #}` comments go, and a long label is cut with "…".
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +30,9 @@ from engine.scenario.yaml_loader import Path
 
 FORMATS = ("mermaid", "dot")
 START_ID, ANY_ID = "p_start", "p_any"
+MAX_LABEL = 48  # characters of an arrow's label; longer ones end in "…"
+_EXPRESSION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.DOTALL)
+_TAG_OR_COMMENT = re.compile(r"\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -186,7 +193,40 @@ def _label(data: dict[str, Any], inv: Inventory, edge: Edge) -> str:
         parts.append(f"if {edge.label}")
     elif branch and isinstance(path[-2], int) and path[-2] > 0:
         parts.append("else")
-    return ", ".join(p for p in parts if p)
+    return readable(", ".join(p for p in parts if p))
+
+
+def readable(text: str) -> str:
+    """A label without template syntax, on one line, at most MAX_LABEL characters."""
+    text = _TAG_OR_COMMENT.sub("", text)
+    text = _EXPRESSION.sub(lambda m: f"‹{_placeholder(m[1])}›", text)
+    text = " ".join(text.split())
+    if len(text) <= MAX_LABEL:
+        return text
+    cut = text[: MAX_LABEL - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > MAX_LABEL // 2 else cut).rstrip(" ,;:") + "…"
+
+
+def _placeholder(expression: str) -> str:
+    """`order.total | currency` -> order.total: what the value is, not how it is printed."""
+    return _split_filters(expression)[0].strip() or "…"
+
+
+def _split_filters(expression: str) -> list[str]:
+    """The expression split at its filter bars (`|`), not at `||` or bars inside quotes."""
+    parts, current, quote = [], "", ""
+    for i, c in enumerate(expression):
+        if quote:
+            quote = "" if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c == "|" and "|" not in (expression[i - 1 : i], expression[i + 1 : i + 2]):
+            parts.append(current)
+            current = ""
+            continue
+        current += c
+    return [*parts, current]
 
 
 def _context(block_path: Path, block: dict[str, Any]) -> str:

@@ -1746,3 +1746,17 @@ def test_a_delay_without_a_unit_is_reported_once(write_file: WriteFile) -> None:
     report = validate_file(str(write_file(text)))
     assert [(d.code, d.position.line) for d in report.diagnostics] == [("wrong-type", 6)]
     assert "write it like 30s, 30m or 30h" in report.diagnostics[0].message
+
+
+def test_the_loop_variable_of_a_for_is_defined(write_file: WriteFile) -> None:
+    """`loop.index` inside `{% for %}` is Jinja's own name (it was reported as an undefined
+    variable); outside a loop it is still a name the author has to define."""
+    looped = HEAD + (
+        "    say: \"{% for item in ['a', 'b'] %}{{ loop.index }}. {{ item }} {% endfor %}\"\n"
+        "    end: true\n"
+    )
+    report = validate_file(str(write_file(looped)))
+    assert [d.code for d in report.diagnostics] == [], _describe(report)
+    alone = HEAD + "    say: Item {{ loop.index }}\n    end: true\n"
+    report = validate_file(str(write_file(alone, "alone.yaml")))
+    assert [(d.code, d.position.line) for d in report.diagnostics] == [("undefined-variable", 4)]

@@ -60,6 +60,12 @@ def test_the_workflow_runs_what_ci_runs() -> None:
     assert "ruff check ." in checks and "python3 -m coverage run -m pytest" in checks, checks
     assert [check for check in checks if check not in commands] == []
     assert job["env"]["REQUIRE_POSTGRES"] == "1"
+    assert job["env"]["REQUIRE_GRAPHVIZ"] == "1"  # --graph's svg and png, drawn by dot
+    assert "apt-get install" in "".join(
+        s.get("run", "") for s in job["steps"] if "graphviz" in str(s)
+    )
+    ci_run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "graphviz" in ci_run and "export REQUIRE_GRAPHVIZ=1" in ci_run
     postgres = job["services"]["postgres"]
     assert "--health-cmd" in postgres["options"] and "pg_isready" in postgres["options"]
     assert job["env"]["TEST_POSTGRES_URL"].startswith("postgresql://")

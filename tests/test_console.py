@@ -91,7 +91,7 @@ def test_wait_moves_the_clock_so_timers_fire_when_due(tmp_path: Path) -> None:
 
 
 def test_lang_chooses_the_language_of_the_conversation() -> None:
-    assert "bot: Привет, You! Добро пожаловать в Pizza Planet 🍕" in chat([], "--lang", "ru")
+    assert "bot: Привет, Alex! Добро пожаловать в Pizza Planet 🍕" in chat([], "--lang", "ru")
     assert "Добро пожаловать" not in chat([])
 
 
@@ -117,3 +117,113 @@ def test_the_chat_runs_the_scenarios_plugin_actions(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("BOT_PLUGINS", raising=False)
     output = chat(["1", "Small", "2"])
     assert "Anything extra on your Small pizza?" in output  # check_stock from demo_plugins.py
+
+
+SHARING = """\
+bot: {name: T, start: phone}
+states:
+  phone:
+    say: Your number?
+    keyboard: [{text: 📱 Share my number, request_contact: true}]
+    ask: {var: phone, type: contact}
+    goto: where
+  where:
+    say: Got {{ phone }}. Where are you?
+    keyboard: [{text: 📍 Here, request_location: true}]
+    ask: {var: spot, type: location}
+    goto: pic
+  pic:
+    say: At {{ spot.latitude }}, {{ spot.longitude }}. A photo?
+    ask: {var: pic, type: photo}
+    goto: done
+  done:
+    say: "Photo {{ pic }} ({{ message.caption }}), thanks {{ user.first_name }}."
+    end: true
+"""
+
+
+def chat_with(tmp_path: Path, text: str, lines: list[str], *extra: str) -> list[str]:
+    """The replies to each typed line (the first entry: what came before the first line)."""
+    bot = tmp_path / "bot.yaml"
+    bot.write_text(text, encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    typed = io.StringIO("".join(f"{line}\n" for line in lines))
+    assert run(["--chat", str(bot), *extra], out, err, typed) == 0, err.getvalue()
+    return out.getvalue().split("you: ")
+
+
+def test_contact_location_and_photo_are_shared_with_commands(tmp_path: Path) -> None:
+    replies = chat_with(
+        tmp_path,
+        SHARING,
+        ["/contact +44 20 7946 0958", "/location 51.5, -0.12", "/photo cat.jpg My cat"],
+    )
+    assert (
+        replies[1]
+        == "(you share the phone number +44 20 7946 0958)\nbot: Got +44 20 7946 0958. Where are you?\n   keys: 📍 Here (shares your location)\n"
+    )
+    assert replies[2].startswith(
+        "(you share the location 51.5, -0.12)\nbot: At 51.5, -0.12. A photo?"
+    )
+    assert (
+        replies[3]
+        == "(you send the photo cat.jpg with the caption 'My cat')\nbot: Photo cat.jpg (My cat), thanks Alex.\n"
+    )
+
+
+def test_request_keys_share_when_their_text_is_typed(tmp_path: Path) -> None:
+    replies = chat_with(tmp_path, SHARING, ["📱 Share my number", "📍 Here", "/photo"])
+    assert "keys: 📱 Share my number (shares your phone number)" in replies[0]
+    assert "bot: Got +49 30 1234567." in replies[1]  # the default number
+    assert "bot: At 52.52, 13.405. A photo?" in replies[2]  # the default place
+    assert "(you send the photo photo-1)" in replies[3]  # a name made up when none is given
+    assert "thanks Alex." in replies[3]
+
+
+def test_a_wrong_location_is_explained_and_not_sent(tmp_path: Path) -> None:
+    replies = chat_with(
+        tmp_path, SHARING, ["/contact", "/location north", "/location 95 10", "/debug"]
+    )
+    for reply in replies[2:4]:
+        assert reply.startswith("(write /location LATITUDE LONGITUDE, for example")
+        assert "bot:" not in reply
+    assert "state: where" in replies[4]
+
+
+def test_other_media_kinds_and_plain_text_are_no_photo(tmp_path: Path) -> None:
+    replies = chat_with(
+        tmp_path, SHARING, ["/contact", "/location", "/document report.pdf", "a photo", "/debug"]
+    )
+    assert replies[3].startswith("(you send the document report.pdf)\n")
+    assert "state: pic" in replies[5]  # neither a document nor a text answers a photo question
+
+
+def test_help_lists_the_console_commands_and_the_bots_own_help() -> None:
+    output = chat(["/help", "//help"])
+    for command in (
+        "/contact [phone]",
+        "/location [lat lon]",
+        "/photo [name] [caption]",
+        "/wait 2h",
+    ):
+        assert command in output
+    assert "This bot's own /help: send with //help." in output
+    # two slashes: the demo's own /help command answers
+    assert output.endswith(
+        "bot: Tap the buttons below the messages. /cancel starts again, /support reaches a human.\nyou: \n"
+    )
+
+
+def test_the_user_has_a_name_that_reads_well_and_can_be_chosen() -> None:
+    assert "bot: Hi Alex! Welcome to Pizza Planet 🍕" in chat([])
+    assert "bot: Hi Ann Marie! Welcome to Pizza Planet 🍕" in chat([], "--name", "Ann Marie")
+
+
+def test_an_edited_message_shows_its_new_buttons_and_they_can_be_pressed() -> None:
+    output = chat(["2", "1", "/debug"]).split("you: ")
+    # "About us" edits the menu in place: the new text, and its buttons numbered from 1
+    assert output[1].startswith("bot (edits): Pizza Planet 🪐 wood-fired pizza since 1999.")
+    assert output[1].endswith("   [1] ⬅️ Back  [2] 🌐 Language\n")
+    # [1] is now "Back", which edits the menu back in
+    assert output[2].startswith("bot (edits): What would you like?\n   [1] 🍕 Order a pizza")
+    assert "state: menu" in output[3]

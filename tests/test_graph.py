@@ -332,3 +332,40 @@ def test_broken_files_still_render(render: Any) -> None:
     render({})
     nodes, _, _ = render({"bot": {"start": "gone"}, "states": {1: {"goto": "a"}, "a": None}})
     assert {"1", "gone (missing)"} <= set(nodes.values())
+
+
+TEMPLATED = scenario(
+    {
+        "menu": {
+            "buttons": [
+                {"text": "Pay {{ total | currency }} now", "goto": "pay"},
+                {
+                    "text": "{% if vip %}⭐ {% endif %}Hi {{ user.first_name }}{# greeting #}",
+                    "goto": "pay",
+                },
+                {"text": "Call {{ 'a|b' | upper }}", "goto": "pay"},
+                {
+                    "text": "A very long button label that goes on and on about pizza toppings",
+                    "goto": "pay",
+                },
+            ],
+            "after": {"delay": "{{ minutes }}m", "goto": "pay"},
+        },
+        "pay": {"end": True},
+    }
+)
+
+
+@BOTH
+def test_labels_show_placeholders_not_template_syntax(render: Any) -> None:
+    """Issue 16: the picture is for reading; `{{ }}` and `{% %}` are the author's source."""
+    rendered = render(TEMPLATED)
+    has_edge(rendered, "menu", "pay", "Pay ‹total› now")  # the filter dropped too
+    has_edge(rendered, "menu", "pay", "⭐ Hi ‹user.first_name›")  # tags and comments gone
+    has_edge(rendered, "menu", "pay", "Call ‹'a|b'›")  # a bar inside quotes is no filter
+    has_edge(rendered, "menu", "pay", "after ‹minutes›m")
+    labels = [label for _, _, label, _ in rendered[1]]
+    assert not [label for label in labels if "{{" in label or "{%" in label or "{#" in label]
+    (long,) = [label for label in labels if label.startswith("A very long")]
+    assert long == "A very long button label that goes on and on…"
+    assert len(long) <= 48

@@ -109,3 +109,38 @@ def test_wait_in_the_terminal_says_what_fired(
     replies = talk("/wait 5m", "/wait 5m").split("you: ")
     assert replies[1] == "(after 5m: nothing was due)\n"
     assert replies[2] == "(after 5m: a timer fired)\nbot: Still there?\n"
+
+
+def test_after_a_restart_the_current_message_and_its_buttons_are_shown_again(
+    environment: Path,
+) -> None:
+    """Issue 16: a restart showed nothing, and the numbers pressed no button."""
+    talk("2")  # "About us" replaces the menu
+    replies = talk("1", "/debug").split("you: ")
+    assert replies[0].endswith(
+        "(continuing in state 'about'; its message again:)\n"
+        "bot: Pizza Planet 🪐 wood-fired pizza since 1999.\n"
+        "Open every day 11:00–23:00. Free delivery from €20.00.\n"
+        "   [1] ⬅️ Back  [2] 🌐 Language\n"
+    )
+    assert replies[1].startswith("bot (edits): What would you like?")  # [1] pressed Back
+    assert "state: menu" in replies[2]
+    with sqlite3.connect(environment) as db:  # shown again, not sent again
+        assert db.execute("SELECT count(*) FROM outbox WHERE status != 'sent'").fetchone() == (0,)
+
+
+def test_after_a_restart_an_ended_conversation_says_so(
+    environment: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot = tmp_path / "bot.yaml"
+    bot.write_text(
+        "bot: {name: T, start: a}\nstates:\n  a:\n    say: Hello {{ user.first_name }}.\n    end: true\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("BOT_SCENARIO", str(bot))
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["--name", "Ann"], out, err, Terminal("")) == 0, err.getvalue()
+    assert "bot: Hello Ann." in out.getvalue()
+    restarted = talk("hi")
+    assert "(the conversation ended in state 'a'; your next message starts it again)" in restarted
+    assert restarted.endswith("you: bot: Hello Alex.\nyou: \n")

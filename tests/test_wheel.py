@@ -143,7 +143,7 @@ def test_the_installed_scenario_bot_runs_the_bundled_demo_from_an_empty_folder(
 
     chat = _run([scenario_bot, "--chat", "--lang", "de"], tmp_path, stdin="/start\n/quit\n")
     assert chat.returncode == 0, chat.stdout + chat.stderr
-    assert "bot: Hi You! Willkommen bei Pizza Planet 🍕" in chat.stdout  # the bundled catalogs
+    assert "bot: Hi Alex! Willkommen bei Pizza Planet 🍕" in chat.stdout  # the bundled catalogs
 
     wrong = _run([scenario_bot, "--colour"], tmp_path)
     assert wrong.returncode == 2

@@ -15,6 +15,7 @@ from engine.core.durations import DurationError, parse_duration
 from engine.core.effects import (
     AnswerButton,
     CancelTimers,
+    Effect,
     ExportUserData,
     ForgetUser,
     InlineButton,
@@ -47,7 +48,7 @@ from engine.core.side_effects import SideEffects
 from engine.core.step_context import MAX_MOVES, StepResult
 from engine.core.translation import NoTranslation, negotiate
 
-__all__ = ["MAX_MOVES", "StepResult", "apology", "step"]
+__all__ = ["MAX_MOVES", "StepResult", "apology", "show_again", "step"]
 
 FORGET = "~forget"  # the buttons of the /forgetme question (no state can have this name)
 _TEXT_ASKS = ("text", "number", "integer", "email", "date", "yes_no", "choice")
@@ -510,3 +511,23 @@ class _Step(SideEffects):
             else:
                 self.state = caller.name
                 self.epoch += 1
+
+
+def show_again(
+    scenario: Scenario, session: Session, event: Event, now: dt.datetime
+) -> tuple[Effect, ...]:
+    """What the user's current state shows (its text and buttons), rendered again from the
+    stored session without changing it: the terminal chat starting again shows where the
+    conversation stands (the outbox keeps no sent texts). Nothing for a conversation that
+    has not started or has ended; `event` only stands for the user and the chat."""
+    if session.state is None or session.ended:
+        return ()
+    run = _Step(scenario, session, event, now, OfflineServices())
+    state = run.current()
+    if state is None:
+        return ()
+    try:
+        run.show(state)
+    except Exception as exc:  # a template that fails: said, as step() would
+        return (ReportProblem(session.state, f"cannot show the state again: {exc}"),)
+    return tuple(run.effects)

@@ -114,10 +114,10 @@ class Processor:
                 result = self._commit(admitted, now)
         else:
             result = self._in_shards(admitted)
+        if self.on_batch is not None:  # first: the sender it wakes measures the replies
+            self.on_batch(updates, admitted, result, started)
         if result.effects:
             self.on_commit()
-        if self.on_batch is not None:
-            self.on_batch(updates, admitted, result, started)
         return result
 
     def _commit(

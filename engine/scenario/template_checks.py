@@ -111,6 +111,8 @@ def _parse(text: str) -> _Parsed:
         first_lines[name.name] = min(first_lines.get(name.name, line), line)
     stored = {n.name for n in ast.find_all(nodes.Name) if n.ctx != "load"}
     stored.update(n.name for n in ast.find_all(nodes.Macro))
+    if any(True for _ in ast.find_all(nodes.For)):
+        stored.add("loop")  # Jinja's own name inside a `{% for %}`: loop.index, loop.last ...
     return _Parsed(
         undeclared=frozenset(loaded - stored),  # like jinja2.meta, at a fraction of the cost
         bad_filters=filters,
