@@ -26,6 +26,7 @@ states:
     on:
       - {text: [hello, hi], say: Hello to you too.}
       - {text: order, goto: order}
+      - {text: menu, goto: menu}
       - {type: text, say: Please use the words hello or order.}
   order:
     say: Which size?
@@ -63,6 +64,12 @@ def test_start_and_unknown_first_messages_only_start(tmp_path: Path) -> None:
     assert texts(chat.send("what is this?")) == ["Please use the words hello or order."]
     chat = Conversation(compile_yaml(SHOP, tmp_path))
     assert texts(chat.send("/nonsense")) == ["Welcome!", "Menu"]
+
+
+def test_a_first_message_that_would_only_show_the_state_again_greets_once(tmp_path: Path) -> None:
+    chat = Conversation(compile_yaml(SHOP, tmp_path))
+    assert texts(chat.send("menu")) == ["Welcome!", "Menu"]
+    assert texts(chat.send("menu")) == ["Menu"]  # later, it shows the menu again
 
 
 def test_a_first_command_of_the_commands_runs_before_the_greeting(tmp_path: Path) -> None:

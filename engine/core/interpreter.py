@@ -130,12 +130,9 @@ class _Step(SideEffects):
             return
         self.fallback()
 
-    def handled(self, state: State, named_only: bool = False) -> bool:
-        """The state's own `on` handlers, then the top-level ones: the first match runs.
-        `named_only`: only handlers that name what they match (see `Handler.names_input`)."""
+    def handled(self, state: State) -> bool:
+        """The state's own `on` handlers, then the top-level ones: the first match runs."""
         for handler in (*state.handlers, *self.scenario.handlers):
-            if named_only and not handler.names_input:
-                continue
             if self.matches(handler):
                 self.run(handler.actions, state)
                 return True
@@ -158,7 +155,25 @@ class _Step(SideEffects):
             return
         state = self.current()
         if state is not None and not self.ended:
-            self.handled(state, named_only=True)
+            self.first_message(state)
+
+    def first_message(self, state: State) -> None:
+        """The message that started the conversation, in the state it led to: the first
+        handler that names what it matches runs, unless all it would do is show `state`
+        again (a "hi" that greets: the greeting was just sent)."""
+        for handler in (*state.handlers, *self.scenario.handlers):
+            if handler.names_input and self.matches(handler):
+                if not self.shows_again(handler.actions, state):
+                    self.run(handler.actions, state)
+                return
+
+    def shows_again(self, actions: Actions, state: State) -> bool:
+        """Whether `actions` do nothing but enter `state` again."""
+        if actions.assign or actions.clear or actions.do or actions.say:
+            return False
+        if actions.call is not None or actions.returns or actions.goto is None:
+            return False
+        return self.choose(actions.goto) == state.name
 
     def may_stay(self) -> bool:
         """Whether the user still has a role their state asks for (`only:`): roles change
