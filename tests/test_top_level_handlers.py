@@ -8,6 +8,7 @@ from pathlib import Path
 
 from builders import Conversation, compile_yaml, texts
 
+from engine.i18n.extraction import scenario_messages
 from engine.scenario import validate_file
 from engine.testing import run_test_files
 
@@ -248,3 +249,17 @@ def test_coverage_counts_a_top_level_command_handler_by_its_command(tmp_path: Pa
     out = io.StringIO()
     assert run_test_files([str(tests)], out) == 0, out.getvalue()
     assert "transitions 3/3 (100%)" in out.getvalue(), out.getvalue()
+
+
+def test_their_texts_are_offered_for_translation(tmp_path: Path) -> None:
+    path = tmp_path / "bot.yaml"
+    path.write_text(SHOP, "utf-8")
+    report = validate_file(str(path))
+    assert report.scenario is not None
+    found = {
+        (m.msgid, m.role)
+        for m in scenario_messages(report.scenario.data, report.scenario.source, str(tmp_path))
+    }
+    assert ("hello", "what users type (any state)") in found
+    assert ("Hello from anywhere.", "message (any state)") in found
+    assert ("More", "button (any state)") in found
