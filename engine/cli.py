@@ -329,7 +329,12 @@ def _load(path: str, stderr: TextIO, prog: str) -> Scenario | None:
             stderr.write(diagnostic.format() + "\n")
         stderr.write(f"{path} has errors; fix them first ({command()} --validate {path}).\n")
         return None
-    return compile_scenario(report.scenario)
+    scenario = compile_scenario(report.scenario)
+    from engine.i18n.catalogs import ignored_translations
+
+    for ignored in ignored_translations(scenario.translator):  # told once, as the bot logs it
+        stderr.write(f"warning: {ignored.format()}\n")
+    return scenario
 
 
 def _graph(

@@ -21,6 +21,8 @@ WARNING_CODES = frozenset(
         "ask-option-unused",
         "set-and-clear",
         "set-text-template",
+        "set-text-shown",
+        "null-filter",
     }
 )
 

@@ -235,12 +235,83 @@ CASES = [
         3,
     ),
     Case(
-        "complex-key-unquoted-template",
+        "yaml-syntax-unquoted-template",
         HEAD + "    say: {{ user.first_name }}\n    end: true\n",
-        "complex-key",
+        "yaml-syntax",
         4,
-        11,
-        ("put the whole text in quotes",),
+        10,
+        ("needs quotes around it", 'write say: "{{ user.first_name }}"'),
+    ),
+    Case(
+        "set-text-shown-untranslated",
+        y(
+            """
+            bot: {name: T, start: a, language: en, languages: [en, de]}
+            vars: {rating: null}
+            states:
+              a:
+                say: How was it?
+                buttons:
+                  - {text: Good, set: {rating: good}, goto: done}
+              done:
+                say: "You found it {{ rating }}."
+                end: true
+            """
+        ),
+        "set-text-shown",
+        9,
+        10,
+        ("('good', line 7)", "users who speak de read it untranslated", "{{ _(rating) }}"),
+    ),
+    Case(
+        "null-filter-variable-never-set",
+        y(
+            """
+            bot: {name: T, start: a}
+            vars: {total: null}
+            states:
+              a:
+                say: "Total: {{ total | currency('EUR') }}"
+                end: true
+            """
+        ),
+        "null-filter",
+        5,
+        10,
+        ("`total` in state 'a' at `say` is never given a value", "prints nothing"),
+    ),
+    Case(
+        "null-filter-skipped-answer",
+        y(
+            """
+            bot: {name: T, start: a}
+            vars: {tip: null}
+            states:
+              a:
+                say: Any tip?
+                ask: {var: tip, type: number, optional: true, skip_text: No tip}
+                goto: done
+              done:
+                say:
+                  - "Tip: {{ tip | currency('EUR') }}"
+                  - text: "Thanks for {{ tip | currency('EUR') }}"
+                    if: tip
+                  - "{% if tip %}Tip: {{ tip | number }}{% endif %} {{ tip | default(0) | number }}"
+                end: true
+            """
+        ),
+        "null-filter",
+        10,
+        9,
+        ("is null when the user skips the question on line 6", "{% if tip %}"),
+    ),
+    Case(
+        "misplaced-key-read-as-a-state",
+        HEAD + "    say: Hi\n  goto: done\n" + DONE,
+        "misplaced-key",
+        5,
+        3,
+        ("read as a state called 'goto'", "indent it by 4 spaces"),
     ),
     Case(
         "complex-key-explicit-list-key",
@@ -1735,6 +1806,17 @@ states:
 """
     report = validate_file(str(write_file(hub)))
     assert [d.code for d in report.diagnostics] == [], _describe(report)
+
+
+def test_a_null_filter_is_not_reported_where_it_is_guarded(write_file: WriteFile) -> None:
+    """Of the skipped-answer case, only the unguarded use is reported: the message with
+    `if: tip`, the `{% if tip %}` block and `default(0)` are guarded."""
+    case = next(c for c in CASES if c.id == "null-filter-skipped-answer")
+    report = validate_file(str(_write_case(case, write_file)))
+    found = [
+        (d.position.line, d.position.column) for d in report.diagnostics if d.code == "null-filter"
+    ]
+    assert found == [(10, 9)], _describe(report)
 
 
 def test_a_delay_without_a_unit_is_reported_once(write_file: WriteFile) -> None:

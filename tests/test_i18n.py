@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import os
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from engine.core.formatting import FILTERS
 from engine.core.templating import environment
 from engine.core.translation import negotiate
 from engine.i18n import catalogs, command_menus
+from engine.runtime.scenario_holder import ScenarioHolder
 from engine.scenario import validate_file
 from engine.scenario.compiler import compile_scenario
 
@@ -258,11 +260,14 @@ def test_validate_rejects_translations_that_break_placeholders(
     po = ready(project)
     translate(po, {"New order: {{ size }}": translation})
     status, output = cli("--validate")
-    line = next(
-        i
-        for i, text in enumerate(po.read_text(encoding="utf-8").splitlines(), 1)
-        if text.startswith('msgid "New order')
-    )
+    line = (
+        next(
+            i
+            for i, text in enumerate(po.read_text(encoding="utf-8").splitlines(), 1)
+            if text.startswith('msgid "New order')
+        )
+        + 1
+    )  # the msgstr line below it, where the translator writes
     assert status == 1
     assert (
         f"locales/ru/LC_MESSAGES/shop.po:{line}:1: error:" in output
@@ -302,6 +307,12 @@ def test_percent_signs_only_matter_in_plural_and_trans_texts(project: Path) -> N
     translate(po, {plural: ("%(count)s пицца", "%(count)d пиццы", "%(count)s пицц")})
     status, output = cli("--validate")
     assert status == 1 and "[translation-format]" in output
+    broken = next(  # the msgstr[1] line of that entry, where the translator wrote it
+        i
+        for i, text in enumerate(po.read_text(encoding="utf-8").splitlines(), 1)
+        if text.startswith('msgstr[1] "%(count)d')
+    )
+    assert f"shop.po:{broken}:1: error:" in output
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -467,11 +478,14 @@ def test_translations_may_not_assign_or_define(project: Path, translation: str, 
     po = ready(project)
     translate(po, {"You chose {{ _(size) }}.": translation})
     status, output = cli("--validate")
-    line = next(
-        i
-        for i, text in enumerate(po.read_text(encoding="utf-8").splitlines(), 1)
-        if text.startswith('msgid "You chose')
-    )
+    line = (
+        next(
+            i
+            for i, text in enumerate(po.read_text(encoding="utf-8").splitlines(), 1)
+            if text.startswith('msgid "You chose')
+        )
+        + 1
+    )  # the msgstr line below it
     assert status == 1
     assert f"shop.po:{line}:1: error:" in output and "[translation-statement]" in output
     assert tag in output
@@ -562,3 +576,101 @@ def test_update_never_cuts_a_placeholder_across_lines(project: Path) -> None:
     assert f'msgid "{long_text}"' in po
     for line in po.splitlines():
         assert line.count("{{") == line.count("}}"), line
+
+
+SIZE_TESTS = """\
+- name: asks the size in Russian
+  language: ru
+  steps:
+    - send: /start
+    - press: Заказать
+      expect: Which size?
+"""
+
+
+def test_a_broken_translation_follows_one_rule_everywhere(
+    project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`--validate` reports it at its msgstr line; `--chat`, `--test` and the bot leave the
+    entry out (users read the original, the rest of the catalog is used) and say so once,
+    at the same place. Before, the chat and tests showed the broken text and the bot refused
+    to start."""
+    po = ready(project)
+    translate(po, {"Which size?": "Какой {{ размер }}?"})  # a placeholder the text lacks
+    line = 1 + next(
+        i
+        for i, text in enumerate(po.read_text(encoding="utf-8").splitlines(), 1)
+        if text.startswith('msgid "Which size?"')
+    )
+    where = f"locales/ru/LC_MESSAGES/shop.po:{line}"
+    status, output = cli("--validate")
+    assert status == 1 and f"{where}:1: error:" in output
+    assert "adds {{ размер }}" in output and "[translation-placeholders]" in output
+
+    told = f"{where}: the translation of 'Which size?' is not used (it adds {{{{ размер }}}})"
+    out, err = io.StringIO(), io.StringIO()
+    chat_input = io.StringIO("1\n")  # presses the first button, Заказать
+    assert run(["--chat", "--lang", "ru", "scenarios/shop.yaml"], out, err, chat_input) == 0
+    assert err.getvalue().count(told) == 1
+    assert "bot: Which size?" in out.getvalue() and "Заказать" in out.getvalue()
+
+    tests = project / "scenarios" / "shop.tests.yaml"
+    tests.write_text(SIZE_TESTS, encoding="utf-8")
+    status, output = cli("--test", str(tests))
+    assert status == 0, output
+    assert output.count(told) == 1 and "PASS  asks the size in Russian" in output
+
+    caplog.set_level(logging.WARNING, logger="engine.reload")
+    holder = ScenarioHolder("scenarios/shop.yaml")  # the bot starts, as it does for a deploy
+    assert caplog.text.count(told) == 1
+    chat = Conversation(holder.current)
+    chat.session = chat.session.evolve(language="ru")
+    chat.send("/start")
+    assert texts(chat.press("Заказать")) == ["Which size?"]
+
+
+RATING_BOT = """\
+bot: {name: Rate, language: en, languages: [en, de], start: ask}
+vars: {rating: null}
+states:
+  ask:
+    say: How was it?
+    buttons:
+      - {text: Good, set: {rating: good}, goto: thanks}
+      - {text: Bad, set: {rating: bad}, goto: thanks}
+  thanks:
+    say: "You found it {{ SHOWN }}."
+    do: [{notify: {to: admins, say: "Rated {{ rating }}"}}]
+    end: true
+"""
+
+
+def test_a_value_a_button_stores_is_shown_translated_with_underscore(project: Path) -> None:
+    """`set: {rating: good}` stores the word; `{{ rating }}` showed 'good' to German users
+    without a word from --validate. Now it is a warning, and `{{ _(rating) }}` shows the
+    translation: the stored texts become catalog entries."""
+    path = project / "scenarios" / "rate.yaml"
+    path.write_text(RATING_BOT.replace("SHOWN", "rating"), encoding="utf-8")
+    status, output = cli("--validate", "--strict", str(path))
+    assert status == 1 and "[set-text-shown]" in output and "rate.yaml:10:" in output
+    assert output.count("[set-text-shown]") == 1  # the notice to admins is in the bot's language
+
+    path.write_text(RATING_BOT.replace("SHOWN", "_(rating)"), encoding="utf-8")
+    assert cli("--init", "de", str(path))[0] == 0
+    po = project / "locales" / "de" / "LC_MESSAGES" / "rate.po"
+    translate(
+        po,
+        {"How was it?": "Wie war es?", "Good": "Gut", "Bad": "Schlecht", "good": "gut"}
+        | {"bad": "schlecht", "You found it {{ _(rating) }}.": "Sie fanden es {{ _(rating) }}."}
+        | {"Rated {{ rating }}": "Bewertet: {{ rating }}"},
+    )
+    assert "a value of rating (set:), shown with _(rating)" in po.read_text(encoding="utf-8")
+    status, output = cli("--validate", "--strict", str(path))
+    assert status == 0, output
+    report = validate_file(str(path))
+    assert report.scenario is not None
+    chat = Conversation(compile_scenario(report.scenario))
+    chat.session = chat.session.evolve(language="de")
+    assert texts(chat.send("/start")) == ["Wie war es?"]
+    assert texts(chat.press("Gut")) == ["Sie fanden es gut."]
+    assert chat.session.vars["rating"] == "good"  # stored as written: conditions keep working

@@ -7,8 +7,6 @@ from __future__ import annotations
 import gettext
 import io
 import os
-import re
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,9 +16,12 @@ from engine.command_name import command
 from engine.core.templating import environment
 from engine.i18n.catalogs import (
     MAX_CATALOG_BYTES,
+    broken_po_line,
     domain_of,
     forbidden_statements,
     locales_dir,
+    msgstr_lines,
+    placeholder_change,
     po_path,
     safe_translation,
 )
@@ -29,16 +30,6 @@ from engine.ops.files import read_regular_file
 from engine.scenario.diagnostics import Diagnostic, Position, error, warning
 from engine.scenario.includes import ScenarioSource
 from engine.scenario.template_checks import has_template_syntax
-
-_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}|%\((\w+)\)s", re.DOTALL)
-
-
-def _shown(placeholder: str) -> str:
-    return placeholder if placeholder.startswith("%(") else "{{ " + placeholder + " }}"
-
-
-def placeholders(text: str) -> Counter[str]:
-    return Counter(re.sub(r"\s+", "", a or f"%({b})s") for a, b in _PLACEHOLDER.findall(text))
 
 
 def check_catalogs(
@@ -72,24 +63,17 @@ def check_catalogs(
         )
 
 
-_PO_LINE = re.compile(
-    r'^\s*(#.*|(msgctxt|msgid|msgid_plural|msgstr(\[\d+\])?)?\s*"(\\.|[^"\\])*"\s*)?$'
-)
-
-
 def _unterminated(path: str, content: bytes) -> Iterator[Diagnostic]:
     """Babel reads an unclosed quote silently (and loses a letter); say where it is."""
-    lines = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8", errors="replace")
-    for number, line in enumerate(lines, 1):
-        if not _PO_LINE.match(line.rstrip("\n")):
-            yield error(
-                Position(path, number, 1),
-                "po-syntax",
-                f"this line of the .po file is broken: {line.strip()[:60]!r}. Every text is "
-                'in double quotes, and a quote inside a text is written \\".',
-                "file",
-            )
-            return
+    broken = broken_po_line(content)
+    if broken is not None:
+        yield error(
+            Position(path, broken[0], 1),
+            "po-syntax",
+            f"this line of the .po file is broken: {broken[1][:60]!r}. Every text is "
+            'in double quotes, and a quote inside a text is written \\".',
+            "file",
+        )
 
 
 def _check_language(
@@ -132,6 +116,7 @@ def _check_language(
             "file",
         )
     translated = fuzzy = 0
+    po_lines = content.decode("utf-8", "replace").splitlines()
     for msgid in msgids:
         message = catalog.get(msgid)
         strings = (
@@ -146,12 +131,14 @@ def _check_language(
             continue
         translated += 1
         originals = msgid if isinstance(msgid, tuple) else (msgid,)
-        position = Position(path, message.lineno or 1, 1)
-        for string in strings:
+        lines = msgstr_lines(po_lines, message.lineno or 1, len(strings))
+        for string, line in zip(strings, lines, strict=True):
             if not isinstance(string, str):
                 continue
             yield from _check_translation(
-                position, originals[-1] if len(strings) > 1 else originals[0], string
+                Position(path, line, 1),
+                originals[-1] if len(strings) > 1 else originals[0],
+                string,
             )
     total = len(msgids)
     shares[language] = f"{translated}/{total} ({100 * translated // total if total else 100}%)"
@@ -167,18 +154,12 @@ def _check_language(
 
 
 def _check_translation(position: Position, original: str, translation: str) -> Iterator[Diagnostic]:
-    expected, found = placeholders(original), placeholders(translation)
-    if expected != found:
-        dropped = sorted(_shown(p) for p in (expected - found).elements())
-        added = sorted(_shown(p) for p in (found - expected).elements())
-        parts = [
-            f"drops {', '.join(dropped)}" if dropped else "",
-            f"adds {', '.join(added)}" if added else "",
-        ]
+    change = placeholder_change(original, translation)
+    if change:
         yield error(
             position,
             "translation-placeholders",
-            f"the translation of '{original[:60]}' {' and '.join(p for p in parts if p)}; keep every "
+            f"the translation of '{original[:60]}' {change}; keep every "
             "{{ placeholder }} exactly as in the original (the words around them may change).",
         )
     if has_template_syntax(translation):

@@ -15,6 +15,8 @@ from babel.messages.catalog import Catalog
 
 from engine.core.templating import environment
 from engine.i18n.catalogs import formatted
+from engine.scenario.inventory import take_inventory
+from engine.scenario.shown_values import translated_set_texts
 from engine.scenario.template_checks import has_template_syntax
 from engine.scenario.yaml_loader import Path, SourceMap, load_yaml_text
 
@@ -100,6 +102,15 @@ def scenario_messages(data: Any, source: SourceMap, base: str = ".") -> list[Sou
                     )
 
     walk(data, ())
+    inventory = take_inventory(data)
+    for value in translated_set_texts((t.text for t in inventory.templates), inventory.set_texts):
+        position = source.of(value.path)
+        role = f"a value of {value.name} (set:), shown with _({value.name})"
+        state = str(value.path[1]) if value.path[0] == "states" and len(value.path) > 1 else None
+        if (value.value, role) not in seen:
+            seen.add((value.value, role))
+            file = os.path.relpath(position.file, base)
+            found.append(SourceMessage(value.value, file, position.line, state, role))
     return found
 
 

@@ -10,8 +10,7 @@ import threading
 from collections.abc import Callable
 
 from engine.core.model import Scenario
-from engine.i18n import check_catalogs
-from engine.i18n.catalogs import domain_of, locales_dir
+from engine.i18n.catalogs import domain_of, ignored_translations, locales_dir
 from engine.ops.problems import Problem, ProblemSink
 from engine.scenario import Diagnostic, validate_file
 from engine.scenario.compiler import compile_scenario
@@ -27,14 +26,16 @@ class ScenarioError(Exception):
 
 def load(path: str, media_dir: str | None = None) -> tuple[Scenario, tuple[str, ...]]:
     """The scenario compiled with its catalogs, or ScenarioError with every error in the
-    scenario's files and its translations (what `--validate` would report)."""
+    scenario's files (what `--validate` would report). A broken translation does not stop
+    it: as in `--chat` and `--test`, it is left out (users see the original) and logged."""
     report = validate_file(path, media_dir=media_dir)
     problems = [d for d in report.diagnostics if d.is_error]
-    if not problems and report.scenario is not None:
-        problems = [d for d in check_catalogs(path, report.scenario) if d.is_error]
     if problems or report.scenario is None:
         raise ScenarioError(problems)
-    return compile_scenario(report.scenario), report.files
+    scenario = compile_scenario(report.scenario)
+    for ignored in ignored_translations(scenario.translator):
+        log.warning(ignored.format())
+    return scenario, report.files
 
 
 class ScenarioHolder:

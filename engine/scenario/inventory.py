@@ -79,6 +79,15 @@ class StateFacts:
     asks_var: str | None = None
 
 
+@dataclass(frozen=True)
+class SetText:
+    """A `set:` value that is a plain text (no template): `set: {rating: good}`."""
+
+    name: str
+    value: str
+    path: Path
+
+
 @dataclass
 class Inventory:
     states: dict[str, StateFacts] = field(default_factory=dict)
@@ -100,6 +109,12 @@ class Inventory:
     set_and_cleared: list[Name] = field(default_factory=list)
     # `set:` values with `{% %}`: rendered to text, never a number or a list
     text_set_values: list[Name] = field(default_factory=list)
+    # `set:` values that are plain words: shown to users, they are not translated
+    set_texts: list[SetText] = field(default_factory=list)
+    # variables given a value (not null) outside `vars:`: by set, an answer, a save_as
+    assigned_vars: set[str] = field(default_factory=set)
+    # the variables of questions that may be skipped (a skipped answer is stored as null)
+    optional_answers: list[Name] = field(default_factory=list)
     start: str | None = None
     # a top-level `on` handler moves the user (goto, call or return): a way out of any state
     leaves_anywhere: bool = False
@@ -169,9 +184,12 @@ class _Walker:
             if isinstance(state, dict):
                 self.state(name, state, ("states", name))
 
-    def define(self, name: Any, path: Path) -> None:
+    def define(self, name: Any, path: Path, value: Any = ...) -> None:
+        """`value`: what `set:` gives it (null is no value); ... where it is not known."""
         if isinstance(name, str):
             self.inventory.defined_vars.setdefault(name, path)
+            if path[0] != "vars" and value is not None:
+                self.inventory.assigned_vars.add(name)
 
     # -- states ----------------------------------------------------------------------------
     def state(self, name: str, state: dict[str, Any], path: Path) -> None:
@@ -256,10 +274,12 @@ class _Walker:
 
     def set(self, assignments: Any, path: Path) -> None:
         for name, value in _dict(assignments).items():
-            self.define(name, (*path, name))
+            self.define(name, (*path, name), value)
             self.template_values(value, (*path, name))
             if isinstance(value, str) and "{%" in value:
                 self.inventory.text_set_values.append(Name(name, (*path, name)))
+            elif isinstance(value, str) and "{{" not in value and any(c.isalpha() for c in value):
+                self.inventory.set_texts.append(SetText(name, value, (*path, name)))
 
     def clear(self, names: Any, path: Path) -> None:
         if isinstance(names, str):
@@ -348,6 +368,8 @@ class _Walker:
         inv = self.inventory
         inv.asks.append(Ask(state, path, ask))
         self.define(ask.get("var"), (*path, "var"))
+        if ask.get("optional") is True and isinstance(ask.get("var"), str):
+            self.inventory.optional_answers.append(Name(ask["var"], (*path, "var")))
         if isinstance(ask.get("var"), str):
             inv.states[state].asks_var = ask["var"]
         if isinstance(ask.get("pattern"), str):

@@ -14,6 +14,7 @@ from jsonschema.exceptions import ValidationError
 from engine.bundled_files import schema_text
 from engine.scenario.diagnostics import Diagnostic, error
 from engine.scenario.suggestions import did_you_mean
+from engine.scenario.yaml_explanations import quoted
 from engine.scenario.yaml_loader import Path, SourceMap
 
 _TYPE_WORDS = {
@@ -68,9 +69,54 @@ def _inline_refs(node: Any, defs: dict[str, Any], expanding: tuple[str, ...]) ->
 def check_schema(data: Any, source: SourceMap) -> list[Diagnostic]:
     """Every schema error in `data`, explained, with the position of the node it is about."""
     found: list[Diagnostic] = []
+    misplaced = dict(_keys_read_as_states(data, source))
     for problem in _validator().iter_errors(data):
+        path = tuple(problem.absolute_path)
+        if path[:2] in misplaced:
+            continue  # explained once below, as a key indented like a state name
         found.extend(_explain(problem, source))
-    return found
+    return found + list(misplaced.values())
+
+
+def _state_keys() -> set[str]:
+    return set(schema()["$defs"]["state"].get("properties", {}))
+
+
+def _keys_read_as_states(data: Any, source: SourceMap) -> Iterator[tuple[Path, Diagnostic]]:
+    """A state's key written as far left as the state names (`goto: b` under `a:`, lined up
+    with `a:`) is read as a state called 'goto'; say so, instead of "in state 'goto'"."""
+    states = data.get("states") if isinstance(data, dict) else None
+    if not isinstance(states, dict):
+        return
+    keys = _state_keys()
+    names = list(states)
+    for index, name in enumerate(names):
+        value = states[name]
+        if name not in keys or (isinstance(value, dict) and set(value) & keys):
+            continue
+        position = source.key_of(("states", name))
+        above = names[index - 1] if index > 0 else None
+        inside = (
+            [source.key_of(("states", above, k)) for k in states[above] or ()]
+            if above is not None and isinstance(states[above], dict)
+            else []
+        )
+        like = (
+            f"indent it by {inside[0].column - 1} spaces, like the keys of state '{above}' "
+            f"(line {inside[0].line})"
+            if inside
+            else "indent it under the state it belongs to"
+        )
+        yield (
+            ("states", name),
+            error(
+                position,
+                "misplaced-key",
+                f"`{name}:` is indented like a state name, so it is read as a state called "
+                f"'{name}': {like}.",
+                "schema",
+            ),
+        )
 
 
 def describe_path(path: Sequence[str | int]) -> str:
@@ -188,6 +234,23 @@ def _explain(problem: ValidationError, source: SourceMap) -> Iterator[Diagnostic
                 and any(k in instance[key] for k in _STATE_KEYS)
             ):
                 hint = f" '{key}' looks like a state: put it under `states:`."
+            elif (
+                path
+                and isinstance(path[-1], int)
+                and len(instance) == 1
+                and isinstance(instance[key], str | int | float)
+                and not isinstance(instance[key], bool)
+            ):  # `- Note: we are closed` in a list of texts
+                text = f"{key}: {instance[key]}"
+                hint = did_you_mean(key, allowed) + (
+                    f" If this is the text '{text[:60]}', put it in quotes, or YAML reads "
+                    f"'{key}' as a key: write - {quoted(text)}"
+                )
+            elif not path and key in _state_keys():
+                hint = (
+                    f" `{key}:` is a key of a state: indent it like the other keys of its "
+                    "state, under `states:`."
+                )
             yield error(
                 source.key_of((*path, key)),
                 "unknown-key",

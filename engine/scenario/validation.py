@@ -12,7 +12,9 @@ from engine.scenario.graph_checks import check_graph
 from engine.scenario.includes import ScenarioSource, assemble, include_paths
 from engine.scenario.inventory import take_inventory
 from engine.scenario.media_checks import check_media, scenario_folder
+from engine.scenario.null_checks import check_null_filters
 from engine.scenario.schema_check import check_schema
+from engine.scenario.shown_values import check_shown_values
 from engine.scenario.template_checks import check_templates
 from engine.scenario.yaml_loader import DEFAULT_LIMITS, LoaderLimits, load_yaml_file
 
@@ -51,6 +53,8 @@ def validate_file(
     problems.extend(check_graph(inventory, scenario.data, scenario.source))
     problems.extend(check_templates(inventory, scenario.source))
     problems.extend(check_content(inventory, scenario.data, scenario.source))
+    problems.extend(check_shown_values(inventory, scenario.data, scenario.source))
+    problems.extend(check_null_filters(inventory, scenario.data, scenario.source))
     problems.extend(check_media(inventory, scenario.source, scenario_folder(path), media_dir))
     return ValidationReport(path, scenario.files, tuple(ordered(problems)), scenario)
 

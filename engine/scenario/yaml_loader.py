@@ -13,6 +13,12 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from engine.ops.files import FileTooLarge, NotARegularFile, read_regular_file
 from engine.scenario.diagnostics import Diagnostic, Position, error
+from engine.scenario.yaml_explanations import (
+    comma_in_braces,
+    explain,
+    text_ending_with_colon,
+    unquoted_braces,
+)
 
 Path = tuple[str | int, ...]
 
@@ -235,6 +241,20 @@ def _yaml_error_diagnostic(file: str, exc: yaml.YAMLError, text: str = "") -> Di
         mark = exc.problem_mark or exc.context_mark
         if exc.context_mark is not None and "end of stream" in (exc.problem or ""):
             mark = exc.context_mark  # an unclosed quote: point at it, not at the end of the file
+        explained = explain(
+            text,
+            exc.problem or "",
+            _line_column(exc.problem_mark),
+            exc.context or "",
+            _line_column(exc.context_mark),
+        )
+        if explained is not None:
+            return error(
+                Position(file, explained.line, explained.column),
+                "yaml-syntax",
+                explained.message,
+                "yaml",
+            )
         hint = _syntax_hint(message, _char_at(text, mark))
         return error(_pos(file, mark), "yaml-syntax", f"invalid YAML: {message}{hint}", "yaml")
     if isinstance(exc, yaml.reader.ReaderError) and isinstance(exc.character, int):
@@ -249,6 +269,10 @@ def _yaml_error_diagnostic(file: str, exc: yaml.YAMLError, text: str = "") -> Di
         )
     detail = " ".join(str(exc).split())  # one line, whatever the library wrote
     return error(Position(file, 1, 1), "yaml-syntax", f"invalid YAML: {detail}", "yaml")
+
+
+def _line_column(mark: Any) -> tuple[int, int] | None:
+    return None if mark is None else (mark.line, mark.column)
 
 
 def _char_at(text: str, mark: Any) -> str:
@@ -282,6 +306,7 @@ class _Builder:
     def __init__(self, file: str, limits: LoaderLimits, text: str = "") -> None:
         self.file = file
         self.limits = limits
+        self.text = text
         self.lines = text.splitlines()
         self.source = SourceMap(file)
         self.problems: list[Diagnostic] = []
@@ -348,10 +373,50 @@ class _Builder:
             return self._scalar(node)
         if isinstance(node, SequenceNode):
             self._check_tag(node, _SEQ)
-            return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+            return [self._item(child, (*path, i)) for i, child in enumerate(node.value)]
         assert isinstance(node, MappingNode)
+        if node.flow_style and self.text.startswith("{{", node.start_mark.index):
+            explained = unquoted_braces(self.lines, node.start_mark.line)
+            if explained is not None:  # `say: {{ name }}`: a template, not a mapping in a mapping
+                self.problems.append(
+                    error(
+                        Position(self.file, explained.line, explained.column),
+                        "yaml-syntax",
+                        explained.message,
+                        "yaml",
+                    )
+                )
+                return self.text[node.start_mark.index : node.end_mark.index]
         self._check_tag(node, _MAP)
         return self._mapping(node, path)
+
+    def _item(self, node: Node, path: Path) -> Any:
+        """A list entry; `- Choose one:` (a key without a value, where no key can have spaces)
+        is the text the author meant, reported."""
+        if (
+            isinstance(node, MappingNode)
+            and not node.flow_style
+            and len(node.value) == 1
+            and isinstance(node.value[0][0], ScalarNode)
+            and not node.value[0][0].style
+            and re.search(r"[^\w-]", node.value[0][0].value)
+            and isinstance(node.value[0][1], ScalarNode)
+            and node.value[0][1].tag == _NULL
+            and node.value[0][1].value == ""
+        ):
+            key_node = node.value[0][0]
+            self.source.values[path] = _pos(self.file, key_node.start_mark)
+            colon = self.text.find(":", key_node.end_mark.index)
+            self.problems.append(
+                error(
+                    _pos(self.file, key_node.end_mark),
+                    "yaml-syntax",
+                    text_ending_with_colon(key_node.value + ":"),
+                    "yaml",
+                )
+            )
+            return key_node.value + ":" if colon >= 0 else key_node.value
+        return self.build(node, path)
 
     def _start(self, node: Node) -> Position:
         """Where a node's content begins. A block text (`|` or `>`) begins on the line after its
@@ -404,11 +469,52 @@ class _Builder:
         self._check_tag(node, _STR)
         return value
 
+    def _cut_by_comma(self, key_node: Node, value_node: Node) -> bool:
+        """Whether this entry of a `{ }` mapping is a key without ':' (the rest of a text)."""
+        if not (isinstance(key_node, ScalarNode) and isinstance(value_node, ScalarNode)):
+            return False
+        if key_node.style or value_node.tag != _NULL or value_node.value != "":
+            return False
+        after = self.text[key_node.end_mark.index :].lstrip()
+        return after.startswith((",", "}"))
+
+    def _join_cut_text(
+        self, result: dict[str, Any], path: Path, before: tuple[str, Node], key_node: Node
+    ) -> None:
+        """`{say: Hi, bye.}` is reported, and read as the author meant: say is 'Hi, bye.'."""
+        key, value_node = before
+        joined = self.text[value_node.start_mark.index : key_node.end_mark.index]
+        position = _pos(self.file, value_node.start_mark)
+        self.problems = [
+            p for p in self.problems if not (p.position == position and p.code == "yaml-syntax")
+        ]
+        self.problems.append(
+            error(position, "yaml-syntax", comma_in_braces(key_node.value, joined, key), "yaml")
+        )
+        result[key] = joined
+
     def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
         result: dict[str, Any] = {}
         first_seen: dict[str, Position] = {}
         merges: list[tuple[Position, Node]] = []
+        text_before: tuple[str, Node] | None = None  # the last plain text, in `{a: b, c}`
         for key_node, value_node in node.value:
+            if (
+                node.flow_style
+                and text_before is not None
+                and self._cut_by_comma(key_node, value_node)
+            ):
+                self._join_cut_text(result, path, text_before, key_node)
+                continue
+            text_before = None
+            if (
+                node.flow_style
+                and isinstance(key_node, ScalarNode)
+                and isinstance(value_node, ScalarNode)
+                and value_node.tag == _STR
+                and not value_node.style
+            ):
+                text_before = (key_node.value, value_node)
             key_position = _pos(self.file, key_node.start_mark)
             if not isinstance(key_node, ScalarNode):
                 self.problems.append(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from engine.core.model import Scenario
+from engine.i18n.catalogs import ignored_translations
 from engine.scenario.compiler import compile_scenario
 from engine.scenario.diagnostics import Diagnostic, error, ordered
 from engine.scenario.includes import ScenarioSource
@@ -29,6 +30,7 @@ class Suite:
     scenario: Scenario | None = None
     source: ScenarioSource | None = None
     problems: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # shown before the results: translations left out
 
     def coverage(self) -> ScenarioCoverage | None:
         if self.scenario is None or self.source is None:
@@ -55,7 +57,8 @@ def load_suite(path: str) -> Suite:
         return Suite(file, problems=tuple(problems))
     scenario = compile_scenario(report.scenario)
     found = ordered([*file.problems, *check_names(file, scenario, report.scenario)])
-    return Suite(file, scenario, report.scenario, tuple(d.format() for d in found))
+    notes = tuple(f"warning: {i.format()}" for i in ignored_translations(scenario.translator))
+    return Suite(file, scenario, report.scenario, tuple(d.format() for d in found), notes)
 
 
 def check_names(
@@ -127,6 +130,7 @@ def run_test_files(paths: list[str], stdout: TextIO) -> int:
     files = list(dict.fromkeys(f for path in paths for f in _test_files(path)))
     passed = failed = broken = 0
     summaries: list[list[str]] = []
+    told: set[str] = set()
     for missing in (p for p in paths if not _test_files(p)):
         stdout.write(f"{missing}: no conversation tests (write them in NAME.tests.yaml)\n")
     for path in files:
@@ -136,6 +140,8 @@ def run_test_files(paths: list[str], stdout: TextIO) -> int:
             broken += 1
             continue
         coverage = suite.coverage()
+        stdout.write("".join(f"{note}\n" for note in suite.notes if note not in told))
+        told.update(suite.notes)  # once, though several test files share the scenario
         stdout.write(f"{path}\n")
         for test in suite.file.tests:
             result = run_test(suite.scenario, test, coverage)
