@@ -2,10 +2,12 @@
 
 Every state is a node named as in the file; `end: true` states are double circles; an arrow
 from a `start` pseudo-node marks the first state. Commands, the fallback and anything else
-that works in every state are drawn from one "any state" pseudo-node so the picture stays
-readable. Calls and returns are dashed; each `return` (on a state or in an `on` handler) leads
-back to the states that call its sub-flow (the states reached from the called state without
-another `call`). States the start cannot reach are dashed grey and listed in a trailing comment.
+that works in every state (the top-level `on` handlers among them) are drawn from one "any
+state" pseudo-node so the picture stays readable. Calls and returns are dashed; each `return`
+(on a state, an `on` handler or a button) leads back to the states that call its sub-flow (the
+states reached from the called state without another `call`); a top-level handler's, from
+"any state" to every calling state. States the start cannot reach are dashed grey and listed
+in a trailing comment.
 
 Migrations are drawn, dotted, from an "old: name" pseudo-node to their new state: a renamed
 state stays visible and cannot be mistaken for a live one. They never make a state reachable.
@@ -86,10 +88,11 @@ def render_graph(data: dict[str, Any], fmt: str = "mermaid") -> str:
         arrows.append(_Arrow(source, node_of(edge.target), _label(data, inv, edge), style, order))
     returns: set[tuple[str, str]] = set()
     for returner, caller, order in _returns(data, inv):
+        source = ANY_ID if returner is None else ids[returner]
         target = ANY_ID if caller is None else ids[caller]
-        if (ids[returner], target) not in returns:
-            returns.add((ids[returner], target))
-            arrows.append(_Arrow(ids[returner], target, "return", "dashed", order))
+        if (source, target) not in returns:
+            returns.add((source, target))
+            arrows.append(_Arrow(source, target, "return", "dashed", order))
     arrows.sort(key=lambda a: a.order)
     used = {a.source for a in arrows} | {a.target for a in arrows}
     firsts = [
@@ -119,8 +122,11 @@ def _reachable(inv: Inventory) -> set[str]:
     return seen
 
 
-def _returns(data: dict[str, Any], inv: Inventory) -> list[tuple[str, str | None, tuple[int, ...]]]:
-    """(returning state, calling state or None for a command, order) for every return."""
+def _returns(
+    data: dict[str, Any], inv: Inventory
+) -> list[tuple[str | None, str | None, tuple[int, ...]]]:
+    """(returning state or None for a top-level handler, calling state or None for a
+    command, order) for every return."""
     points: dict[str, Path] = {}  # state -> path of its first `return: true`
     for name, facts in inv.states.items():
         handlers = _at(data, (*facts.path, "on"))
@@ -129,12 +135,26 @@ def _returns(data: dict[str, Any], inv: Inventory) -> list[tuple[str, str | None
                 points.setdefault(name, (*facts.path, "on", i, "return"))
         if facts.returns:
             points[name] = (*facts.path, "return")
+    for button in inv.buttons:  # a button's `return` (the state's own comes first)
+        if button.state in inv.states and button.data.get("return") is True:
+            points.setdefault(button.state, (*button.path, "return"))
     within: dict[str, list[str]] = {}
     for edge in inv.edges:
         if edge.source is not None and edge.kind not in ("call", "migration"):
             within.setdefault(edge.source, []).append(edge.target)
-    found: list[tuple[str, str | None, tuple[int, ...]]] = []
+    found: list[tuple[str | None, str | None, tuple[int, ...]]] = []
+    handlers = data.get("on")
+    anywhere = next(  # a top-level handler's `return` leaves any sub-flow: drawn from any state
+        (
+            ("on", i, "return")
+            for i, handler in enumerate(handlers if isinstance(handlers, list) else [])
+            if isinstance(handler, dict) and handler.get("return") is True
+        ),
+        None,
+    )
     for call in (e for e in inv.edges if e.kind == "call"):
+        if anywhere is not None and call.source is not None:
+            found.append((None, call.source, _position(data, anywhere)))
         seen: dict[str, None] = {}  # ordered, for a deterministic output
         todo = [call.target]
         while todo:
@@ -214,6 +234,8 @@ def _context(block_path: Path, block: dict[str, Any]) -> str:
         return f"/{block_path[1]}"
     if block_path[:1] == ("fallback",):
         return "fallback"
+    if block_path[:1] == ("on",) and len(block_path) == 2:  # a top-level handler
+        return _matcher(block)
     if "buttons" in block_path[2:] and isinstance(block.get("list"), str):
         return f"an entry of {block['list']}"  # buttons made from a list
     if "buttons" in block_path[2:]:

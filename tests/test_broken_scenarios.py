@@ -1373,7 +1373,7 @@ CASES = [
         "button-does-nothing",
         6,
         9,
-        ("add `goto`, `set`, `say` or `call`",),
+        ("add `goto`, `set`, `say`, `call` or `return`",),
     ),
     Case(
         "button-in-notice",

@@ -28,6 +28,7 @@ _SHORT = tuple(high + low for high in _DIGITS for low in _DIGITS)
 _EPOCH_OF = {short: value for value, short in enumerate(_SHORT)}
 # homes other than states (no state can be named so: letters, digits, _ and - only)
 FALLBACK_HOME = "~fallback"
+HANDLERS_HOME = "~on"  # buttons in the messages of the top-level `on` handlers
 NOTIFY_HOME = "~notify"  # buttons in notices to admins: validation refuses them; never pressed
 TAG_LENGTH = 4  # base-36 digits: one user in 1.7 million shares another's tag
 _TAGS = 36**TAG_LENGTH

@@ -10,7 +10,8 @@ from typing import Any
 
 from engine.core import builtin_texts, callback_data
 from engine.core.answers import PATTERN_TIMEOUT, Answer, check_answer
-from engine.core.callback_data import FALLBACK_HOME, button_data
+from engine.core.callback_data import FALLBACK_HOME, HANDLERS_HOME, button_data
+from engine.core.durations import DurationError, parse_duration
 from engine.core.effects import (
     AnswerButton,
     CancelTimers,
@@ -38,10 +39,11 @@ from engine.core.model import (
     Handler,
     Scenario,
     State,
+    Timer,
 )
 from engine.core.output import Outgoing
 from engine.core.ports import OfflineServices, Services
-from engine.core.rendering import RenderError
+from engine.core.rendering import RenderError, render
 from engine.core.session import Frame, Session
 from engine.core.side_effects import SideEffects
 from engine.core.step_context import MAX_MOVES, StepResult
@@ -117,24 +119,62 @@ class _Step(SideEffects):
                 self.enter(self.scenario.start)  # a button of a forgotten conversation
             return
         if self.state is None or self.ended:
-            self.stack.clear()
-            if (
-                not (isinstance(event, CommandMessage) and self.command(event))
-                or self.state is None
-            ):
-                self.enter(self.scenario.start)  # a new conversation always has a state
+            self.start_over(event)
             return
         if isinstance(event, CommandMessage) and self.command(event):
             return
         state = self.current()
         assert state is not None
-        for handler in state.handlers:
-            if self.matches(handler):
-                self.run(handler.actions, state)
-                return
+        if self.handled(state):
+            return
         if state.ask is not None and self.answer(state):
             return
         self.fallback()
+
+    def handled(self, state: State) -> bool:
+        """The state's own `on` handlers, then the top-level ones: the first match runs."""
+        for handler in (*state.handlers, *self.scenario.handlers):
+            if self.matches(handler):
+                self.run(handler.actions, state)
+                return True
+        return False
+
+    def start_over(self, event: Event) -> None:
+        """A new or finished conversation. A command (from `commands:`) runs as usual; then
+        the start state is entered, and the message that started it all is handled there
+        (by the state's `on` handlers or the top-level ones that name what they match)
+        unless it was /start: "hello" or "/prices" is answered after the greeting instead of
+        being lost. A catch-all handler ("please use the buttons"), the question and the
+        fallback never take it: the greeting just answered it."""
+        self.stack.clear()
+        command = event if isinstance(event, CommandMessage) else None
+        handled = command is not None and self.command(command, handlers=False)
+        if handled and self.state is not None:
+            return
+        self.enter(self.scenario.start)  # a new conversation always has a state
+        if handled or (command is not None and command.command == "start"):
+            return
+        state = self.current()
+        if state is not None and not self.ended:
+            self.first_message(state)
+
+    def first_message(self, state: State) -> None:
+        """The message that started the conversation, in the state it led to: the first
+        handler that names what it matches runs, unless all it would do is show `state`
+        again (a "hi" that greets: the greeting was just sent)."""
+        for handler in (*state.handlers, *self.scenario.handlers):
+            if handler.names_input and self.matches(handler):
+                if not self.shows_again(handler.actions, state):
+                    self.run(handler.actions, state)
+                return
+
+    def shows_again(self, actions: Actions, state: State) -> bool:
+        """Whether `actions` do nothing but enter `state` again."""
+        if actions.assign or actions.clear or actions.do or actions.say:
+            return False
+        if actions.call is not None or actions.returns or actions.goto is None:
+            return False
+        return self.choose(actions.goto) == state.name
 
     def may_stay(self) -> bool:
         """Whether the user still has a role their state asks for (`only:`): roles change
@@ -159,13 +199,15 @@ class _Step(SideEffects):
         self.stack = [f for f in self.stack if f.state in self.scenario.states]
         self.epoch += 1
 
-    def command(self, event: CommandMessage) -> bool:
+    def command(self, event: CommandMessage, handlers: bool = True) -> bool:
+        """A privacy command, a handler for the command (the state's, then the top-level
+        ones; `handlers=False` skips them) or the command under `commands:`."""
         if event.command in self.scenario.privacy:
             self.privacy_command(event.command)
             return True
         state = self.current()
-        if state is not None:
-            for handler in state.handlers:
+        if state is not None and handlers:  # they replace the command of the same name
+            for handler in (*state.handlers, *self.scenario.handlers):
                 if handler.command == event.command and self.matches(handler):
                     self.run(handler.actions, state)
                     return True
@@ -277,6 +319,7 @@ class _Step(SideEffects):
             )
             return False
         self.effects.append(AnswerButton(event.callback_id))
+        self.editing = True
         self.run(button.actions, state)
         return False
 
@@ -329,6 +372,8 @@ class _Step(SideEffects):
             buttons = state.all_buttons
         elif home == FALLBACK_HOME:
             buttons = self.scenario.fallback.all_buttons
+        elif home == HANDLERS_HOME:
+            buttons = self.scenario.handler_buttons
         elif home.startswith("/"):
             command = self.scenario.commands.get(home[1:])
             if command is None or (command.only and not command.only & self.session.roles):
@@ -438,9 +483,9 @@ class _Step(SideEffects):
         elif actions.goto is not None:
             target = self.choose(actions.goto)
             if target is not None:
-                self.enter(target, via_button=isinstance(self.event, ButtonPress))
+                self.enter(target)
 
-    def enter(self, name: str, via_button: bool = False) -> None:
+    def enter(self, name: str) -> None:
         self.moves += 1
         target = self.scenario.states.get(name)
         if self.moves > MAX_MOVES or target is None:
@@ -465,9 +510,12 @@ class _Step(SideEffects):
             self.assign(enter.assign, enter.clear)
         if enter.do and not self.do(enter.do):
             return
-        self.show(target, edit=via_button and target.edit)
+        self.show(target, edit=self.editing and target.edit)
         for timer in target.timers:
-            due = self.now + dt.timedelta(seconds=timer.delay)
+            seconds = self.timer_delay(target, timer)
+            if seconds is None:
+                continue
+            due = self.now + dt.timedelta(seconds=seconds)
             self.effects.append(
                 StartTimer(
                     self.event.chat.id, self.event.user.id, name, timer.index, self.epoch, due
@@ -478,6 +526,23 @@ class _Step(SideEffects):
             self.stack.clear()
         elif not target.awaits_input:
             self.leave_by(enter, name)
+
+    def timer_delay(self, state: State, timer: Timer) -> float | None:
+        """Seconds until `timer` fires. A computed delay that is not a duration (a null,
+        a number without a unit, over a year) is reported, and that timer does not start."""
+        if timer.delay_template is None:
+            return timer.delay
+        written = timer.delay_template.source
+        where = f"timer {timer.index + 1} of state '{state.name}' was not started"
+        try:
+            return parse_duration(render(timer.delay_template, self.context()))
+        except RenderError as exc:
+            self.report(
+                f"{where}: its delay `{written}` cannot be computed: {exc}", "template_failed"
+            )
+        except DurationError as exc:
+            self.report(f"{where} (delay `{written}`): {exc}")
+        return None
 
     def show(self, state: State, edit: bool = False) -> None:
         messages = self.builder.messages(state.enter.say, state.name, self.epoch)

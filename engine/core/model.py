@@ -198,12 +198,27 @@ class Handler:
     type: str | None = None
     condition: Expression | None = None
 
+    @property
+    def names_input(self) -> bool:
+        """Whether the handler names what it matches (a command, a text, a pattern, a key, a
+        kind of message other than any text): only such a handler takes the message that
+        starts a conversation; a catch-all would answer what the greeting just answered."""
+        return bool(
+            self.command
+            or self.texts
+            or self.pattern is not None
+            or self.button is not None
+            or self.type not in (None, "text", "any")
+        )
+
 
 @dataclass(frozen=True)
 class Timer:
     index: int
-    delay: float  # seconds
+    delay: float  # seconds (0 when the delay is computed)
     actions: Actions
+    # a delay written as a template ("{{ minutes }}m"), read each time the state is entered
+    delay_template: Text | None = None
 
 
 @dataclass(frozen=True)
@@ -265,6 +280,9 @@ class Scenario:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     sensitive: frozenset[str] = frozenset()
     commands: Mapping[str, Command] = field(default_factory=dict)
+    # the top-level `on`: tried in every state after its own handlers, before its question
+    handlers: tuple[Handler, ...] = ()
+    handler_buttons: tuple[Button, ...] = ()  # every inline button of their messages, by index
     fallback: Fallback = Fallback()
     migrations: Mapping[str, str] = field(default_factory=dict)
     version: str = ""

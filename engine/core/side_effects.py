@@ -111,6 +111,7 @@ class SideEffects(StepBase):
         if action.save_as is not None:
             self.set_var(action.save_as, from_outside(body) if ok else None)
         if not ok and action.on_error is not None:
+            self.editing = False  # a failure is news: the pressed message stays as it was
             self.enter(action.on_error)
             return False
         return True

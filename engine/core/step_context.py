@@ -75,6 +75,9 @@ class StepBase:
         self.moves = 0
         self.match: list[str | None] = []
         self.edit_message_id = event.message_id if isinstance(event, ButtonPress) else None
+        # the moves of a pressed button's actions (goto, call, return and the moves that
+        # follow at once): the first message shown replaces the pressed one, as a menu does
+        self.editing = False
         self.remove_keyboard = False
         self._context: Scope | None = None
         self._fixed: dict[str, Any] | None = None  # the names that do not change within a step
@@ -238,5 +241,5 @@ class StepBase:
 
     # -- moving between states -------------------------------------------------------------
 
-    def enter(self, name: str, via_button: bool = False) -> None:
+    def enter(self, name: str) -> None:
         raise NotImplementedError  # the interpreter moves between states

@@ -43,10 +43,10 @@ def translatable_role(path: Path) -> str | None:
         return "fallback" if last in ("fallback", "say", "text", "caption") else None
     if keys[0] == "commands" and last == "description":
         return "command menu"
-    if keys[0] not in ("states", "commands"):
+    if keys[0] not in ("states", "commands", "on"):  # "on": the top-level handlers
         return None
     if (
-        keys[0] == "states"
+        keys[0] in ("states", "on")
         and any(k in ("set", "do", "with", "json", "headers", "form") for k in keys)
         and "notify" not in keys
     ):
@@ -95,6 +95,8 @@ def scenario_messages(data: Any, source: SourceMap, base: str = ".") -> list[Sou
                 role = f"{role} of /{path[1]}"
             elif path[0] == "fallback":
                 role = "fallback (any state)"
+            elif path[0] == "on":
+                role = f"{role} (any state)"
             file = os.path.relpath(position.file, base)
             for line_offset, msgid in _msgids(value):
                 if (msgid, role) not in seen:

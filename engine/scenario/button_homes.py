@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.core.callback_data import FALLBACK_HOME, NOTIFY_HOME, command_home
-from engine.core.model import Actions, Button, Command, Fallback, Message, State
+from engine.core.callback_data import FALLBACK_HOME, HANDLERS_HOME, NOTIFY_HOME, command_home
+from engine.core.model import Actions, Button, Command, Fallback, Handler, Message, State
 
-__all__ = ["FALLBACK_HOME", "NOTIFY_HOME", "ButtonHome", "command_home"]
+__all__ = ["FALLBACK_HOME", "HANDLERS_HOME", "NOTIFY_HOME", "ButtonHome", "command_home"]
 
 
 @dataclass
@@ -81,3 +81,11 @@ def command_buttons(command: Command) -> tuple[Button, ...]:
 
 def fallback_buttons(fallback: Fallback) -> tuple[Button, ...]:
     return by_index(buttons_of_messages(fallback.say))
+
+
+def handlers_buttons(handlers: tuple[Handler, ...]) -> tuple[Button, ...]:
+    """The buttons of the top-level `on` handlers' messages: one home, numbered in order."""
+    found: list[Button] = []
+    for handler in handlers:
+        found.extend(buttons_of_actions(handler.actions))
+    return by_index(found)

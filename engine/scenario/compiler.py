@@ -45,11 +45,13 @@ from engine.core.templating import environment
 from engine.core.url_template import url_template
 from engine.scenario.button_homes import (
     FALLBACK_HOME,
+    HANDLERS_HOME,
     NOTIFY_HOME,
     ButtonHome,
     command_buttons,
     command_home,
     fallback_buttons,
+    handlers_buttons,
     state_buttons,
 )
 from engine.scenario.includes import ScenarioSource
@@ -329,6 +331,13 @@ class ScenarioCompiler:
             condition=self.condition(raw.get("if")),
         )
 
+    def timer(self, index: int, raw: dict[str, Any], home: ButtonHome) -> Timer:
+        """A timer; a delay with `{{ }}` is computed (and checked) when the state is entered."""
+        delay = raw["delay"]
+        if has_template_syntax(delay):
+            return Timer(index, 0.0, self.actions(raw, home), self.text(delay, "data"))
+        return Timer(index, parse_duration(delay), self.actions(raw, home))
+
     def state(self, name: str, raw: dict[str, Any]) -> State:
         home = ButtonHome(name)
         enter = self.actions(raw, home)
@@ -347,10 +356,7 @@ class ScenarioCompiler:
             remove_keyboard=raw.get("remove_keyboard", False),
             ask=self.ask(raw["ask"], home) if "ask" in raw else None,
             handlers=tuple(self.handler(h, home) for h in raw.get("on", ())),
-            timers=tuple(
-                Timer(i, parse_duration(t["delay"]), self.actions(t, home))
-                for i, t in enumerate(timers)
-            ),
+            timers=tuple(self.timer(i, t, home) for i, t in enumerate(timers)),
             only=frozenset([only] if isinstance(only, str) else only),
             end=raw.get("end", False) is True,
             edit=raw.get("edit", True),
@@ -394,6 +400,8 @@ class ScenarioCompiler:
         if isinstance(fallback, str):
             fallback = {"say": fallback}
         fallback = fallback or {}
+        home = ButtonHome(HANDLERS_HOME)  # one numbering for all top-level handlers
+        handlers = tuple(self.handler(h, home) for h in data.get("on", ()))
         return Scenario(
             name=bot["name"],
             start=bot["start"],
@@ -404,6 +412,8 @@ class ScenarioCompiler:
             defaults=dict(data.get("vars", {})),
             sensitive=frozenset(data.get("sensitive", ())),
             commands=commands,
+            handlers=handlers,
+            handler_buttons=handlers_buttons(handlers),
             fallback=_with_buttons(
                 Fallback(
                     self.say(fallback.get("say"), ButtonHome(FALLBACK_HOME)),

@@ -23,7 +23,7 @@ from engine.scenario.yaml_loader import Path, SourceMap
 
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 _URL = re.compile(r"^(https?|tg)://\S+$", re.IGNORECASE)
-_BUTTON_ACTIONS = ("goto", "set", "clear", "say", "call")
+_BUTTON_ACTIONS = ("goto", "set", "clear", "say", "call", "return")
 _OPTION_TYPES = {
     "min": ("number", "integer", "date"),
     "max": ("number", "integer", "date"),
@@ -66,6 +66,16 @@ def _durations(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
     for duration in inv.durations:
         if not isinstance(duration.name, str):
             continue  # a number or true: the schema check says so (once is enough)
+        if has_template_syntax(duration.name):
+            if duration.path[-1] == "delay":
+                continue  # a timer's, read when its state is entered (its template is checked)
+            yield error(
+                source.of(duration.path),
+                "invalid-duration",
+                f"only a timer's `delay` can be computed with {{{{ }}}}: write a fixed duration "
+                f"like 10s {describe_path(duration.path)}.",
+            )
+            continue
         try:
             parse_duration(duration.name)
         except DurationError as exc:
@@ -141,7 +151,7 @@ def _buttons(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
             yield error(
                 source.of(button.path),
                 "button-does-nothing",
-                f"the button {where} does nothing: add `goto`, `set`, `say` or `call`, or a `url`.",
+                f"the button {where} does nothing: add `goto`, `set`, `say`, `call` or `return`, or a `url`.",
             )
         if "notify" in button.path and not isinstance(url, str):
             yield error(

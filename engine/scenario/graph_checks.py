@@ -100,6 +100,8 @@ def _dead_ends(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
             continue
         if facts.awaits_input and not facts.asks_var:
             continue  # a hub: its handlers or buttons answer and keep the user talking here
+        if inv.leaves_anywhere and not facts.asks_var:
+            continue  # the top-level `on` handlers are its way out
         if facts.asks_var:
             message = (
                 f"state '{name}' asks for `{facts.asks_var}` but has no `goto`: after a valid "

@@ -120,6 +120,8 @@ class Inventory:
     # `keyboard_options` and whether a reply keyboard is shown with them
     keyboard_options: list[tuple[Path, bool]] = field(default_factory=list)
     start: str | None = None
+    # a top-level `on` handler moves the user (goto, call or return): a way out of any state
+    leaves_anywhere: bool = False
 
 
 def take_inventory(data: Any) -> Inventory:
@@ -183,6 +185,14 @@ class _Walker:
             path: Path = ("commands", name)
             inv.commands.append(Name(name, path))
             self.actions(None, _dict(command), path, "command", f"/{name}")
+        handlers = data.get("on")
+        if isinstance(handlers, list):
+            inv.handler_lists.append((("on",), handlers))
+            for i, handler in enumerate(handlers):
+                handler = _dict(handler)
+                self.handler(None, handler, ("on", i))
+                if any(k in handler for k in ("goto", "call")) or handler.get("return") is True:
+                    inv.leaves_anywhere = True
         fallback = data.get("fallback")
         if isinstance(fallback, str):
             self.say(None, fallback, ("fallback",))
@@ -231,6 +241,8 @@ class _Walker:
             timer = _dict(timer)
             if "delay" in timer:
                 self.inventory.durations.append(Name(timer["delay"], (*tpath, "delay")))
+                if isinstance(timer["delay"], str):  # may be a template: "{{ minutes }}m"
+                    self.inventory.templates.append(Text(timer["delay"], (*tpath, "delay")))
             self.say(name, timer.get("say"), (*tpath, "say"))
             self.goto(
                 name, timer.get("goto"), (*tpath, "goto"), "timer", str(timer.get("delay", ""))
@@ -431,7 +443,7 @@ class _Walker:
         if labels:
             inv.keyboards.append(Keyboard(state, "choices", tuple(labels)))
 
-    def handler(self, state: str, handler: dict[str, Any], path: Path) -> None:
+    def handler(self, state: str | None, handler: dict[str, Any], path: Path) -> None:
         inv = self.inventory
         if isinstance(handler.get("command"), str):
             inv.commands.append(Name(handler["command"], (*path, "command")))

@@ -3,9 +3,10 @@
 Transitions are the edges of `take_inventory` (migrations excluded). An edge from S to T is
 taken when a step's trace holds (S, T). Edges without a source are taken when T is entered by
 the right event: a command's edge by that command, `start` whenever the start state is
-entered, the fallback's by a message. The `goto` that follows a sub-flow's `return` enters
-T from the returning state, so an edge of a calling state S is also taken when S's frame
-leaves the call stack in a step that enters T."""
+entered, the fallback's by a message, a top-level `on` handler's by its command (or, without
+one, by a message). The `goto` that follows a sub-flow's `return` enters T from the returning
+state, so an edge of a calling state S is also taken when S's frame leaves the call stack in a
+step that enters T."""
 
 from __future__ import annotations
 
@@ -134,6 +135,13 @@ class ScenarioCoverage:
         if edge.kind == "command" and edge.path[:1] == ("commands",):
             # by its name: a branch of a conditional `goto` is labelled with its condition
             return (str(edge.path[1]), edge.target) in self.commands
+        if edge.path[:1] == ("on",):  # a top-level handler: by its command, or by a message
+            handlers = self.source.data.get("on")
+            handler = handlers[int(edge.path[1])] if isinstance(handlers, list) else {}
+            command = handler.get("command") if isinstance(handler, dict) else None
+            if isinstance(command, str):
+                return (command, edge.target) in self.commands
+            return edge.target in self.by_message
         if edge.label.startswith("/"):
             return (edge.label[1:], edge.target) in self.commands
         if edge.kind == "start":
