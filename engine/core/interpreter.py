@@ -351,6 +351,7 @@ class _Step(SideEffects):
             return
         self.effects.append(AnswerButton(event.callback_id))
         self.set_var(listing.save_as, value)
+        self.editing = True  # its moves edit the pressed message, as any button's do
         self.run(button.actions, state)
 
     def redraw(self, event: ButtonPress, state: State, button: Button, page: int) -> None:
