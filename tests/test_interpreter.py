@@ -371,7 +371,7 @@ def test_notify_carries_media(tmp_path: Path) -> None:
     assert NotifyChat("admins", "New photo", "HTML", "photo", "PHOTO_ID") in effects
 
 
-SUBFLOW = """
+RESTART_FLOW = """
 bot: {name: T, start: menu}
 states:
   menu:
@@ -388,7 +388,7 @@ states:
 def test_start_in_the_middle_of_a_conversation_begins_it_anew(tmp_path: Path) -> None:
     """/start is how Telegram users restart a bot: without a `start` command of the
     author's it leads to `bot.start` at any time (it was answered with the fallback)."""
-    chat = Conversation(compile_yaml(SUBFLOW, tmp_path))
+    chat = Conversation(compile_yaml(RESTART_FLOW, tmp_path))
     chat.send("/start")
     chat.press("Address")
     assert chat.session.state == "address" and chat.session.stack
@@ -397,7 +397,7 @@ def test_start_in_the_middle_of_a_conversation_begins_it_anew(tmp_path: Path) ->
 
 
 def test_an_authors_start_command_still_decides_where_start_leads(tmp_path: Path) -> None:
-    scenario = SUBFLOW.replace(
+    scenario = RESTART_FLOW.replace(
         "states:", "commands:\n  start: {description: Start, say: Welcome back}\nstates:"
     )
     chat = Conversation(compile_yaml(scenario, tmp_path))
