@@ -46,6 +46,8 @@ def translatable_role(path: Path) -> str | None:
         return "command menu"
     if keys[0] not in ("states", "commands", "on"):  # "on": the top-level handlers
         return None
+    if "notify" in keys:  # notices are written in the bot's own language: never translated
+        return None
     if (
         keys[0] in ("states", "on")
         and any(k in ("set", "do", "with", "json", "headers", "form") for k in keys)
