@@ -115,7 +115,7 @@ def decode(data: str) -> ButtonRef | None:
     tag = parts[4] if len(parts) == 5 else ""
     if len(parts) == 5 and not (len(tag) == TAG_LENGTH and all(c in _DIGITS for c in tag)):
         return None
-    if _number(index):
+    if index.isascii() and index.isdigit():  # the usual button ("²" is a digit too)
         return ButtonRef(parts[1], int(index), epoch, tag)
     entry = index.split(".")
     if len(entry) == 3 and _number(entry[0]) and _number(entry[1]):
