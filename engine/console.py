@@ -238,8 +238,8 @@ class ConsoleChat:
         if not self.timers:
             return "; no timer is waiting"
         timer = min(self.timers, key=lambda t: t.due)
-        minutes = max(1, round((timer.due - self.clock).total_seconds() / 60))
-        return f"; the timer of state '{timer.state}' fires in {minutes} min"
+        left = _time_left((timer.due - self.clock).total_seconds())
+        return f"; the timer of state '{timer.state}' fires in {left}"
 
     def send(self, event: Event) -> None:
         self.seed += 1
@@ -306,6 +306,18 @@ class ConsoleChat:
             )
         elif markup.remove_keyboard:
             self.keys = []
+
+
+def _time_left(seconds: float) -> str:
+    """ "5 s", "4 min", "2 h 5 min": as exact as /wait can be given (it was "1 min" for 5 s)."""
+    seconds = max(1, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 def _key(key: ReplyKey) -> str:

@@ -24,6 +24,7 @@ WARNING_CODES = frozenset(
         "set-text-shown",
         "null-filter",
         "keyboard-options-unused",
+        "answers-taken",
     }
 )
 

@@ -1614,6 +1614,15 @@ CASES = [
         46,
         ("'pt-BR' is not valid", "pt_BR", "after `_`"),
     ),
+    Case(
+        "top-level-catch-all-before-questions",
+        "bot: {name: T, start: a}\non:\n  - {type: text, say: Use the buttons.}\nstates:\n"
+        "  a:\n    say: Name?\n    ask: {var: name, type: text}\n    goto: done\n" + DONE,
+        "answers-taken",
+        3,
+        5,
+        ("the answers to 'a' would never be read", "write it as `fallback:`"),
+    ),
     # ---- issue 16: keyboards (buttons from a list, reply keyboard options) ------------------
     Case(
         "keyboard-options-without-a-keyboard",

@@ -79,15 +79,18 @@ def test_wait_moves_the_clock_so_timers_fire_when_due(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     out, err = io.StringIO(), io.StringIO()
-    code = run(["--chat", str(bot)], out, err, io.StringIO("hi\n/wait 5m\n/wait 5m\n/wait 1h\n"))
+    script = "hi\n/wait 5m\n/wait 4m55s\n/wait 5s\n/wait 1h\n"
+    code = run(["--chat", str(bot)], out, err, io.StringIO(script))
     assert code == 0, err.getvalue()
     replies = out.getvalue().split("you: ")  # before the first prompt, then after each line
     assert "bot: Hello." in replies[0]
     # after 5 minutes: nothing yet, and when it will be (issue 16: /wait said nothing)
     assert replies[2] == "(after 5m: nothing was due; the timer of state 'a' fires in 5 min)\n"
+    # 5 s before it: said in seconds (it was "1 min")
+    assert replies[3] == "(after 4m55s: nothing was due; the timer of state 'a' fires in 5 s)\n"
     # after 10: the timer fired, once, and says so
-    assert replies[3] == "(after 5m: the timer of state 'a' fires)\nbot: Still there?\n"
-    assert replies[4] == "(after 1h: nothing was due; no timer is waiting)\n"
+    assert replies[4] == "(after 5s: the timer of state 'a' fires)\nbot: Still there?\n"
+    assert replies[5] == "(after 1h: nothing was due; no timer is waiting)\n"
 
 
 def test_lang_chooses_the_language_of_the_conversation() -> None:

@@ -369,3 +369,38 @@ def test_notify_carries_media(tmp_path: Path) -> None:
     chat.press("Both")
     effects = chat.press("Again")
     assert NotifyChat("admins", "New photo", "HTML", "photo", "PHOTO_ID") in effects
+
+
+RESTART_FLOW = """
+bot: {name: T, start: menu}
+states:
+  menu:
+    say: Menu
+    buttons:
+      - [{text: Address, call: address}]
+  address:
+    say: Your street?
+    ask: {var: street, type: text}
+    return: true
+"""
+
+
+def test_start_in_the_middle_of_a_conversation_begins_it_anew(tmp_path: Path) -> None:
+    """/start is how Telegram users restart a bot: without a `start` command of the
+    author's it leads to `bot.start` at any time (it was answered with the fallback)."""
+    chat = Conversation(compile_yaml(RESTART_FLOW, tmp_path))
+    chat.send("/start")
+    chat.press("Address")
+    assert chat.session.state == "address" and chat.session.stack
+    assert texts(chat.send("/start")) == ["Menu"]
+    assert chat.session.state == "menu" and not chat.session.stack  # the call is forgotten
+
+
+def test_an_authors_start_command_still_decides_where_start_leads(tmp_path: Path) -> None:
+    scenario = RESTART_FLOW.replace(
+        "states:", "commands:\n  start: {description: Start, say: Welcome back}\nstates:"
+    )
+    chat = Conversation(compile_yaml(scenario, tmp_path))
+    chat.send("/start")
+    chat.press("Address")
+    assert texts(chat.send("/start")) == ["Welcome back"]

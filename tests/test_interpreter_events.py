@@ -198,3 +198,26 @@ def test_a_plugin_registered_by_name_is_called_and_a_failing_one_is_reported(
     assert any(
         isinstance(e, ReportProblem) and "the stock service is down" in e.message for e in effects
     )
+
+
+ANY_MESSAGE = """
+bot: {name: T, start: menu}
+states:
+  menu:
+    say: Send anything.
+    on:
+      - type: any
+        say:
+          - text: "not a command"
+            if: message.command != "start"
+          - "args: [{{ message.args }}] caption: [{{ message.caption }}]"
+"""
+
+
+def test_a_field_of_another_kind_of_message_is_null_not_a_failure(tmp_path: Path) -> None:
+    """`message.command` on a typed text, `message.args` on a photo: null, printed as
+    nothing; the message was dropped and a problem reported before."""
+    chat = Conversation(compile_yaml(ANY_MESSAGE, tmp_path))
+    chat.send("/start")
+    assert texts(chat.send("hello")) == ["not a command", "args: [] caption: []"]
+    assert texts(chat.contact("+4930123")) == ["not a command", "args: [] caption: []"]

@@ -32,6 +32,7 @@ from engine.core.effects import (
 from engine.core.events import Chat, TextMessage, User
 from engine.core.interpreter import step
 from engine.graph import render_graph
+from engine.i18n.extraction import scenario_messages
 from engine.scenario import validate_file
 from engine.store.serialization import _walked_effect_json, effect_from_json, effect_to_json
 from engine.telegram.calls import api_calls
@@ -632,3 +633,14 @@ def test_a_reply_keyboard_skips_a_message_with_buttons_of_its_own(tmp_path: Path
     assert isinstance(second, SendText) and [b.text for b in second.markup.inline[0]] == ["Own"]
     assert isinstance(third, SendText) and [b.text for b in third.markup.inline[0]] == ["Back"]
     assert CARRIER not in [m.text for m in (first, second, third)]
+
+
+def test_a_label_that_is_only_a_value_is_not_offered_for_translation(tmp_path: Path) -> None:
+    """`{{ number }}. {{ item.name }}` has nothing to translate: it was in every catalog."""
+    path = tmp_path / "shop.yaml"
+    path.write_text(SHOP.replace('"{{ number }}. {{ item.name }}"', '"{{ item.name }}"'), "utf-8")
+    report = validate_file(str(path))
+    assert report.scenario is not None
+    msgids = {m.msgid for m in scenario_messages(report.scenario.data, report.scenario.source)}
+    assert "{{ item.name }}" not in msgids
+    assert {"Pick a fruit.", "You chose {{ chosen }}.", "Quit"} <= msgids

@@ -126,9 +126,21 @@ def event_id(event: Event) -> str:
     return f"timer-{event.seed}" if isinstance(event, TimerFired) else str(event.seed)
 
 
+_ABSENT: dict[str, Any] = dict.fromkeys(
+    ("command", "args", "payload", "file_id", "caption", "contact", "location")
+)
+
+
 def message_view(event: Event) -> dict[str, Any]:
     """`message` in templates: the current input as data (never as a template)."""
-    view: dict[str, Any] = {"type": message_type(event), "text": "", "id": event_id(event)}
+    view: dict[str, Any] = {
+        "type": message_type(event),
+        "text": "",
+        "id": event_id(event),
+        # every field is there, null where it does not apply: `message.command != "start"`
+        # on a text, or `{{ message.args }}` in a handler for any message, must not fail
+        **_ABSENT,
+    }
     if isinstance(event, TextMessage):
         view["text"] = event.text
     elif isinstance(event, CommandMessage):

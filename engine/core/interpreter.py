@@ -212,6 +212,12 @@ class _Step(SideEffects):
                     self.run(handler.actions, state)
                     return True
         command = self.scenario.commands.get(event.command)
+        if command is None and event.command == "start" and handlers:
+            # /start without a `start` command of the author's: back to `bot.start`, as the
+            # docs promise (it was answered by the fallback in the middle of a conversation)
+            self.stack.clear()
+            self.enter(self.scenario.start)
+            return True
         if command is None or (command.only and not command.only & self.session.roles):
             return False
         self.run(command.actions, state)

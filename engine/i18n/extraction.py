@@ -7,6 +7,7 @@ marked parts are. Also a Babel extractor, so `pybabel extract` works with a mapp
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -44,6 +45,8 @@ def translatable_role(path: Path) -> str | None:
     if keys[0] == "commands" and last == "description":
         return "command menu"
     if keys[0] not in ("states", "commands", "on"):  # "on": the top-level handlers
+        return None
+    if "notify" in keys:  # notices are written in the bot's own language: never translated
         return None
     if (
         keys[0] in ("states", "on")
@@ -118,10 +121,19 @@ def scenario_messages(data: Any, source: SourceMap, base: str = ".") -> list[Sou
     return found
 
 
+_TEMPLATE_PARTS = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+
+
+def _has_words(text: str) -> bool:
+    """Whether a translator has anything to translate: a list button's `{{ item.name }}` or a
+    `{{ greeting }}` alone is only a value (it was offered in every catalog)."""
+    return any(c.isalpha() for c in _TEMPLATE_PARTS.sub("", text))
+
+
 def _msgids(text: str) -> Iterator[tuple[int, str | tuple[str, str]]]:
     """The whole text (unless it marks its parts with {% trans %}), and every literal it
     passes to `_()`, `gettext()` or `ngettext()`."""
-    if "{% trans" not in text and "{%- trans" not in text:
+    if "{% trans" not in text and "{%- trans" not in text and _has_words(text):
         yield 0, text
     if not (has_template_syntax(text) and any(mark in text for mark in _MARKED)):
         return

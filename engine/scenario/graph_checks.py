@@ -26,6 +26,7 @@ def check_graph(inv: Inventory, data: Any, source: SourceMap) -> Iterator[Diagno
     yield from _loops(inv, source)
     yield from _migrations(inv, data, source)
     yield from _shadowed_branches(inv, source)
+    yield from _answers_taken(inv, data, source)
 
 
 def _start(inv: Inventory, data: Any, source: SourceMap) -> Iterator[Diagnostic]:
@@ -173,3 +174,30 @@ def _shadowed_branches(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic
                     "matches every message. Move the catch-all handler last.",
                 )
                 break
+
+
+_NAMES_INPUT = ("command", "text", "match", "button", "if")
+
+
+def _answers_taken(inv: Inventory, data: Any, source: SourceMap) -> Iterator[Diagnostic]:
+    """A top-level handler for every typed text is tried before a state's question: it would
+    take every answer before it is checked (documented; easy to write by accident)."""
+    handlers = data.get("on") if isinstance(data, dict) else None
+    asking = sorted(name for name, facts in inv.states.items() if facts.asks_var is not None)
+    if not isinstance(handlers, list) or not asking:
+        return
+    for i, handler in enumerate(handlers):
+        if not isinstance(handler, dict) or any(k in handler for k in _NAMES_INPUT):
+            continue
+        if handler.get("type", "any") not in ("any", "text"):
+            continue
+        shown = ", ".join(f"'{name}'" for name in asking[:3]) + (", …" if len(asking) > 3 else "")
+        yield warning(
+            source.of(("on", i)),
+            "answers-taken",
+            f"this top-level handler takes every typed message in every state, before a "
+            f"question checks it: the answers to {shown} would never be read. Say what it "
+            "is for (`text`, `match`, `command` or `button`), or write it as `fallback:`, "
+            "which answers only what nothing else understood.",
+        )
+        return
