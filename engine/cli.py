@@ -394,7 +394,11 @@ def _graph(
 def _validate(paths: list[str], output: str, strict: bool, stdout: TextIO) -> int:
     if not paths:
         raise UsageError(f"no scenario files (*.yaml) under {DEFAULT_SCENARIO_DIR}/")
-    _require_files(paths)
+    _require_files(paths, folders=True)
+    # a folder stands for the scenarios in it (not its tests files), as for --test
+    paths = [found for p in paths for found in (discover(p) if os.path.isdir(p) else [p])]
+    if not paths:
+        raise UsageError("no scenario files (*.yaml) in the folders given")
     from engine.i18n import check_catalogs
 
     reports = [validate_file(p, media_dir=_media_dir()) for p in paths]

@@ -19,5 +19,5 @@ def program() -> str:
 
 
 def command() -> str:
-    """How to run it again: `python run.py` or `scenario-bot`."""
-    return f"python {_program}" if _program.endswith(".py") else _program
+    """How to run it again: `python3 run.py` (right with and without a venv) or `scenario-bot`."""
+    return f"python3 {_program}" if _program.endswith(".py") else _program

@@ -64,6 +64,22 @@ def test_several_files_are_checked_together(write_file: WriteFile, cli: Cli) -> 
     assert result.lines[0].startswith(f"{broken}:5:11: error:")
 
 
+def test_a_folder_stands_for_the_scenarios_in_it(
+    tmp_path: Path, write_file: WriteFile, cli: Cli
+) -> None:
+    """`--test scenarios/examples/` worked, `--validate scenarios/examples/` said "no such
+    file"; the tests files in the folder are not read as scenarios."""
+    clean, broken = write_file(CLEAN, "clean.yaml"), write_file(BROKEN, "broken.yaml")
+    (clean.parent / "clean.tests.yaml").write_text("- name: x\n  steps: []\n", "utf-8")
+    result = cli("--validate", clean.parent)
+    assert result.code == 1, result.err
+    assert result.lines[-1] == "checked 2 scenarios (2 files): 1 error, 0 warnings"
+    assert result.lines[0].startswith(f"{broken}:5:11: error:")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli("--validate", empty).code == 2
+
+
 def test_an_unknown_option_exits_2(cli: Cli) -> None:
     result = cli("--validate", "--colour")
     assert result.code == 2
@@ -111,8 +127,8 @@ def test_validate_given_a_tests_file_points_to_test(cli: Cli) -> None:
     assert result.code == 1
     assert result.lines[0] == (
         "scenarios/hello.tests.yaml:1:1: error: this is a file of conversation tests, not a "
-        "scenario: run them with `python run.py --test scenarios/hello.tests.yaml`, and check "
-        "the scenario they test with `python run.py --validate scenarios/hello.yaml`. [tests-file]"
+        "scenario: run them with `python3 run.py --test scenarios/hello.tests.yaml`, and check "
+        "the scenario they test with `python3 run.py --validate scenarios/hello.yaml`. [tests-file]"
     )
 
 

@@ -146,7 +146,7 @@ def test_an_unmigrated_database_is_refused_with_advice(
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'new.db'}")
     out, err = io.StringIO(), io.StringIO()
     assert run(["--export-user", "1"], out, err) == 1
-    assert "run `python run.py --migrate` first" in err.getvalue()
+    assert "run `python3 run.py --migrate` first" in err.getvalue()
     assert run(["--migrate"], out, err) == 0 and "schema 1" in out.getvalue()
 
 

@@ -103,14 +103,14 @@ def test_an_empty_database_asks_for_migrate(store_url: str) -> None:
     db = open_database(store_url)
     try:
         assert current_version(db) == 0
-        with pytest.raises(SchemaError, match=r"run `python run.py --migrate` first"):
+        with pytest.raises(SchemaError, match=r"run `python3 run.py --migrate` first"):
             check(db)
     finally:
         close_all(db)
     result = run_py(store_url, "--delete-user", "1")
     assert result.returncode == 1
     assert (
-        f"version 0, this engine needs {LATEST}: run `python run.py --migrate` first"
+        f"version 0, this engine needs {LATEST}: run `python3 run.py --migrate` first"
         in result.stderr
     )
 
