@@ -123,6 +123,39 @@ def test_a_pressed_entry_stores_its_value_and_goes_on_editing_in_place(tmp_path:
     ]
 
 
+TICKS = """\
+bot: {name: Shop, start: menu}
+vars: {products: [1, 2, 3, 4, 5, 6, 7], checked: [], product: null}
+states:
+  menu:
+    say: Tick what you want.
+    buttons:
+      - list: products
+        text: "{% if item in checked %}✓ {% endif %}{{ item }}"
+        save_as: product
+        page_size: 3
+        set:
+          checked: "{{ checked | reject('equalto', product) | list if product in checked else checked + [product] }}"
+"""
+
+
+def test_an_entry_that_only_changes_variables_redraws_its_page_in_place(tmp_path: Path) -> None:
+    """A multiselect: the tick shows at once, on the page the entry was on (the buttons
+    stayed as drawn before, and a `goto` to show them went back to page 1)."""
+    chat = Conversation(compile_yaml(TICKS, tmp_path))
+    chat.send("/start")
+    chat.press("▶️")
+    effects = chat.press("5")
+    assert chat.session.vars["checked"] == [5]
+    (edit,) = [e for e in effects if isinstance(e, EditMarkup)]
+    assert [b.text for row in edit.markup.inline for b in row] == ["4", "✓ 5", "6", "◀️", "▶️"]
+    assert not [e for e in effects if isinstance(e, SendText | EditText)]
+    effects = chat.press("✓ 5")
+    assert chat.session.vars["checked"] == []
+    (edit,) = [e for e in effects if isinstance(e, EditMarkup)]
+    assert [b.text for row in edit.markup.inline for b in row][:3] == ["4", "5", "6"]
+
+
 def test_without_a_value_the_entry_itself_is_stored(tmp_path: Path) -> None:
     text = SHOP.replace('        value: "{{ item.id }}"\n', "").replace(
         "products: []", "products: [Apple, Pear]"

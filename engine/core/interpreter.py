@@ -358,7 +358,12 @@ class _Step(SideEffects):
         self.effects.append(AnswerButton(event.callback_id))
         self.set_var(listing.save_as, value)
         self.editing = True  # its moves edit the pressed message, as any button's do
+        shown, epoch = len(self.effects), self.epoch
         self.run(button.actions, state)
+        if self.state == state.name and self.epoch == epoch and len(self.effects) == shown:
+            # it only changed variables (a tick in a multiselect): the pressed message's
+            # buttons are drawn again as they are now, on the page the entry was on
+            self.redraw(event, state, button, ref.entry // listing.page_size)
 
     def redraw(self, event: ButtonPress, state: State, button: Button, page: int) -> None:
         """The state's inline buttons again, the list at `page`, in the pressed message."""
