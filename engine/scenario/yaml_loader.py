@@ -3,6 +3,7 @@ duplicate keys reported, and hostile files refused quickly, before anything expe
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -189,6 +190,14 @@ def _byte_position(file: str, raw: bytes, offset: int) -> Position:
 def _scan_events(file: str, text: str, limits: LoaderLimits) -> None:
     """Check nesting depth and the number of documents from the event stream, before composing
     (composing recurses; 50,000 nested brackets would crash it)."""
+    cut = _too_deep_at(text, limits.max_depth)
+    if cut is not None:
+        # Both parsers scan deep flow nesting ahead in quadratic time (about 2 s for 50,000
+        # brackets) before refusing it. Only the text up to the bracket past our limit is
+        # parsed: when those brackets are real, _scan stops there with its place; when some
+        # were inside quotes, the cut text is unreadable and the whole file decides.
+        with contextlib.suppress(yaml.YAMLError):
+            _scan(file, yaml.parse(text[:cut], Loader=yaml.SafeLoader), limits)
     try:
         _scan(file, _events(text), limits)
     except yaml.YAMLError as exc:
@@ -197,6 +206,20 @@ def _scan_events(file: str, text: str, limits: LoaderLimits) -> None:
         # Newer libyaml refuses deep nesting itself, while scanning ahead, without saying where
         # our limit was passed: the pure-Python parser (iterative, stops at our limit) does.
         _scan(file, yaml.parse(text, Loader=yaml.SafeLoader), limits)
+
+
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _too_deep_at(text: str, limit: int) -> int | None:
+    """Where `[` and `{` first nest deeper than `limit`, counted roughly (brackets inside
+    quotes count too): it only chooses what to parse first, never refuses a file."""
+    depth = 0
+    for match in _BRACKET.finditer(text):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > limit:
+            return match.end()
+    return None
 
 
 def _scan(file: str, events: Any, limits: LoaderLimits) -> None:
