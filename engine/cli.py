@@ -19,7 +19,11 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 DEFAULT_SCENARIO_DIR = "scenarios"
-_FORMATS = {"validate": ("text", "json"), "graph": ("mermaid", "dot", "svg", "png")}
+_FORMATS = {
+    "validate": ("text", "json"),
+    "graph": ("mermaid", "dot", "svg", "png"),
+    "stats": ("table", "csv", "json"),
+}
 
 
 class UsageError(Exception):
@@ -86,6 +90,11 @@ def _parser(prog: str) -> _Parser:
         action="store_true",
         help="delete logs older than BOT_LOG_RETENTION_DAYS (30)",
     )
+    mode.add_argument(
+        "--stats",
+        action="store_true",
+        help="print users, activity per day and the funnel of the database (DATABASE_URL)",
+    )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="scenario (or test) files")
     parser.add_argument(
         "--format",
@@ -99,6 +108,9 @@ def _parser(prog: str) -> _Parser:
         "chooses the format when --format is not given",
     )
     parser.add_argument("--strict", action="store_true", help="validate: treat warnings as errors")
+    parser.add_argument(
+        "--days", type=int, metavar="N", help="stats: per-day figures and funnel of the last N days"
+    )
     parser.add_argument("--lang", help="chat: the user's language")
     parser.add_argument(
         "--name", help="chat and the terminal bot: the user's first name (default Alex)"
@@ -123,7 +135,7 @@ def run(
         if args.help:
             parser.print_help(stdout)
             return EXIT_OK
-        mode = next((m for m in ("test", "chat", "graph") if getattr(args, m)), "validate")
+        mode = next((m for m in ("test", "chat", "graph", "stats") if getattr(args, m)), "validate")
         allowed = _FORMATS.get(mode, ())
         if args.format is not None and args.format not in allowed:
             raise UsageError(
@@ -131,11 +143,14 @@ def run(
             )
         if args.output is not None and mode != "graph":
             raise UsageError("--output applies to --graph only")
+        if args.days is not None and (mode != "stats" or args.days < 1):
+            raise UsageError("--days applies to --stats only, and counts at least 1 day")
         if (
             args.migrate
             or args.export_user is not None
             or args.delete_user is not None
             or args.prune
+            or args.stats
         ):
             return _store_command(args, stdout, stderr, prog)
         if args.extract or args.init or args.update or args.compile:
@@ -273,6 +288,10 @@ def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, pro
             return admin.run_export(url, args.export_user, stdout)
         if args.delete_user is not None:
             return admin.run_delete(url, args.delete_user, stdout)
+        if args.stats:
+            from engine.admin.stats_command import run_stats
+
+            return run_stats(url, args.format or "table", args.days, stdout)
         return admin.run_prune(url, stdout, settings.log_retention_days)
     except (SchemaError, DatabaseURLError, EncryptionKeyError) as exc:
         stderr.write(f"{prog}: {exc}\n")
