@@ -86,6 +86,11 @@ def _parser(prog: str) -> _Parser:
         action="store_true",
         help="delete logs older than BOT_LOG_RETENTION_DAYS (30)",
     )
+    mode.add_argument(
+        "--grant", nargs=2, metavar=("USER_ID", "ROLE"), help="grant a role (for `only:`)"
+    )
+    mode.add_argument("--revoke", nargs=2, metavar=("USER_ID", "ROLE"), help="revoke a role")
+    mode.add_argument("--roles", action="store_true", help="list the roles granted in the database")
     parser.add_argument("paths", nargs="*", metavar="PATH", help="scenario (or test) files")
     parser.add_argument(
         "--format",
@@ -136,6 +141,9 @@ def run(
             or args.export_user is not None
             or args.delete_user is not None
             or args.prune
+            or args.grant
+            or args.revoke
+            or args.roles
         ):
             return _store_command(args, stdout, stderr, prog)
         if args.extract or args.init or args.update or args.compile:
@@ -254,6 +262,8 @@ def _read_dotenv(stderr: TextIO, prog: str) -> DotEnvFile:
 def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, prog: str) -> int:
     import peewee
 
+    from engine.admin import commands
+    from engine.admin.roles import RoleError
     from engine.runtime.config import SettingsError, read_store_settings
     from engine.store import admin
     from engine.store.crypto import EncryptionKeyError
@@ -267,6 +277,14 @@ def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, pro
         return EXIT_USAGE
     url = settings.database_url
     try:
+        if args.grant or args.revoke:
+            user, role = args.grant or args.revoke
+            user_id = _user_id(user)
+            if args.grant:
+                return commands.run_grant(url, user_id, role, stdout)
+            return commands.run_revoke(url, user_id, role, stdout)
+        if args.roles:
+            return commands.run_roles(url, stdout)
         if args.migrate:
             return admin.run_migrate(url, stdout, stderr)
         if args.export_user is not None:
@@ -274,6 +292,9 @@ def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, pro
         if args.delete_user is not None:
             return admin.run_delete(url, args.delete_user, stdout)
         return admin.run_prune(url, stdout, settings.log_retention_days)
+    except RoleError as exc:
+        stderr.write(f"{prog}: {exc}\n")
+        return EXIT_USAGE
     except (SchemaError, DatabaseURLError, EncryptionKeyError) as exc:
         stderr.write(f"{prog}: {exc}\n")
         return EXIT_PROBLEMS
@@ -281,6 +302,13 @@ def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, pro
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         stderr.write(f"{prog}: cannot use the database of DATABASE_URL: {first_line}\n")
         return EXIT_PROBLEMS
+
+
+def _user_id(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"USER_ID must be a Telegram user id (a number), not '{text}'") from None
 
 
 def _catalogs(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, prog: str) -> int:

@@ -1664,6 +1664,16 @@ CASES = [
         16,
         ("'prodcts'", "Did you mean 'products'?"),
     ),
+    # ---- issue 17: roles granted in the database -----------------------------------------
+    Case(
+        "role-never-granted",
+        "bot: {name: T, start: a}\nroles: [staff]\nstates:\n  a:\n    say: Hi\n    goto: b\n"
+        "  b:\n    only: [stuff]\n    say: Staff only\n    end: true\n",
+        "role-never-granted",
+        8,
+        12,
+        ("nothing can grant the role 'stuff'", "Did you mean 'staff'?", "--grant USER_ID stuff"),
+    ),
 ]
 
 

@@ -301,6 +301,14 @@ class Scenario:
         that its user may stay where they are. Worked out once per scenario."""
         return any(state.only for state in self.states.values())
 
+    @cached_property
+    def granted_roles(self) -> bool:
+        """Some state or command is for a role other than `admin` (BOT_ADMINS'), so the bot
+        reads the roles granted in the database; without, it never needs to."""
+        used = {r for s in self.states.values() for r in s.only}
+        used |= {r for c in self.commands.values() for r in c.only}
+        return bool(used - {"admin"})
+
     @property
     def offered_languages(self) -> tuple[str, ...]:
         return (self.language, *(code for code in self.languages if code != self.language))

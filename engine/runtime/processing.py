@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from engine.admin.roles import roles_of
 from engine.core.effects import Effect
 from engine.core.events import Chat, Event, TimerFired, User
 from engine.core.interpreter import StepResult, apology, step
@@ -76,7 +77,13 @@ class Processor:
         )
 
     def roles(self, user_id: int) -> frozenset[str]:
-        return frozenset({"admin"}) if user_id in self.admins else frozenset()
+        """BOT_ADMINS' `admin` and the roles granted in the database, read inside the
+        batch's transaction: a revoked role counts from the user's next update. A scenario
+        with no `only:` beyond admin needs no look-up."""
+        admin = frozenset({"admin"}) if user_id in self.admins else frozenset()
+        if not self.holder.current.granted_roles:
+            return admin
+        return admin | roles_of(user_id)
 
     def _handler(self, now: dt.datetime) -> Callable[..., StepResult]:
         """`step` for one batch: the batch's time is every update's (read once, not per
