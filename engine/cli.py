@@ -91,6 +91,12 @@ def _parser(prog: str) -> _Parser:
     )
     mode.add_argument("--revoke", nargs=2, metavar=("USER_ID", "ROLE"), help="revoke a role")
     mode.add_argument("--roles", action="store_true", help="list the roles granted in the database")
+    mode.add_argument(
+        "--flag", nargs=2, metavar=("NAME", "on|off"), help="switch a feature flag at run time"
+    )
+    mode.add_argument(
+        "--flags", action="store_true", help="list the feature flags, their values and defaults"
+    )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="scenario (or test) files")
     parser.add_argument(
         "--format",
@@ -144,6 +150,8 @@ def run(
             or args.grant
             or args.revoke
             or args.roles
+            or args.flag
+            or args.flags
         ):
             return _store_command(args, stdout, stderr, prog)
         if args.extract or args.init or args.update or args.compile:
@@ -263,6 +271,7 @@ def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, pro
     import peewee
 
     from engine.admin import commands
+    from engine.admin.flags import FlagError
     from engine.admin.roles import RoleError
     from engine.runtime.config import SettingsError, read_store_settings
     from engine.store import admin
@@ -285,6 +294,8 @@ def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, pro
             return commands.run_revoke(url, user_id, role, stdout)
         if args.roles:
             return commands.run_roles(url, stdout)
+        if args.flag or args.flags:
+            return _flag_command(args, url, stdout, stderr, prog)
         if args.migrate:
             return admin.run_migrate(url, stdout, stderr)
         if args.export_user is not None:
@@ -292,7 +303,7 @@ def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, pro
         if args.delete_user is not None:
             return admin.run_delete(url, args.delete_user, stdout)
         return admin.run_prune(url, stdout, settings.log_retention_days)
-    except RoleError as exc:
+    except (RoleError, FlagError) as exc:
         stderr.write(f"{prog}: {exc}\n")
         return EXIT_USAGE
     except (SchemaError, DatabaseURLError, EncryptionKeyError) as exc:
@@ -302,6 +313,32 @@ def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, pro
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         stderr.write(f"{prog}: cannot use the database of DATABASE_URL: {first_line}\n")
         return EXIT_PROBLEMS
+
+
+def _flag_command(
+    args: argparse.Namespace, url: str, stdout: TextIO, stderr: TextIO, prog: str
+) -> int:
+    """--flag and --flags, checked against the scenario the bot runs (a PATH given, else
+    BOT_SCENARIO, else scenarios/demo.yaml) when there is one."""
+    from engine.admin import commands
+
+    if args.flag and args.flag[1] not in ("on", "off"):
+        raise UsageError(f"--flag NAME takes on or off, not '{args.flag[1]}'")
+    path = (
+        args.paths[0]
+        if args.paths
+        else os.environ.get("BOT_SCENARIO", "").strip() or os.path.join(DEFAULT_SCENARIO_DIR, DEMO)
+    )
+    scenario = None
+    if os.path.isfile(path):
+        scenario = _load(path, stderr, prog)
+        if scenario is None:
+            return EXIT_PROBLEMS
+    else:
+        stderr.write(f"{prog}: note: no scenario at {path}: flag names are not checked\n")
+    if args.flag:
+        return commands.run_flag(url, args.flag[0], args.flag[1], scenario, stdout)
+    return commands.run_flags(url, scenario, stdout)
 
 
 def _user_id(text: str) -> int:

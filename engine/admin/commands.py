@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TextIO
 
-from engine.admin import roles
+from engine.admin import flags, roles
+from engine.core.model import Scenario
 from engine.store.database import open_database, write_transaction
 from engine.store.migrations import check
 from engine.store.models import database_proxy
@@ -63,4 +64,52 @@ def run_roles(url: str, stdout: TextIO) -> int:
         f"{len(grants)} role{'s' if len(grants) != 1 else ''} granted in the database; "
         "admin comes from BOT_ADMINS\n"
     )
+    return 0
+
+
+def run_flag(url: str, name: str, value: str, scenario: Scenario | None, stdout: TextIO) -> int:
+    """`value` is on or off (checked by the caller). A name the scenario does not declare is
+    refused: the bot would never read it, and a misspelt switch must not look done."""
+    flags.check_flag_name(name)
+    if scenario is not None and name not in scenario.flags:
+        from engine.scenario.suggestions import did_you_mean
+
+        declared = ", ".join(sorted(scenario.flags)) or "none"
+        raise flags.FlagError(
+            f"the scenario declares no flag '{name}' (its flags: {declared})."
+            f"{did_you_mean(name, scenario.flags)} Declare it under `flags:` first"
+        )
+    enabled = value == "on"
+    db = _opened(url)
+    with write_transaction(db):  # type: ignore[arg-type]
+        before = flags.switch(name, enabled, CLI, _now())
+    was = "unset" if before is None else ("on" if before else "off")
+    stdout.write(
+        f"flag {name} is {value} (was {was}); running bots see it within "
+        f"{flags.REFRESH_SECONDS:g} seconds\n"
+    )
+    return 0
+
+
+def run_flags(url: str, scenario: Scenario | None, stdout: TextIO) -> int:
+    """Every flag: the scenario's with their defaults, and any stored one it does not declare."""
+    _opened(url)
+    stored = {f.name: f for f in flags.stored_flags()}
+    defaults = dict(scenario.flags) if scenario is not None else {}
+    for name in sorted(set(defaults) | set(stored)):
+        row = stored.get(name)
+        value = row.enabled if row is not None else defaults[name]
+        default = (
+            f"default {'on' if defaults[name] else 'off'}"
+            if name in defaults
+            else "not in the scenario"
+        )
+        switched = (
+            f", switched {row.updated_at:%Y-%m-%d %H:%M} by {row.updated_by}"
+            if row is not None
+            else ""
+        )
+        stdout.write(f"{name}\t{'on' if value else 'off'}\t({default}{switched})\n")
+    if not defaults and not stored:
+        stdout.write("no feature flags (declare them in the scenario under `flags:`)\n")
     return 0

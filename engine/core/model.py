@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -294,6 +294,15 @@ class Scenario:
     waits_for_calls: bool = False
     # inline buttons in groups answer only the user they were sent to, unless shared
     shared_buttons: bool = False
+    # feature flags (`flags:`): the declared defaults; a running bot steps with the values
+    # switched in the database (with_flags), read as `flags.NAME` in conditions and templates
+    flags: Mapping[str, bool] = field(default_factory=dict)
+
+    def with_flags(self, switched: Mapping[str, bool]) -> Scenario:
+        """This scenario with the flags as switched at run time; a stored flag the scenario
+        does not declare is left out (it may be an older version's)."""
+        values = {name: switched.get(name, default) for name, default in self.flags.items()}
+        return self if values == self.flags else replace(self, flags=values)
 
     @cached_property
     def restricted(self) -> bool:
