@@ -13,7 +13,9 @@ from store_fixtures import text_update
 
 from engine.admin.flags import REFRESH_SECONDS, FlagBoard
 from engine.cli import run
+from engine.core.events import Chat, CommandMessage, User
 from engine.core.ports import OfflineServices
+from engine.core.store_protocol import IncomingUpdate
 from engine.runtime.processing import Processor
 from engine.runtime.scenario_holder import ScenarioHolder
 from engine.store.models import AuditRow, OutboxRow, database_proxy
@@ -127,3 +129,49 @@ def test_a_flag_the_scenario_does_not_declare_is_refused(
     code, _, err = _cli(db, "--flag", "new_menu", "yes", shop_file)
     assert code == 2 and "takes on or off, not 'yes'" in err
     assert AuditRow.select().where(AuditRow.action == "flag").count() == 0
+
+
+ADMIN_ID = 99
+
+
+def command_update(update_id: int, user_id: int, command: str, args: str) -> IncomingUpdate:
+    """`/command args` in the user's private chat, as the Telegram adapter hands it over."""
+    text = f"/{command} {args}".strip()
+    event = CommandMessage(
+        user=User(user_id, "Ada"), chat=Chat(user_id), command=command, args=args
+    )
+    raw = json.dumps({"update_id": update_id, "message": {"chat": {"id": user_id}, "text": text}})
+    return IncomingUpdate(update_id, raw, user_id, event)
+
+
+def test_an_admin_switches_a_flag_from_telegram_and_others_cannot(
+    db: peewee.Database, shop_file: Path
+) -> None:
+    clock = Clock()
+    bot = BotProcess(db, shop_file, clock)
+    bot.processor.admins = frozenset({ADMIN_ID})
+    assert bot.says(1, "hi") == ["Old menu", "sale=True"]
+    assert bot.says(ADMIN_ID, "hi") == ["Old menu", "sale=True"]
+
+    def command(user_id: int, name: str, args: str) -> list[str]:
+        before = OutboxRow.select(peewee.fn.MAX(OutboxRow.id)).scalar() or 0
+        bot.processor.process([command_update(next(bot.update_ids) + 500_000, user_id, name, args)])
+        rows = OutboxRow.select().where(OutboxRow.id > before).order_by(OutboxRow.id)
+        return [str(getattr(effect_from_json(r.payload), "text", "")) for r in rows]
+
+    # not an admin: an unknown command to them, answered as any other
+    assert command(1, "flag", "new_menu on") == ["Sorry, I did not understand that."]
+    assert command(ADMIN_ID, "flag", "new_manu on") == [
+        "The scenario declares no flag 'new_manu'. Its flags: new_menu, sale."
+    ]
+    assert command(ADMIN_ID, "flag", "new_menu on") == [
+        "Flag new_menu is on; every bot process sees it within 5 seconds."
+    ]
+    assert command(ADMIN_ID, "flags", "") == ["new_menu: on\nsale: default"]
+    clock.now += REFRESH_SECONDS
+    assert bot.says(1, "again") == ["New menu", "sale=True"]
+    rows = AuditRow.select().where(AuditRow.action == "flag")
+    assert [(r.actor, r.subject, json.loads(r.details)) for r in rows] == [
+        (f"admin:{ADMIN_ID}", "new_menu", {"enabled": True, "before": None})
+    ]
+    bot.processor.close()

@@ -126,3 +126,30 @@ def test_admin_is_not_granted_in_the_database(shop: Shop) -> None:
     code, _, err = shop.cli("--grant", "7", "no such")
     assert code == 2 and "'no such' is no role name" in err
     assert shop.cli("--roles")[1].startswith("0 roles granted")
+
+
+def test_an_admin_grants_and_revokes_from_telegram_with_an_audit_row(shop: Shop) -> None:
+    from test_feature_flags import command_update
+
+    admin = 99
+    shop.processor.admins = frozenset({admin})
+
+    def command(name: str, args: str) -> list[str]:
+        before = OutboxRow.select(peewee.fn.MAX(OutboxRow.id)).scalar() or 0
+        shop.update_id += 1
+        shop.processor.process([command_update(shop.update_id, admin, name, args)])
+        rows = OutboxRow.select().where(OutboxRow.id > before).order_by(OutboxRow.id)
+        return [str(getattr(effect_from_json(r.payload), "text", "")) for r in rows]
+
+    assert command("start", "") == ["Menu"]
+    assert command("grant", f"{STAFF_ID} staff") == [f"Granted staff to {STAFF_ID}."]
+    assert command("roles", "") == [f"staff: {STAFF_ID}\n1 granted; admin comes from BOT_ADMINS"]
+    assert shop.says("orders") == ["Menu", "Orders"]  # a first message: the start first
+    assert command("grant", "seven staff") == ["Usage: /grant USER_ID ROLE (USER_ID is a number)"]
+    assert command("revoke", f"{STAFF_ID} staff") == [f"Revoked staff from {STAFF_ID}."]
+    assert shop.says("next") == ["Menu"]  # the staff user's next update
+    rows = AuditRow.select().where(AuditRow.action.in_(["grant", "revoke"])).order_by(AuditRow.id)
+    assert [(r.actor, r.action, r.subject) for r in rows] == [
+        (f"admin:{admin}", "grant", str(STAFF_ID)),
+        (f"admin:{admin}", "revoke", str(STAFF_ID)),
+    ]
