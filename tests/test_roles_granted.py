@@ -153,3 +153,13 @@ def test_an_admin_grants_and_revokes_from_telegram_with_an_audit_row(shop: Shop)
         (f"admin:{admin}", "grant", str(STAFF_ID)),
         (f"admin:{admin}", "revoke", str(STAFF_ID)),
     ]
+
+
+def test_deleting_a_user_deletes_the_roles_granted_to_them(shop: Shop) -> None:
+    assert shop.cli("--grant", "7", "staff")[0] == 0
+    assert shop.cli("--grant", "8", "staff")[0] == 0
+    code, out, _ = shop.cli("--delete-user", "7")
+    assert code == 0 and "1 roles" in out
+    assert [line.split("\t")[:2] for line in shop.cli("--roles")[1].splitlines()[:-1]] == [
+        ["staff", "8"]
+    ]
