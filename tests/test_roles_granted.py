@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import peewee
@@ -68,10 +69,10 @@ class Shop:
 @pytest.fixture
 def shop(
     db: peewee.Database, store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Shop:
+) -> Iterator[Shop]:
     Shop.url = store_url
     made = Shop(db, tmp_path, monkeypatch)
-    yield made  # type: ignore[misc]
+    yield made
     made.processor.close()
 
 
