@@ -95,6 +95,17 @@ def _parser(prog: str) -> _Parser:
         action="store_true",
         help="print users, activity per day and the funnel of the database (DATABASE_URL)",
     )
+    mode.add_argument(
+        "--grant", nargs=2, metavar=("USER_ID", "ROLE"), help="grant a role (for `only:`)"
+    )
+    mode.add_argument("--revoke", nargs=2, metavar=("USER_ID", "ROLE"), help="revoke a role")
+    mode.add_argument("--roles", action="store_true", help="list the roles granted in the database")
+    mode.add_argument(
+        "--flag", nargs=2, metavar=("NAME", "on|off"), help="switch a feature flag at run time"
+    )
+    mode.add_argument(
+        "--flags", action="store_true", help="list the feature flags, their values and defaults"
+    )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="scenario (or test) files")
     parser.add_argument(
         "--format",
@@ -151,6 +162,11 @@ def run(
             or args.delete_user is not None
             or args.prune
             or args.stats
+            or args.grant
+            or args.revoke
+            or args.roles
+            or args.flag
+            or args.flags
         ):
             return _store_command(args, stdout, stderr, prog)
         if args.extract or args.init or args.update or args.compile:
@@ -269,6 +285,9 @@ def _read_dotenv(stderr: TextIO, prog: str) -> DotEnvFile:
 def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, prog: str) -> int:
     import peewee
 
+    from engine.admin import commands
+    from engine.admin.flags import FlagError
+    from engine.admin.roles import RoleError
     from engine.runtime.config import SettingsError, read_store_settings
     from engine.store import admin
     from engine.store.crypto import EncryptionKeyError
@@ -282,6 +301,16 @@ def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, pro
         return EXIT_USAGE
     url = settings.database_url
     try:
+        if args.grant or args.revoke:
+            user, role = args.grant or args.revoke
+            user_id = _user_id(user)
+            if args.grant:
+                return commands.run_grant(url, user_id, role, stdout)
+            return commands.run_revoke(url, user_id, role, stdout)
+        if args.roles:
+            return commands.run_roles(url, stdout)
+        if args.flag or args.flags:
+            return _flag_command(args, url, stdout, stderr, prog)
         if args.migrate:
             return admin.run_migrate(url, stdout, stderr)
         if args.export_user is not None:
@@ -293,6 +322,9 @@ def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, pro
 
             return run_stats(url, args.format or "table", args.days, stdout)
         return admin.run_prune(url, stdout, settings.log_retention_days)
+    except (RoleError, FlagError) as exc:
+        stderr.write(f"{prog}: {exc}\n")
+        return EXIT_USAGE
     except (SchemaError, DatabaseURLError, EncryptionKeyError) as exc:
         stderr.write(f"{prog}: {exc}\n")
         return EXIT_PROBLEMS
@@ -300,6 +332,39 @@ def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, pro
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         stderr.write(f"{prog}: cannot use the database of DATABASE_URL: {first_line}\n")
         return EXIT_PROBLEMS
+
+
+def _flag_command(
+    args: argparse.Namespace, url: str, stdout: TextIO, stderr: TextIO, prog: str
+) -> int:
+    """--flag and --flags, checked against the scenario the bot runs (a PATH given, else
+    BOT_SCENARIO, else scenarios/demo.yaml) when there is one."""
+    from engine.admin import commands
+
+    if args.flag and args.flag[1] not in ("on", "off"):
+        raise UsageError(f"--flag NAME takes on or off, not '{args.flag[1]}'")
+    path = (
+        args.paths[0]
+        if args.paths
+        else os.environ.get("BOT_SCENARIO", "").strip() or os.path.join(DEFAULT_SCENARIO_DIR, DEMO)
+    )
+    scenario = None
+    if os.path.isfile(path):
+        scenario = _load(path, stderr, prog)
+        if scenario is None:
+            return EXIT_PROBLEMS
+    else:
+        stderr.write(f"{prog}: note: no scenario at {path}: flag names are not checked\n")
+    if args.flag:
+        return commands.run_flag(url, args.flag[0], args.flag[1], scenario, stdout)
+    return commands.run_flags(url, scenario, stdout)
+
+
+def _user_id(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"USER_ID must be a Telegram user id (a number), not '{text}'") from None
 
 
 def _catalogs(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, prog: str) -> int:

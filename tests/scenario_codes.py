@@ -25,6 +25,7 @@ WARNING_CODES = frozenset(
         "null-filter",
         "keyboard-options-unused",
         "answers-taken",
+        "role-never-granted",
     }
 )
 

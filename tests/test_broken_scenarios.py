@@ -1664,6 +1664,34 @@ CASES = [
         16,
         ("'prodcts'", "Did you mean 'products'?"),
     ),
+    # ---- issue 17: roles granted in the database -----------------------------------------
+    Case(
+        "role-never-granted",
+        "bot: {name: T, start: a}\nroles: [staff]\nstates:\n  a:\n    say: Hi\n    goto: b\n"
+        "  b:\n    only: [stuff]\n    say: Staff only\n    end: true\n",
+        "role-never-granted",
+        8,
+        12,
+        ("nothing can grant the role 'stuff'", "Did you mean 'staff'?", "--grant USER_ID stuff"),
+    ),
+    # ---- issue 17: feature flags --------------------------------------------------------
+    Case(
+        "undeclared-flag",
+        "bot: {name: T, start: a}\nflags: {new_menu: false}\nstates:\n  a:\n    say:\n"
+        "      - text: New\n        if: flags.new_manu\n    end: true\n",
+        "undeclared-flag",
+        7,
+        13,
+        ("uses 'flags.new_manu', which is not declared under `flags:`", "Did you mean 'new_menu'?"),
+    ),
+    Case(
+        "undeclared-flag-without-flags",
+        HEAD + '    say: "{{ flags.beta }}"\n    end: true\n',
+        "undeclared-flag",
+        4,
+        10,
+        ("'flags.beta'", "`flags: {beta: false}`"),
+    ),
 ]
 
 

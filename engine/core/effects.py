@@ -202,6 +202,19 @@ class ExportUserData(Effect):
 
 @quick_init
 @dataclass(frozen=True)
+class AdminCommand(Effect):
+    """/flag, /grant, /revoke or /roles from an admin (BOT_ADMINS): the store carries it out
+    in the batch's transaction (engine.admin.chat_commands), audits it and answers."""
+
+    chat_id: int
+    user_id: int
+    command: str
+    args: str
+    flags: tuple[str, ...] = ()  # the scenario's declared flags: others are refused
+
+
+@quick_init
+@dataclass(frozen=True)
 class ForgetUser(Effect):
     """/forgetme, confirmed: the store deletes everything about the user (and audits it)."""
 

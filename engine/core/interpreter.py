@@ -13,6 +13,7 @@ from engine.core.answers import PATTERN_TIMEOUT, Answer, check_answer
 from engine.core.callback_data import FALLBACK_HOME, HANDLERS_HOME, button_data
 from engine.core.durations import DurationError, parse_duration
 from engine.core.effects import (
+    AdminCommand,
     AnswerButton,
     CancelTimers,
     EditMarkup,
@@ -51,6 +52,8 @@ from engine.core.translation import NoTranslation, negotiate
 
 __all__ = ["MAX_MOVES", "StepResult", "apology", "show_again", "step"]
 
+# built-in commands for the admins (BOT_ADMINS) in Telegram: engine.admin.chat_commands
+ADMIN_COMMANDS = frozenset({"flag", "flags", "grant", "revoke", "roles"})
 FORGET = "~forget"  # the buttons of the /forgetme question (no state can have this name)
 _TEXT_ASKS = ("text", "number", "integer", "email", "date", "yes_no", "choice")
 
@@ -204,6 +207,21 @@ class _Step(SideEffects):
         ones; `handlers=False` skips them) or the command under `commands:`."""
         if event.command in self.scenario.privacy:
             self.privacy_command(event.command)
+            return True
+        if (
+            event.command in ADMIN_COMMANDS
+            and "admin" in self.session.roles
+            and event.command not in self.scenario.commands  # the author's own wins
+        ):
+            self.effects.append(
+                AdminCommand(
+                    self.event.chat.id,
+                    self.event.user.id,
+                    event.command,
+                    event.args,
+                    tuple(self.scenario.flags),
+                )
+            )
             return True
         state = self.current()
         if state is not None and handlers:  # they replace the command of the same name

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -294,12 +294,29 @@ class Scenario:
     waits_for_calls: bool = False
     # inline buttons in groups answer only the user they were sent to, unless shared
     shared_buttons: bool = False
+    # feature flags (`flags:`): the declared defaults; a running bot steps with the values
+    # switched in the database (with_flags), read as `flags.NAME` in conditions and templates
+    flags: Mapping[str, bool] = field(default_factory=dict)
+
+    def with_flags(self, switched: Mapping[str, bool]) -> Scenario:
+        """This scenario with the flags as switched at run time; a stored flag the scenario
+        does not declare is left out (it may be an older version's)."""
+        values = {name: switched.get(name, default) for name, default in self.flags.items()}
+        return self if values == self.flags else replace(self, flags=values)
 
     @cached_property
     def restricted(self) -> bool:
         """Some state is only for some roles (`only:`); if none is, no step needs to check
         that its user may stay where they are. Worked out once per scenario."""
         return any(state.only for state in self.states.values())
+
+    @cached_property
+    def granted_roles(self) -> bool:
+        """Some state or command is for a role other than `admin` (BOT_ADMINS'), so the bot
+        reads the roles granted in the database; without, it never needs to."""
+        used = {r for s in self.states.values() for r in s.only}
+        used |= {r for c in self.commands.values() for r in c.only}
+        return bool(used - {"admin"})
 
     @property
     def offered_languages(self) -> tuple[str, ...]:

@@ -144,6 +144,7 @@ class StepBase:
                     "message": message_view(event),
                     "now": self.now,
                     "config": self.services.config,
+                    "flags": self.scenario.flags,
                     "_locale": language,
                     **self.translator.template_globals(language),
                 }

@@ -39,7 +39,7 @@ if _JINJA is None or tuple(map(int, _JINJA.groups())) < (3, 1, 6):
     )
 
 # Names every template may use besides the scenario's own variables.
-CONTEXT_NAMES = frozenset({"user", "chat", "message", "match", "now", "config"})
+CONTEXT_NAMES = frozenset({"user", "chat", "message", "match", "now", "config", "flags"})
 # the fields of the names above that are records (step_context.StepBase.context and
 # events.message_view build them): `--validate` refuses any other (`user.firstname`)
 CONTEXT_FIELDS: dict[str, frozenset[str]] = {

@@ -11,9 +11,12 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from engine.admin.flags import FlagBoard
+from engine.admin.roles import roles_of
 from engine.core.effects import Effect
 from engine.core.events import Chat, Event, TimerFired, User
 from engine.core.interpreter import StepResult, apology, step
+from engine.core.model import Scenario
 from engine.core.ports import Services
 from engine.core.session import Session
 from engine.core.store_protocol import BatchResult, IncomingUpdate, Parser
@@ -66,6 +69,12 @@ class Processor:
         self._flood_lock = threading.Lock()
         self._single = threading.Lock()
         self.parallel = self.workers > 1 and is_postgres(store.db)
+        self.flags = FlagBoard(store.db)
+        self._flagged_from: tuple[Scenario | None, object, Scenario] = (
+            None,
+            None,
+            holder.current,
+        )
         self.on_commit: Callable[[], None] = lambda: None  # new effects are in the outbox
         # told of each committed batch (updates, admitted, result, time.monotonic() at start)
         self.on_batch: BatchObserver | None = None
@@ -76,12 +85,26 @@ class Processor:
         )
 
     def roles(self, user_id: int) -> frozenset[str]:
-        return frozenset({"admin"}) if user_id in self.admins else frozenset()
+        """BOT_ADMINS' `admin` and the roles granted in the database, read inside the
+        batch's transaction: a revoked role counts from the user's next update. A scenario
+        with no `only:` beyond admin needs no look-up."""
+        admin = frozenset({"admin"}) if user_id in self.admins else frozenset()
+        if not self.holder.current.granted_roles:
+            return admin
+        return admin | roles_of(user_id)
+
+    def _flagged(self) -> Scenario:
+        """The running scenario with the feature flags as switched in the database (read
+        at most every few seconds); the same object while neither changes."""
+        scenario, switched = self.holder.current, self.flags.current()
+        if self._flagged_from[0] is not scenario or self._flagged_from[1] is not switched:
+            self._flagged_from = (scenario, switched, scenario.with_flags(switched))
+        return self._flagged_from[2]
 
     def _handler(self, now: dt.datetime) -> Callable[..., StepResult]:
         """`step` for one batch: the batch's time is every update's (read once, not per
         step); with deferred calls, the store passes each update's services."""
-        scenario, default = self.holder.current, self.services
+        scenario, default = self._flagged(), self.services
 
         def handle(session: Session, event: Event, services: Services | None = None) -> StepResult:
             return step(scenario, session, event, now, services or default)

@@ -423,6 +423,7 @@ class ScenarioCompiler:
             ),
             migrations=dict(data.get("migrations", {})),
             privacy=frozenset(k for k, on in data.get("privacy", {}).items() if on),
+            flags={str(k): bool(v) for k, v in data.get("flags", {}).items()},
             version=hashlib.sha256(
                 json.dumps(data, sort_keys=True, default=str).encode()
             ).hexdigest()[:12],

@@ -100,6 +100,7 @@ class Inventory:
     patterns: list[Name] = field(default_factory=list)
     durations: list[Name] = field(default_factory=list)
     defined_vars: dict[str, Path] = field(default_factory=dict)
+    flags: frozenset[str] = frozenset()  # the feature flags declared under `flags:`
     cleared_vars: list[Name] = field(default_factory=list)
     commands: list[Name] = field(default_factory=list)
     keyboards: list[Keyboard] = field(default_factory=list)
@@ -175,6 +176,7 @@ class _Walker:
         inv = self.inventory
         for name in _dict(data.get("vars")):
             self.define(name, ("vars", name))
+        inv.flags = frozenset(str(name) for name in _dict(data.get("flags")))
         bot = _dict(data.get("bot"))
         self.parse_mode = str(bot.get("parse_mode", "HTML"))
         start = bot.get("start")

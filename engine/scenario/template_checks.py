@@ -48,7 +48,7 @@ def check_templates(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
                 yield _too_long(text, len(sent), source)
             continue
         parsed = cache.get(text.text) or cache.setdefault(text.text, _parse(text.text))
-        yield from _report(text, parsed, known | text.names, source, "template")
+        yield from _report(text, parsed, known | text.names, source, "template", inv.flags)
         if parsed.problem is None and text.limit is not None and parsed.static_length > text.limit:
             yield _too_long(text, parsed.static_length, source)
     for condition in inv.conditions:
@@ -67,7 +67,7 @@ def check_templates(inv: Inventory, source: SourceMap) -> Iterator[Diagnostic]:
         parsed = cache.get(key) or cache.setdefault(key, _parse("{{ " + condition.text + " }}"))
         if parsed.problem is None and parsed.outputs != 1:
             parsed = _Parsed(problem='a condition is one expression, like `size == "Large"`')
-        yield from _report(condition, parsed, known, source, "condition")
+        yield from _report(condition, parsed, known, source, "condition", inv.flags)
 
 
 _TEMPLATE_PARTS = re.compile(r"(\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\})", re.DOTALL)
@@ -139,6 +139,9 @@ def _bad_fields(ast: nodes.Template, stored: set[str]) -> tuple[tuple[str, str],
             continue
         if not isinstance(record, nodes.Name) or record.name in stored:
             continue
+        if record.name == FLAGS and isinstance(field, str):
+            found.add((FLAGS, field))  # the scenario's own names: _report checks them
+            continue
         fields = CONTEXT_FIELDS.get(record.name)
         if fields is None or not isinstance(field, str):
             continue
@@ -148,6 +151,7 @@ def _bad_fields(ast: nodes.Template, stored: set[str]) -> tuple[tuple[str, str],
 
 
 _DICT_METHODS = frozenset({"get", "items", "keys", "values"})
+FLAGS = "flags"  # `flags.NAME`: a feature flag declared under `flags:`
 
 
 def _hint(message: str) -> str:
@@ -160,7 +164,12 @@ def _hint(message: str) -> str:
 
 
 def _report(
-    text: Text, parsed: _Parsed, known: frozenset[str], source: SourceMap, what: str
+    text: Text,
+    parsed: _Parsed,
+    known: frozenset[str],
+    source: SourceMap,
+    what: str,
+    flags: frozenset[str] = frozenset(),
 ) -> Iterator[Diagnostic]:
     position = source.of(text.path)
     where = describe_path(text.path)
@@ -185,6 +194,10 @@ def _report(
             "reference",
         )
     for record, field in parsed.bad_fields:
+        if record == FLAGS:
+            if field not in flags and field not in _DICT_METHODS:
+                yield _undeclared_flag(position, field, flags, what, where)
+            continue
         fields = CONTEXT_FIELDS[record]
         hint = did_you_mean(field, fields) or f" {record} has: {', '.join(sorted(fields))}."
         yield error(
@@ -207,6 +220,22 @@ def _report(
             "unknown-filter",
             f"the {what} {where} uses the test '{name}', which does not exist.{hint}",
         )
+
+
+def _undeclared_flag(
+    position: Position, name: str, flags: frozenset[str], what: str, where: str
+) -> Diagnostic:
+    hint = did_you_mean(name, flags) or (
+        f" Declare it with its default: `flags: {{{name}: false}}`."
+        if not flags
+        else f" The flags are: {', '.join(sorted(flags))}."
+    )
+    return error(
+        position,
+        "undeclared-flag",
+        f"the {what} {where} uses 'flags.{name}', which is not declared under `flags:`.{hint}",
+        "reference",
+    )
 
 
 def _on_line(start: Position, line: int) -> Position:

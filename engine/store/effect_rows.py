@@ -11,8 +11,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.admin.chat_commands import carry_out
 from engine.core.deferred_calls import OutsideCall
 from engine.core.effects import (
+    AdminCommand,
     AnswerButton,
     CancelTimers,
     EditText,
@@ -43,7 +45,9 @@ class Gathered:
     after it. Per attempt, not on the Store: PostgreSQL's shards share one Store."""
 
     answers_in_memory: bool
-    requests: list[tuple[ExportUserData | ForgetUser, Session]] = field(default_factory=list)
+    requests: list[tuple[ExportUserData | ForgetUser | AdminCommand, Session]] = field(
+        default_factory=list
+    )
     answers: list[AnswerButton] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)  # reported once, after the commit
     # updates whose step waits for an outside call: (update_id, chat_id, the call)
@@ -68,10 +72,14 @@ class EffectRows:
         users: dict[int, dict[str, Any]],
         stamp: dt.datetime,
     ) -> None:
-        """Carry out /mydata and /forgetme inside the batch's transaction."""
+        """Carry out /mydata, /forgetme and the admins' commands inside the batch's
+        transaction."""
         for request, session in batch.requests:
             user = request.user_id
-            if isinstance(request, ExportUserData):
+            if isinstance(request, AdminCommand):
+                answer = SendText(request.chat_id, carry_out(request, stamp), parse_mode=None)
+                outbox.append(self._outbox_row(answer, None, stamp, user))
+            elif isinstance(request, ExportUserData):
                 self.rows.store([session], stamp)
                 document = json.dumps(export_user(user, self.cipher), ensure_ascii=False, indent=2)
                 # to the private chat (its id is the user's), whatever chat it was asked in;
@@ -150,7 +158,7 @@ class EffectRows:
                     )
                 )
                 continue  # for the operator, not for Telegram
-            elif isinstance(effect, ExportUserData | ForgetUser):
+            elif isinstance(effect, ExportUserData | ForgetUser | AdminCommand):
                 batch.requests.append((effect, session))
                 continue
             chat = getattr(effect, "chat_id", None)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import peewee
 
 from engine.command_name import command
-from engine.store.models import ALL_MODELS, SettingRow, database_proxy
+from engine.store.models import ALL_MODELS, FlagRow, RoleRow, SettingRow, database_proxy
 from engine.store.privacy import REDACTED_PAYLOAD, sender_of
 from engine.store.schema_lock import Say, log_waiting, schema_lock
 
@@ -113,6 +113,12 @@ def _rows_by_user_v7(db: peewee.Database) -> None:
     )
 
 
+def _roles_and_flags_v8(db: peewee.Database) -> None:
+    """Roles granted by the operator (`--grant`) and feature flags switched at run time
+    (`--flag`) live in the database, so every process sees the same ones."""
+    db.create_tables([RoleRow, FlagRow], safe=True)
+
+
 # (version, what it does, how): append, never edit a released step.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "create the tables", _create_v1),
@@ -126,6 +132,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (5, "the inbox and the message log not indexed by time", _no_time_indexes_v5),
     (6, "the outbox keeps why a message failed", _outbox_error_v6),
     (7, "inbox and outbox rows name their user; sent messages are not kept", _rows_by_user_v7),
+    (8, "roles granted in the database and feature flags", _roles_and_flags_v8),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -154,6 +154,31 @@ class AuditRow(_Model):
         table_name = "audit_log"
 
 
+class RoleRow(_Model):
+    """A role granted in the database (`--grant`); `admin` also comes from BOT_ADMINS."""
+
+    user_id = peewee.BigIntegerField()
+    role = peewee.TextField()
+    granted_at = peewee.DateTimeField(default=_now)
+    granted_by = peewee.TextField()  # the audit log's actor: "cli", "admin:<id>"
+
+    class Meta:
+        table_name = "user_roles"
+        primary_key = peewee.CompositeKey("user_id", "role")
+
+
+class FlagRow(_Model):
+    """A feature flag switched at run time; a flag without a row has the scenario's default."""
+
+    name = peewee.TextField(primary_key=True)
+    enabled = peewee.BooleanField()
+    updated_at = peewee.DateTimeField(default=_now)
+    updated_by = peewee.TextField()
+
+    class Meta:
+        table_name = "feature_flags"
+
+
 ALL_MODELS: list[type[_Model]] = [
     UserRow,
     SessionRow,
@@ -163,4 +188,6 @@ ALL_MODELS: list[type[_Model]] = [
     MessageLogRow,
     SettingRow,
     AuditRow,
+    RoleRow,
+    FlagRow,
 ]

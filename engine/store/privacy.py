@@ -14,6 +14,7 @@ from engine.store.models import (
     InboxRow,
     MessageLogRow,
     OutboxRow,
+    RoleRow,
     SessionRow,
     TimerRow,
     UserRow,
@@ -179,6 +180,8 @@ def delete_user(user_id: int) -> dict[str, int]:
         "inbox": InboxRow.delete().where(_about(InboxRow, user_id)).execute(),
         "outbox": OutboxRow.delete().where(_about(OutboxRow, user_id)).execute() + waiting,
         "users": UserRow.delete().where(UserRow.id == user_id).execute(),
+        # roles granted by the operator (`--grant`): data about them too; re-granted if wanted
+        "roles": RoleRow.delete().where(RoleRow.user_id == user_id).execute(),
     }
     return counts
 
