@@ -66,6 +66,7 @@ def test_migrate_creates_the_schema_once_and_says_so(store_url: str) -> None:
         "schema 5: the inbox and the message log not indexed by time\n"
         "schema 6: the outbox keeps why a message failed\n"
         "schema 7: inbox and outbox rows name their user; sent messages are not kept\n"
+        "schema 10: broadcast jobs; outbox rows name their broadcast\n"
     )
     again = run_py(store_url, "--migrate")
     assert (again.returncode, again.stdout) == (0, "the schema is up to date\n")
@@ -206,6 +207,7 @@ def test_a_schema_2_database_keeps_its_users_and_pending_updates_when_upgraded(
             "schema 5: the inbox and the message log not indexed by time",
             "schema 6: the outbox keeps why a message failed",
             "schema 7: inbox and outbox rows name their user; sent messages are not kept",
+            "schema 10: broadcast jobs; outbox rows name their broadcast",
         ]
         check(db)
         user = UserRow.get_by_id(7)
@@ -251,6 +253,7 @@ def test_a_schema_3_outbox_is_indexed_only_while_pending_after_the_upgrade(
             "schema 5: the inbox and the message log not indexed by time",
             "schema 6: the outbox keeps why a message failed",
             "schema 7: inbox and outbox rows name their user; sent messages are not kept",
+            "schema 10: broadcast jobs; outbox rows name their broadcast",
         ]
         check(db)
         indexes = {i.name for i in db.get_indexes("outbox")}
@@ -295,6 +298,7 @@ def test_a_schema_5_outbox_keeps_its_messages_and_gets_a_column_for_why_one_fail
         assert migrate(db) == [
             "schema 6: the outbox keeps why a message failed",
             "schema 7: inbox and outbox rows name their user; sent messages are not kept",
+            "schema 10: broadcast jobs; outbox rows name their broadcast",
         ]
         check(db)
         outbox = Outbox(db)
@@ -337,7 +341,8 @@ def test_a_schema_6_database_names_the_user_of_its_rows_and_forgets_what_was_sen
                     (update_id, chat, body, status, stamp),
                 )
         assert migrate(db) == [
-            "schema 7: inbox and outbox rows name their user; sent messages are not kept"
+            "schema 7: inbox and outbox rows name their user; sent messages are not kept",
+            "schema 10: broadcast jobs; outbox rows name their broadcast",
         ]
         check(db)
         inbox = {r.update_id: r.user_id for r in InboxRow.select()}

@@ -1,0 +1,167 @@
+"""Broadcast jobs (engine/admin/broadcasts.py) on a real database (SQLite and PostgreSQL),
+sent by the real sender to the fake Bot API: who gets one, that replies go first, that a
+blocked user is marked and skipped, cancelling, the report, and the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import peewee
+import pytest
+from outbox_helpers import T0, Clock, queue
+
+from engine.admin.broadcasts import (
+    BroadcastError,
+    BroadcastFeeder,
+    cancel,
+    count_recipients,
+    create,
+    listing,
+    report,
+)
+from engine.core.effects import SendText
+from engine.runtime.sender import Limits, Sender
+from engine.store.models import AuditRow, OutboxRow, SessionRow, UserRow
+from engine.store.queues import Outbox
+from engine.telegram.bot_api import BotApi
+from engine.testing.fake_telegram import FakeTelegram
+
+NOW = T0.replace(tzinfo=None)
+
+
+def users(db: peewee.Database) -> None:
+    """Users 1-6: 1-3 speak German, 4-6 English; 3 blocked the bot; 5 was last seen 40
+    days ago; 2 and 4 are in state `shop` with a cart."""
+    for user_id in range(1, 7):
+        seen = NOW - dt.timedelta(days=40 if user_id == 5 else 1)
+        UserRow.create(
+            id=user_id,
+            first_name=f"U{user_id}",
+            language="de" if user_id <= 3 else "en",
+            blocked=user_id == 3,
+            first_seen=seen,
+            updated=seen,
+        )
+        in_shop = user_id in (2, 4)
+        SessionRow.create(
+            chat_id=user_id,
+            user_id=user_id,
+            scenario="main",
+            state="shop" if in_shop else "start",
+            vars=json.dumps({"cart": 3} if in_shop else {}),
+            updated=seen,
+        )
+
+
+def sender(db: peewee.Database, fake: FakeTelegram, clock: Clock, per_second: float) -> Sender:
+    result = Sender(Outbox(db), BotApi(fake.url, fake.token, read_timeout=1), Limits(per_second))
+    result.clock = clock
+    result.feeder = BroadcastFeeder(db).feed
+    return result
+
+
+def drain(send: Sender, clock: Clock, rounds: int = 30) -> None:
+    for _ in range(rounds):
+        send.run_once()
+        clock.tick(1.0)
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        (None, [1, 2, 4, 5, 6]),
+        ("language == 'de'", [1, 2]),
+        ("state == 'shop' and cart > 2", [2, 4]),
+        ("days_since_seen < 30", [1, 2, 4, 6]),
+        ("vars.cart is defined", [2, 4]),
+    ],
+)
+def test_a_broadcast_reaches_the_users_its_condition_picks_once_each_and_not_the_blocked(
+    db: peewee.Database, fake: FakeTelegram, where: str | None, expected: list[int]
+) -> None:
+    users(db)
+    assert count_recipients(db, where, NOW) == len(expected)
+    broadcast = create(db, text="Sale < today", message_key=None, where=where, actor="cli", now=NOW)
+    clock = Clock()
+    drain(sender(db, fake, clock, 30), clock, 5)
+    calls = fake.calls_of("sendMessage")
+    assert sorted(int(c.params["chat_id"]) for c in calls) == expected
+    assert {c.params["text"] for c in calls} == {"Sale < today"}
+    done = report(db, broadcast)
+    assert (done.status, done.sent, done.blocked, done.failed) == ("done", len(expected), 0, 0)
+    assert done.skipped == (
+        1 if where in (None, "language == 'de'", "days_since_seen < 30") else 0
+    )  # user 3, blocked
+
+
+def test_a_user_who_blocked_the_bot_meanwhile_is_marked_and_counted_as_blocked(
+    db: peewee.Database, fake: FakeTelegram
+) -> None:
+    users(db)
+    fake.fail("sendMessage", 403, description="Forbidden: bot was blocked by the user")
+    broadcast = create(db, text="News", message_key=None, where=None, actor="cli", now=NOW)
+    clock = Clock()
+    drain(sender(db, fake, clock, 30), clock, 5)
+    done = report(db, broadcast)
+    assert (done.status, done.sent, done.blocked, done.failed) == ("done", 4, 1, 0)
+    assert UserRow.get_by_id(1).blocked  # the first one sent to answered 403
+    assert "blocked 2" in done.line()  # with user 3, skipped as blocked before
+
+
+def test_replies_go_first_and_a_broadcast_takes_only_the_room_left_in_a_second(
+    db: peewee.Database, fake: FakeTelegram
+) -> None:
+    for user_id in range(1, 41):
+        UserRow.create(id=user_id, language="en", first_seen=NOW, updated=NOW)
+    replies = queue(*(SendText(1000 + i, f"reply {i}") for i in range(8)))
+    broadcast = create(db, text="News", message_key=None, where=None, actor="cli", now=NOW)
+    clock = Clock()
+    send = sender(db, fake, clock, 10)  # ten messages a second in all
+    send.run_once()
+    first = [int(c.params["chat_id"]) for c in fake.calls_of("sendMessage")]
+    assert first == [1000 + i for i in range(8)]  # the replies only, in their order
+    assert report(db, broadcast).queued == 2  # the room they left: 10 a second less 8
+    clock.tick(1.0)
+    send.run_once()
+    assert [int(c.params["chat_id"]) for c in fake.calls_of("sendMessage")][8:] == [1, 2]
+    drain(send, clock, 10)
+    assert {row.status for row in OutboxRow.select().where(OutboxRow.id.in_(replies))} == {"sent"}
+    assert report(db, broadcast).sent == 40
+
+
+def test_a_cancelled_broadcast_sends_nothing_more_and_keeps_its_counts(
+    db: peewee.Database, fake: FakeTelegram
+) -> None:
+    for user_id in range(1, 51):
+        UserRow.create(id=user_id, language="en", first_seen=NOW, updated=NOW)
+    broadcast = create(db, text="News", message_key=None, where=None, actor="cli", now=NOW)
+    clock = Clock()
+    send = sender(db, fake, clock, 10)
+    send.run_once()  # queues ten
+    send.run_once()  # sends them
+    ended = cancel(db, broadcast, "cli", NOW)
+    assert (ended.status, ended.sent, ended.pending) == ("cancelled", 10, 0)
+    drain(send, clock, 5)
+    assert len(fake.calls_of("sendMessage")) == 10
+    assert report(db, broadcast).sent == 10
+    with pytest.raises(BroadcastError, match="cancelled already"):
+        cancel(db, broadcast, "cli", NOW)
+    actions = [(a.actor, a.action, a.subject) for a in AuditRow.select().order_by(AuditRow.id)]
+    assert actions == [
+        ("cli", "broadcast", str(broadcast)),
+        ("cli", "broadcast_cancel", str(broadcast)),
+    ]
+    assert [r.id for r in listing(db)] == [broadcast]
+
+
+def test_a_broadcast_that_cannot_be_made_is_refused_with_why(db: peewee.Database) -> None:
+    with pytest.raises(BroadcastError, match="not a condition"):
+        create(db, text="x", message_key=None, where="language ==", actor="cli", now=NOW)
+    with pytest.raises(BroadcastError, match="empty"):
+        create(db, text=" ", message_key=None, where=None, actor="cli", now=NOW)
+    with pytest.raises(BroadcastError, match="4096"):
+        create(db, text="x" * 4097, message_key=None, where=None, actor="cli", now=NOW)
+    with pytest.raises(BroadcastError, match="no broadcast 7"):
+        cancel(db, 7, "cli", NOW)
+    assert AuditRow.select().count() == 0
