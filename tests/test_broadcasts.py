@@ -5,12 +5,15 @@ blocked user is marked and skipped, cancelling, the report, and the audit log.""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+from typing import Any
 
 import peewee
 import pytest
 from outbox_helpers import T0, Clock, queue
 
+from engine.admin.broadcast_command import follow_progress
 from engine.admin.broadcasts import (
     BroadcastError,
     BroadcastFeeder,
@@ -22,7 +25,7 @@ from engine.admin.broadcasts import (
 )
 from engine.core.effects import SendText
 from engine.runtime.sender import Limits, Sender
-from engine.store.models import AuditRow, OutboxRow, SessionRow, UserRow
+from engine.store.models import AuditRow, BroadcastRow, OutboxRow, SessionRow, UserRow
 from engine.store.queues import Outbox
 from engine.telegram.bot_api import BotApi
 from engine.testing.fake_telegram import FakeTelegram
@@ -165,3 +168,70 @@ def test_a_broadcast_that_cannot_be_made_is_refused_with_why(db: peewee.Database
     with pytest.raises(BroadcastError, match="no broadcast 7"):
         cancel(db, 7, "cli", NOW)
     assert AuditRow.select().count() == 0
+
+
+def test_the_operator_counts_queues_lists_and_cancels_from_the_command_line(
+    db: peewee.Database, store_url: str, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users(db)
+    monkeypatch.setenv("DATABASE_URL", store_url)
+    dry = cli("--broadcast", "--text", "Hi", "--where", "language == 'de'", "--dry-run")
+    assert (dry.code, dry.out) == (0, "2 users would get this broadcast (nothing was sent)\n")
+    assert BroadcastRow.select().count() == 0
+    queued = cli("--broadcast", "--text", "Hi all", "--where", "state == 'shop'")
+    assert queued.code == 0, queued.err
+    assert queued.out.startswith("broadcast #1 queued; the running bot sends it")
+    listed = cli("--broadcasts")
+    assert listed.lines[0].startswith("#1 queued: 'Hi all' where state == 'shop': sent 0,")
+    stopped = cli("--cancel", "1")
+    assert stopped.code == 0 and stopped.out.startswith("#1 cancelled:")
+    again = cli("--cancel", "1")
+    assert (again.code, again.err) == (1, "run.py: broadcast 1 is cancelled already\n")
+    assert [a.action for a in AuditRow.select().order_by(AuditRow.id)] == [
+        "broadcast",
+        "broadcast_cancel",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (["--broadcast"], "--broadcast needs --text TEXT"),
+        (["--text", "x"], "--text, --where and --dry-run apply to --broadcast only"),
+        (["--cancel", "1", "--dry-run"], "--text, --where and --dry-run apply to --broadcast"),
+    ],
+)
+def test_broadcast_options_out_of_place_are_usage_errors(
+    cli: Any, argv: list[str], error: str
+) -> None:
+    result = cli(*argv)
+    assert result.code == 2 and error in result.err
+
+
+def test_a_condition_that_is_not_one_is_refused_before_anything_is_queued(
+    db: peewee.Database, store_url: str, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", store_url)
+    result = cli("--broadcast", "--text", "x", "--where", "language ==")
+    assert result.code == 1 and "is not a condition" in result.err
+    assert BroadcastRow.select().count() == 0
+
+
+def test_the_progress_bar_follows_the_counts_the_sender_writes(
+    db: peewee.Database, fake: FakeTelegram
+) -> None:
+    users(db)
+    broadcast = create(db, text="News", message_key=None, where=None, actor="cli", now=NOW)
+    clock = Clock()
+    send = sender(db, fake, clock, 2)  # two a second: the bar sees it in steps
+
+    def one_second(_: float) -> None:
+        send.run_once()
+        clock.tick(1.0)
+
+    out = io.StringIO()
+    final = follow_progress(db, broadcast, out, sleep=one_second)
+    assert (final.status, final.sent, final.skipped) == ("done", 5, 1)
+    shown = out.getvalue()
+    assert f"broadcast #{broadcast}" in shown and "5/5" in shown and "blocked=1" in shown
+    assert "2/2" in shown  # a step on the way, before everybody was queued
