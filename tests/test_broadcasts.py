@@ -7,11 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import peewee
 import pytest
+from builders import compile_yaml
 from outbox_helpers import T0, Clock, queue
+from store_fixtures import StoreBot, text_update
 
 from engine.admin.broadcast_command import follow_progress
 from engine.admin.broadcasts import (
@@ -26,6 +29,7 @@ from engine.admin.broadcasts import (
 from engine.core.effects import SendText
 from engine.runtime.sender import Limits, Sender
 from engine.store.models import AuditRow, BroadcastRow, OutboxRow, SessionRow, UserRow
+from engine.store.pipeline import Store
 from engine.store.queues import Outbox
 from engine.telegram.bot_api import BotApi
 from engine.testing.fake_telegram import FakeTelegram
@@ -235,3 +239,73 @@ def test_the_progress_bar_follows_the_counts_the_sender_writes(
     shown = out.getvalue()
     assert f"broadcast #{broadcast}" in shown and "5/5" in shown and "blocked=1" in shown
     assert "2/2" in shown  # a step on the way, before everybody was queued
+
+
+ADMIN_SCENARIO = """
+bot: {name: Shop, start: menu}
+states:
+  menu:
+    say: Hi
+    on:
+      - {text: announce, goto: announce}
+  announce:
+    only: [admin]
+    say: What should everybody read?
+    on:
+      - do: [{broadcast: {text: "{{ message.text }}", where: "language == 'en'"}}]
+        say: Queued.
+        goto: menu
+"""
+
+
+def test_an_admin_starts_a_broadcast_from_telegram_and_is_told_how_it_went(
+    db: peewee.Database, fake: FakeTelegram, tmp_path: Path
+) -> None:
+    users(db)
+    bot = StoreBot(compile_yaml(ADMIN_SCENARIO, tmp_path), Store(db, "main"))
+    admins = {900: frozenset({"admin"})}
+
+    def say(update_id: int, user_id: int, words: str) -> None:
+        update = text_update(update_id, user_id, words)
+        bot.store.process([update], bot.handle, NOW, lambda u: admins.get(u, frozenset()))
+
+    say(1, 900, "/start")
+    say(2, 900, "announce")
+    say(3, 900, "Open on Sunday")
+    assert bot.replies(900)[-2:] == ["Queued.", "Hi"]
+    [row] = BroadcastRow.select()
+    assert (row.text, row.condition, row.created_by) == (
+        "Open on Sunday",
+        "language == 'en'",
+        "admin:900",
+    )
+    audit = AuditRow.get(AuditRow.action == "broadcast")
+    assert (audit.actor, json.loads(audit.details)["via"]) == ("admin:900", "chat")
+    clock = Clock()
+    drain(sender(db, fake, clock, 30), clock, 15)  # the admin's chat: one a second
+    got = {
+        int(c.params["chat_id"])
+        for c in fake.calls_of("sendMessage")
+        if c.params["text"] == "Open on Sunday"
+    }
+    assert got == {4, 5, 6, 900}  # the admin speaks English too
+    told = [
+        str(c.params["text"])
+        for c in fake.calls_of("sendMessage")
+        if int(c.params["chat_id"]) == 900
+    ]
+    assert told[-3:-1] == [f"broadcast #{row.id} started", "Open on Sunday"]
+    assert told[-1].startswith(f"#{row.id} done: 'Open on Sunday' where language == 'en': sent 4,")
+
+
+def test_a_user_who_is_no_admin_starts_no_broadcast_and_it_is_reported(
+    db: peewee.Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    scenario = ADMIN_SCENARIO.replace("    only: [admin]\n", "")
+    bot = StoreBot(compile_yaml(scenario, tmp_path), Store(db, "main"))
+    bot.say(1, 7, "/start")
+    bot.say(2, 7, "announce")
+    bot.say(3, 7, "Free pizza for all")
+    assert bot.replies(7)[-2:] == ["Queued.", "Hi"]  # the scenario went on; the broadcast did not
+    assert BroadcastRow.select().count() == 0
+    assert "broadcast: only an admin can start one" in caplog.text

@@ -88,9 +88,34 @@ def create(
     actor: str,
     now: dt.datetime,
     progress_chat: int | None = None,
+    via: str = "cli",
 ) -> int:
     """Queue a broadcast (the running bot sends it); audited. Its id."""
     database_proxy.initialize(db)
+    with write_transaction(db):
+        return queue_broadcast(
+            text=text,
+            message_key=message_key,
+            where=where,
+            actor=actor,
+            now=now,
+            via=via,
+            progress_chat=progress_chat,
+        )
+
+
+def queue_broadcast(
+    *,
+    text: str | None,
+    message_key: str | None,
+    where: str | None,
+    actor: str,
+    now: dt.datetime,
+    via: str,
+    progress_chat: int | None = None,
+) -> int:
+    """`create` inside a transaction already open (an admin's step, engine/store/effect_rows.py):
+    the row and its audit row (`via`: cli, chat or panel). Its id."""
     if (text is None) == (message_key is None):
         raise BroadcastError("a broadcast needs either a text or a message key (one of them)")
     if text is not None and not text.strip():
@@ -98,17 +123,16 @@ def create(
     if text is not None and len(text) > MAX_TEXT:
         raise BroadcastError(f"the text has {len(text)} characters; Telegram takes {MAX_TEXT}")
     compile_filter(where)
-    with write_transaction(db):
-        row = BroadcastRow.create(
-            text=text,
-            message_key=message_key,
-            condition=where or None,
-            created=_utc(now),
-            created_by=actor,
-            progress_chat=progress_chat,
-        )
-        details = {"text": text, "message": message_key, "where": where}
-        audit(actor, "broadcast", str(row.id), details, _utc(now))
+    row = BroadcastRow.create(
+        text=text,
+        message_key=message_key,
+        condition=where or None,
+        created=_utc(now),
+        created_by=actor,
+        progress_chat=progress_chat,
+    )
+    details = {"text": text, "message": message_key, "where": where, "via": via}
+    audit(actor, "broadcast", str(row.id), details, _utc(now))
     return int(row.id)
 
 
@@ -357,10 +381,10 @@ class BroadcastFeeder:
                 .where((BroadcastRow.id == row.id) & (BroadcastRow.status.in_(ACTIVE)))
                 .execute()
             )
+            if changed and row.status == "queued" and row.progress_chat is not None:
+                _tell(row.progress_chat, f"broadcast #{row.id} started", now)  # before its rows
             if changed and rows:  # a broadcast cancelled meanwhile gets nothing more
                 OutboxRow.insert_many(rows).execute()
-        if changed and row.status == "queued" and row.progress_chat is not None:
-            _tell(row.progress_chat, f"broadcast #{row.id} started", now)
         return len(rows) if changed else 0
 
     def _row(
