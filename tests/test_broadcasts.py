@@ -191,10 +191,11 @@ def test_the_operator_counts_queues_lists_and_cancels_from_the_command_line(
     assert stopped.code == 0 and stopped.out.startswith("#1 cancelled:")
     again = cli("--cancel", "1")
     assert (again.code, again.err) == (1, "run.py: broadcast 1 is cancelled already\n")
-    assert [a.action for a in AuditRow.select().order_by(AuditRow.id)] == [
-        "broadcast",
-        "broadcast_cancel",
+    audited = [
+        (a.actor, a.action, json.loads(a.details)["via"])
+        for a in AuditRow.select().order_by(AuditRow.id)
     ]
+    assert audited == [("cli", "broadcast", "cli"), ("cli", "broadcast_cancel", "cli")]
 
 
 @pytest.mark.parametrize(

@@ -136,7 +136,9 @@ def queue_broadcast(
     return int(row.id)
 
 
-def cancel(db: peewee.Database, broadcast_id: int, actor: str, now: dt.datetime) -> BroadcastReport:
+def cancel(
+    db: peewee.Database, broadcast_id: int, actor: str, now: dt.datetime, via: str = "cli"
+) -> BroadcastReport:
     """Stop a broadcast: its messages not yet sent are dropped (those in flight still go);
     audited. Refused for one that has ended."""
     database_proxy.initialize(db)
@@ -150,7 +152,7 @@ def cancel(db: peewee.Database, broadcast_id: int, actor: str, now: dt.datetime)
             (OutboxRow.broadcast_id == broadcast_id) & (OutboxRow.status == "pending")
         ).execute()
         _finish(row, "cancelled", now)
-        audit(actor, "broadcast_cancel", str(broadcast_id), {}, _utc(now))
+        audit(actor, "broadcast_cancel", str(broadcast_id), {"via": via}, _utc(now))
     return report(db, broadcast_id)
 
 
