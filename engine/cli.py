@@ -106,6 +106,23 @@ def _parser(prog: str) -> _Parser:
     mode.add_argument(
         "--flags", action="store_true", help="list the feature flags, their values and defaults"
     )
+    mode.add_argument(
+        "--broadcast",
+        action="store_true",
+        help="queue a message to every user (--text, --where, --dry-run); the running bot sends it",
+    )
+    mode.add_argument("--cancel", type=int, metavar="ID", help="stop a broadcast")
+    mode.add_argument("--broadcasts", action="store_true", help="list broadcasts and their counts")
+    parser.add_argument("--text", help="broadcast: the message (plain text, up to 4096 characters)")
+    parser.add_argument(
+        "--where",
+        metavar="CONDITION",
+        help="broadcast: only users it holds for, as `if:` (language, state, variables, "
+        "last_seen, days_since_seen)",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="broadcast: say how many would get it, send nothing"
+    )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="scenario (or test) files")
     parser.add_argument(
         "--format",
@@ -167,8 +184,14 @@ def run(
             or args.roles
             or args.flag
             or args.flags
+            or args.broadcast
+            or args.cancel is not None
+            or args.broadcasts
         ):
+            _broadcast_usage(args)
             return _store_command(args, stdout, stderr, prog)
+        if args.text is not None or args.where is not None or args.dry_run:
+            raise UsageError("--text, --where and --dry-run apply to --broadcast only")
         if args.extract or args.init or args.update or args.compile:
             return _catalogs(args, stdout, stderr, prog)
         if mode == "test":
@@ -321,6 +344,17 @@ def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, pro
             from engine.admin.stats_command import run_stats
 
             return run_stats(url, args.format or "table", args.days, stdout)
+        if args.broadcast or args.cancel is not None or args.broadcasts:
+            from engine.admin import broadcast_command as cast
+
+            if args.cancel is not None:
+                return cast.run_cancel(url, args.cancel, stdout, stderr, prog)
+            if args.broadcasts:
+                return cast.run_list(url, stdout)
+            follow = _is_terminal(stderr)  # a script gets the id and goes on
+            return cast.run_broadcast(
+                url, args.text, args.where, args.dry_run, follow, stdout, stderr, prog
+            )
         return admin.run_prune(url, stdout, settings.log_retention_days)
     except (RoleError, FlagError) as exc:
         stderr.write(f"{prog}: {exc}\n")
@@ -365,6 +399,14 @@ def _user_id(text: str) -> int:
         return int(text)
     except ValueError:
         raise UsageError(f"USER_ID must be a Telegram user id (a number), not '{text}'") from None
+
+
+def _broadcast_usage(args: argparse.Namespace) -> None:
+    """--broadcast needs its text; its options belong to it alone."""
+    if args.broadcast and args.text is None:
+        raise UsageError("--broadcast needs --text TEXT")
+    if not args.broadcast and (args.text is not None or args.where is not None or args.dry_run):
+        raise UsageError("--text, --where and --dry-run apply to --broadcast only")
 
 
 def _catalogs(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, prog: str) -> int:

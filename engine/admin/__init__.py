@@ -1,2 +1,2 @@
-"""Operator tools as plain functions over the store: the command line, admin commands in
-Telegram and an admin panel all call these, so each action is checked and audited once."""
+"""Operator tools (broadcasts, statistics, flags, roles): plain functions over the store that
+the command line, admin commands in Telegram and the admin panel all call."""

@@ -192,6 +192,18 @@ class SendFile(Effect):
 
 @quick_init
 @dataclass(frozen=True)
+class StartBroadcast(Effect):
+    """`do: broadcast` by an admin: the store queues a broadcast job in the step's
+    transaction (engine/admin/broadcasts.py); this chat is told how it goes."""
+
+    chat_id: int
+    user_id: int
+    text: str
+    where: str | None = None
+
+
+@quick_init
+@dataclass(frozen=True)
 class ExportUserData(Effect):
     """/mydata: the store answers with a SendFile of everything it holds about the user."""
 

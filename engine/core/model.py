@@ -76,7 +76,16 @@ class SetLanguage:
     language: Text
 
 
-Action = Http | Notify | Assign | Plugin | SetLanguage
+@dataclass(frozen=True)
+class Broadcast:
+    """`do: broadcast`: a text (rendered in the admin's step) to every user, or to those
+    `where` picks (a condition over each user, engine/admin/broadcasts.py)."""
+
+    text: Text
+    where: str | None = None
+
+
+Action = Http | Notify | Assign | Plugin | SetLanguage | Broadcast
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,12 @@ import json
 from engine.core.effects import (
     HttpRequest,
     NotifyChat,
+    StartBroadcast,
 )
 from engine.core.model import (
     Action,
     Assign,
+    Broadcast,
     Http,
     Notify,
     Plugin,
@@ -61,6 +63,8 @@ class SideEffects(StepBase):
                 self.assign(action.values, ())
             elif isinstance(action, Plugin):
                 self.plugin(action)
+            elif isinstance(action, Broadcast):
+                self.broadcast(action)
             elif isinstance(action, SetLanguage):
                 language = self.builder.text(action.language)
                 offered = {self.scenario.language, *self.scenario.languages}
@@ -71,6 +75,19 @@ class SideEffects(StepBase):
                 else:
                     self.report(f"set_language: '{language}' is not one of the bot's languages")
         return True
+
+    def broadcast(self, action: Broadcast) -> None:
+        """Only an admin (BOT_ADMINS) starts a broadcast, whatever the state's `only:` says:
+        anyone else's is reported, not queued."""
+        if "admin" not in self.session.roles:
+            self.report("broadcast: only an admin can start one (put it behind `only: [admin]`)")
+            return
+        text = self.builder.text(action.text)
+        if text is None or not text.strip():
+            self.report("broadcast: its text is empty; nothing was queued")
+            return
+        session = self.session
+        self.effects.append(StartBroadcast(session.chat_id, session.user_id, text, action.where))
 
     def http(self, action: Http) -> bool:
         context = self.context()

@@ -30,6 +30,7 @@ KINDS: dict[str, int] = {
     "reload_failed": logging.ERROR,  # a changed scenario was refused; the old one serves
     "store": logging.ERROR,  # the database refused work; nothing was acknowledged
     "loop_failed": logging.ERROR,  # a round of a background loop failed; tried again
+    "broadcast_failed": logging.ERROR,  # a broadcast's messages could not be queued
     "fatal": logging.CRITICAL,  # the process stops
 }
 

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 import peewee
 
+from engine.admin.broadcasts import BroadcastFeeder
 from engine.command_name import program
 from engine.core.model import Scenario
 from engine.core.store_protocol import IncomingUpdate
@@ -185,6 +186,7 @@ class Bot:
             media_dir=self.settings.media_dir,
         )
         sender.on_sent = self.metrics.replied
+        sender.feeder = BroadcastFeeder(self.db).feed
         return sender
 
     def start_background(self) -> list[threading.Thread]:

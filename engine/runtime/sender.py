@@ -175,6 +175,9 @@ class Sender:
         # told after each round which chats got a message, and when (the reply metrics)
         self.on_sent: Callable[[list[tuple[int, float]]], None] | None = None
         self._sent: list[tuple[int, float]] = []  # appended to by the delivery threads
+        # queues broadcast messages (now, room) -> how many: BroadcastFeeder.feed
+        self.feeder: Callable[[dt.datetime, int], int] | None = None
+        self._fed: float | None = None  # when it was last asked (POSIX seconds)
 
     def run_once(self, limit: int = 100) -> int:
         """Send what is due and allowed now; returns how many effects were handled."""
@@ -189,7 +192,9 @@ class Sender:
         chats: dict[int | None, list[QueuedEffect]] = {}
         held: set[int | None] = set()  # chats waiting: their later messages wait too (order)
         moment = now.timestamp()
-        for queued in self.outbox.pending(now, limit):
+        due = self.outbox.pending(now, limit)
+        fed = self._feed(now, moment, len(due))
+        for queued in due:
             chat = queued.chat_id
             if chat in held or not self.limits.take(chat, moment):
                 held.add(chat)
@@ -197,7 +202,7 @@ class Sender:
             chats.setdefault(chat, []).append(queued)
         groups += chats.values()
         if not groups:
-            return 0
+            return fed  # broadcast messages queued: the next round sends them at once
         try:
             return self._deliver_round(groups, now)
         finally:  # an error stopping the round must not lose what was sent before it
@@ -206,6 +211,24 @@ class Sender:
                 sent, self._sent = self._sent, []
                 if self.on_sent is not None:
                     self.on_sent(sent)
+
+    def _feed(self, now: dt.datetime, moment: float, due: int) -> int:
+        """Broadcasts use only the room replies leave: at most once a second, as many
+        messages as the global limit allows a second less those already due. A reply queued
+        meanwhile waits behind at most one second of broadcast. A failing feed is reported
+        and does not stop the round (the replies still go)."""
+        if self.feeder is None or (self._fed is not None and moment - self._fed < 1.0):
+            return 0
+        self._fed = moment
+        room = int(self.limits.per_second) - due
+        if room <= 0:
+            return 0
+        try:
+            return self.feeder(now, room)
+        except Exception as exc:
+            cause = f"could not queue broadcast messages: {type(exc).__name__}: {exc}"
+            self.problems.report(Problem("broadcast_failed", cause[:_REASON]), exc)
+            return 0
 
     def _deliver_round(self, chats: list[list[QueuedEffect]], now: dt.datetime) -> int:
         """The first chat in this thread, its calls' waits measured; the others in

@@ -20,6 +20,7 @@ from engine.core.model import (
     Ask,
     Assign,
     Branch,
+    Broadcast,
     Button,
     ButtonList,
     Choice,
@@ -288,6 +289,10 @@ class ScenarioCompiler:
         if "call" in raw:
             self.waits_for_calls = True
             return Plugin(raw["call"], self.value(raw.get("with")), raw.get("save_as"))
+        if "broadcast" in raw:
+            return Broadcast(
+                self.text(raw["broadcast"]["text"], "none"), raw["broadcast"].get("where")
+            )
         if "set_language" in raw:
             return SetLanguage(self.text(raw["set_language"], "data"))
         return Assign(self.assignments(raw.get("set")))

@@ -493,5 +493,8 @@ class _Walker:
             if "with" in action:
                 self.template_values(action["with"], (*apath, "with"))
             self.define(action.get("save_as"), (*apath, "save_as"))
+            broadcast = _dict(action.get("broadcast"))
+            if isinstance(broadcast.get("text"), str):
+                inv.templates.append(Text(broadcast["text"], (*apath, "broadcast", "text")))
             if isinstance(action.get("set_language"), str):
                 inv.templates.append(Text(action["set_language"], (*apath, "set_language")))

@@ -24,6 +24,7 @@ from engine.core.effects import (
     ReportProblem,
     SendFile,
     SendText,
+    StartBroadcast,
     StartTimer,
 )
 from engine.core.events import Event, message_type
@@ -95,6 +96,25 @@ class EffectRows:
                 log[:] = [row for row in log if row.get("user_id") != user]
                 audit(f"user:{user}", "delete", str(user), {"via": "/forgetme", **counts}, stamp)
 
+    def _broadcast(self, batch: Gathered, effect: StartBroadcast, stamp: dt.datetime) -> None:
+        """An admin's broadcast, queued (and audited) in the batch's transaction; one that
+        cannot be made (a `where` that is no condition) is reported, and the admin told."""
+        from engine.admin.broadcasts import BroadcastError, queue_broadcast
+
+        try:
+            queue_broadcast(
+                text=effect.text,
+                message_key=None,
+                where=effect.where,
+                actor=f"admin:{effect.user_id}",
+                now=stamp,
+                via="chat",
+                progress_chat=effect.chat_id,
+            )
+        except BroadcastError as exc:
+            cause = f"broadcast not queued: {exc}"
+            batch.problems.append(Problem("broadcast_failed", cause, chat_id=effect.chat_id))
+
     def _outbox_row(
         self, effect: Effect, update_id: int | None, stamp: dt.datetime, user: int | None
     ) -> dict[str, Any]:
@@ -158,6 +178,9 @@ class EffectRows:
                     )
                 )
                 continue  # for the operator, not for Telegram
+            elif isinstance(effect, StartBroadcast):
+                self._broadcast(batch, effect, stamp)
+                continue
             elif isinstance(effect, ExportUserData | ForgetUser | AdminCommand):
                 batch.requests.append((effect, session))
                 continue

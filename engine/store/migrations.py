@@ -8,7 +8,14 @@ from collections.abc import Callable
 import peewee
 
 from engine.command_name import command
-from engine.store.models import ALL_MODELS, FlagRow, RoleRow, SettingRow, database_proxy
+from engine.store.models import (
+    ALL_MODELS,
+    BroadcastRow,
+    FlagRow,
+    RoleRow,
+    SettingRow,
+    database_proxy,
+)
 from engine.store.privacy import REDACTED_PAYLOAD, sender_of
 from engine.store.schema_lock import Say, log_waiting, schema_lock
 
@@ -119,6 +126,19 @@ def _roles_and_flags_v8(db: peewee.Database) -> None:
     db.create_tables([RoleRow, FlagRow], safe=True)
 
 
+def _broadcasts_v9(db: peewee.Database) -> None:
+    """Broadcast jobs (engine/admin/broadcasts.py): their table, and the outbox rows name
+    their broadcast, indexed only where they have one, so counting a broadcast's messages
+    reads its rows alone and a reply's row writes no index entry more."""
+    db.create_tables([BroadcastRow], safe=True)
+    if "broadcast_id" not in {c.name for c in db.get_columns("outbox")}:
+        db.execute_sql('ALTER TABLE "outbox" ADD COLUMN "broadcast_id" BIGINT')
+    db.execute_sql(
+        'CREATE INDEX IF NOT EXISTS "outbox_broadcast" ON "outbox" ("broadcast_id", "status") '
+        "WHERE broadcast_id IS NOT NULL"
+    )
+
+
 # (version, what it does, how): append, never edit a released step.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "create the tables", _create_v1),
@@ -133,6 +153,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (6, "the outbox keeps why a message failed", _outbox_error_v6),
     (7, "inbox and outbox rows name their user; sent messages are not kept", _rows_by_user_v7),
     (8, "roles granted in the database and feature flags", _roles_and_flags_v8),
+    (9, "broadcast jobs; outbox rows name their broadcast", _broadcasts_v9),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -96,6 +96,8 @@ class OutboxRow(_Model):
     # why it failed or is uncertain (schema 6): Telegram's refusal, a media file that is not
     # there, a timeout; what an operator looks for first
     error = peewee.TextField(null=True)
+    # the broadcast a message belongs to (schema 9), None for everything else: its counts
+    broadcast_id = peewee.BigIntegerField(null=True)
 
     class Meta:
         table_name = "outbox"
@@ -140,6 +142,32 @@ class SettingRow(_Model):
 
     class Meta:
         table_name = "settings"
+
+
+class BroadcastRow(_Model):
+    """A broadcast job (schema 9): what to send, to whom, how far it got. Its recipients
+    are expanded a chunk at a time into outbox rows (`cursor`: the last user id looked at),
+    so a restart resumes after the last chunk instead of sending again."""
+
+    id = peewee.AutoField()
+    text = peewee.TextField(null=True)  # --text, as given
+    message_key = peewee.TextField(null=True)  # --message: a text of the scenario, translated
+    condition = peewee.TextField(null=True)  # --where: which users, as given
+    status = peewee.TextField(default="queued")  # queued, running, sending, done, cancelled
+    cursor = peewee.BigIntegerField(default=0)
+    queued = peewee.IntegerField(default=0)  # outbox rows made so far
+    skipped = peewee.IntegerField(default=0)  # users known to have blocked the bot
+    sent = peewee.IntegerField(default=0)  # the final counts, kept when it ends
+    blocked = peewee.IntegerField(default=0)
+    failed = peewee.IntegerField(default=0)
+    created = peewee.DateTimeField(default=_now)
+    started = peewee.DateTimeField(null=True)
+    finished = peewee.DateTimeField(null=True)
+    created_by = peewee.TextField(default="cli")  # "cli" or "admin:<id>"
+    progress_chat = peewee.BigIntegerField(null=True)  # the admin told of its progress
+
+    class Meta:
+        table_name = "broadcasts"
 
 
 class AuditRow(_Model):
