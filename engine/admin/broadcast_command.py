@@ -14,8 +14,7 @@ import peewee
 from engine.admin import broadcasts
 from engine.admin.broadcasts import BroadcastError, BroadcastReport
 from engine.command_name import command
-from engine.store.database import open_database
-from engine.store.migrations import check
+from engine.store.migrations import open_checked
 
 EXIT_OK, EXIT_PROBLEMS = 0, 1
 POLL_SECONDS = 1.0  # how often the progress bar reads the job's counts
@@ -23,12 +22,6 @@ POLL_SECONDS = 1.0  # how often the progress bar reads the job's counts
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def _open(url: str) -> peewee.Database:
-    db = open_database(url)
-    check(db)  # a database not migrated to broadcasts is said so, with the fix
-    return db
 
 
 def run_broadcast(
@@ -43,7 +36,7 @@ def run_broadcast(
 ) -> int:
     """Queue a broadcast (or count its recipients with `dry_run`), then follow its progress
     while `follow` (a terminal): Ctrl-C stops following, not the broadcast."""
-    db = _open(url)
+    db = open_checked(url)
     try:
         if dry_run:
             count = broadcasts.count_recipients(db, where, _now())
@@ -96,7 +89,7 @@ def follow_progress(
 
 
 def run_cancel(url: str, broadcast_id: int, stdout: TextIO, stderr: TextIO, prog: str) -> int:
-    db = _open(url)
+    db = open_checked(url)
     try:
         ended = broadcasts.cancel(db, broadcast_id, "cli", _now())
     except BroadcastError as exc:
@@ -109,7 +102,7 @@ def run_cancel(url: str, broadcast_id: int, stdout: TextIO, stderr: TextIO, prog
 
 
 def run_list(url: str, stdout: TextIO) -> int:
-    db = _open(url)
+    db = open_checked(url)
     try:
         reports = broadcasts.listing(db)
     finally:

@@ -9,9 +9,8 @@ from typing import TextIO
 
 from engine.admin import flags, roles
 from engine.core.model import Scenario
-from engine.store.database import open_database, write_transaction
-from engine.store.migrations import check
-from engine.store.models import database_proxy
+from engine.store.database import write_transaction
+from engine.store.migrations import open_checked
 
 CLI = "cli"  # the audit log's actor for the command line
 
@@ -20,17 +19,10 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def _opened(url: str) -> object:
-    db = open_database(url)
-    check(db)
-    database_proxy.initialize(db)
-    return db
-
-
 def run_grant(url: str, user_id: int, role: str, stdout: TextIO) -> int:
     roles.check_role_name(role)  # before opening the database: a typo costs nothing
-    db = _opened(url)
-    with write_transaction(db):  # type: ignore[arg-type]
+    db = open_checked(url)
+    with write_transaction(db):
         new = roles.grant(user_id, role, CLI, _now())
     stdout.write(
         f"granted {role} to user {user_id}\n"
@@ -42,8 +34,8 @@ def run_grant(url: str, user_id: int, role: str, stdout: TextIO) -> int:
 
 def run_revoke(url: str, user_id: int, role: str, stdout: TextIO) -> int:
     roles.check_role_name(role)
-    db = _opened(url)
-    with write_transaction(db):  # type: ignore[arg-type]
+    db = open_checked(url)
+    with write_transaction(db):
         removed = roles.revoke(user_id, role, CLI, _now())
     stdout.write(
         f"revoked {role} from user {user_id} (from their next message on)\n"
@@ -54,7 +46,7 @@ def run_revoke(url: str, user_id: int, role: str, stdout: TextIO) -> int:
 
 
 def run_roles(url: str, stdout: TextIO) -> int:
-    _opened(url)
+    open_checked(url)
     grants = roles.all_grants()
     for g in grants:
         stdout.write(
@@ -80,8 +72,8 @@ def run_flag(url: str, name: str, value: str, scenario: Scenario | None, stdout:
             f"{did_you_mean(name, scenario.flags)} Declare it under `flags:` first"
         )
     enabled = value == "on"
-    db = _opened(url)
-    with write_transaction(db):  # type: ignore[arg-type]
+    db = open_checked(url)
+    with write_transaction(db):
         before = flags.switch(name, enabled, CLI, _now())
     was = "unset" if before is None else ("on" if before else "off")
     stdout.write(
@@ -93,7 +85,7 @@ def run_flag(url: str, name: str, value: str, scenario: Scenario | None, stdout:
 
 def run_flags(url: str, scenario: Scenario | None, stdout: TextIO) -> int:
     """Every flag: the scenario's with their defaults, and any stored one it does not declare."""
-    _opened(url)
+    open_checked(url)
     stored = {f.name: f for f in flags.stored_flags()}
     defaults = dict(scenario.flags) if scenario is not None else {}
     for name in sorted(set(defaults) | set(stored)):

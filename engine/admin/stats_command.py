@@ -8,16 +8,13 @@ from typing import TextIO
 
 from engine.admin.stats import collect
 from engine.admin.stats_output import render, since_days
-from engine.store.database import open_database, write_transaction
-from engine.store.migrations import check
-from engine.store.models import database_proxy
+from engine.store.database import write_transaction
+from engine.store.migrations import open_checked
 from engine.store.privacy import audit
 
 
 def run_stats(url: str, form: str, days: int | None, stdout: TextIO) -> int:
-    db = open_database(url)
-    check(db)
-    database_proxy.initialize(db)
+    db = open_checked(url)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     since = since_days(days, now) if days is not None else None
     with write_transaction(db):

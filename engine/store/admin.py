@@ -10,7 +10,7 @@ from typing import TextIO
 from engine.command_name import program
 from engine.store.crypto import SensitiveCipher
 from engine.store.database import open_database, write_transaction
-from engine.store.migrations import check, migrate
+from engine.store.migrations import migrate, open_checked
 from engine.store.models import database_proxy
 from engine.store.privacy import audit, delete_user, export_user, prune
 
@@ -31,17 +31,10 @@ def run_migrate(url: str, stdout: TextIO, stderr: TextIO) -> int:
     return 0
 
 
-def _opened(url: str) -> object:
-    db = open_database(url)
-    check(db)
-    database_proxy.initialize(db)
-    return db
-
-
 def run_export(url: str, user_id: int, stdout: TextIO) -> int:
-    db = _opened(url)
+    db = open_checked(url)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    with write_transaction(db):  # type: ignore[arg-type]
+    with write_transaction(db):
         data = export_user(user_id, SensitiveCipher.from_environment())
         audit("cli", "export", str(user_id), {"via": "--export-user"}, now)
     stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
@@ -49,9 +42,9 @@ def run_export(url: str, user_id: int, stdout: TextIO) -> int:
 
 
 def run_delete(url: str, user_id: int, stdout: TextIO) -> int:
-    db = _opened(url)
+    db = open_checked(url)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    with write_transaction(db):  # type: ignore[arg-type]
+    with write_transaction(db):
         counts = delete_user(user_id)
         audit("cli", "delete", str(user_id), {"via": "--delete-user", **counts}, now)
     stdout.write(
@@ -62,9 +55,9 @@ def run_delete(url: str, user_id: int, stdout: TextIO) -> int:
 
 def run_prune(url: str, stdout: TextIO, retention: int = DEFAULT_RETENTION_DAYS) -> int:
     """`retention` comes checked (at least 1 day): 0 or less would delete all history."""
-    db = _opened(url)
+    db = open_checked(url)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    with write_transaction(db):  # type: ignore[arg-type]
+    with write_transaction(db):
         counts = prune(now, retention)
         audit("cli", "prune", None, {"days": retention, **counts}, now)
     stdout.write(

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import peewee
 
 from engine.command_name import command
+from engine.store.database import open_database
 from engine.store.models import (
     ALL_MODELS,
     BroadcastRow,
@@ -226,3 +227,11 @@ def _too_new(version: int) -> str:
         f"the database schema is version {version}, newer than this engine knows ({LATEST}): "
         "it was migrated by a newer version. Run that version, or restore a backup."
     )
+
+
+def open_checked(url: str) -> peewee.Database:
+    """The database `url` names, its schema checked (and the models bound to it, by
+    current_version): what every operator command works on."""
+    db = open_database(url)
+    check(db)
+    return db
