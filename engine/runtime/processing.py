@@ -96,7 +96,10 @@ class Processor:
     def _flagged(self) -> Scenario:
         """The running scenario with the feature flags as switched in the database (read
         at most every few seconds); the same object while neither changes."""
-        scenario, switched = self.holder.current, self.flags.current()
+        scenario = self.holder.current
+        if not scenario.flags:  # nothing to switch: no look-up, as for roles
+            return scenario
+        switched = self.flags.current()
         if self._flagged_from[0] is not scenario or self._flagged_from[1] is not switched:
             self._flagged_from = (scenario, switched, scenario.with_flags(switched))
         return self._flagged_from[2]
