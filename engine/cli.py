@@ -139,6 +139,11 @@ def _parser(prog: str) -> _Parser:
     parser.add_argument(
         "--days", type=int, metavar="N", help="stats: per-day figures and funnel of the last N days"
     )
+    parser.add_argument(
+        "--html",
+        metavar="FILE",
+        help="stats: write the figures as a page with charts to FILE instead of printing them",
+    )
     parser.add_argument("--lang", help="chat: the user's language")
     parser.add_argument(
         "--name", help="chat and the terminal bot: the user's first name (default Alex)"
@@ -173,6 +178,8 @@ def run(
             raise UsageError("--output applies to --graph only")
         if args.days is not None and (mode != "stats" or args.days < 1):
             raise UsageError("--days applies to --stats only, and counts at least 1 day")
+        if args.html is not None and (mode != "stats" or args.format is not None):
+            raise UsageError("--html applies to --stats only, instead of --format")
         if (
             args.migrate
             or args.export_user is not None
@@ -343,7 +350,7 @@ def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, pro
         if args.stats:
             from engine.admin.stats_command import run_stats
 
-            return run_stats(url, args.format or "table", args.days, stdout)
+            return run_stats(url, args.format or "table", args.days, stdout, args.html, stderr)
         if args.broadcast or args.cancel is not None or args.broadcasts:
             from engine.admin import broadcast_command as cast
 

@@ -19,7 +19,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # The files of the source tree the wheel must carry, and where they land in it.
 SHIPPED = {
-    "engine": ("engine", ["**/*.py", "i18n/locales/*/LC_MESSAGES/*.po", "testing/data/*"]),
+    "engine": (
+        "engine",
+        ["**/*.py", "i18n/locales/*/LC_MESSAGES/*.po", "testing/data/*", "admin/templates/*"],
+    ),
     "schemas": ("engine/bundled/schemas", ["*.json"]),
     "scenarios": ("engine/bundled/scenarios", ["*.yaml", "*.py"]),
     "locales": ("engine/bundled/locales", ["*.pot", "babel.cfg", "*/LC_MESSAGES/*.po"]),
