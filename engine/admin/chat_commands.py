@@ -1,4 +1,4 @@
-"""The admins' commands in Telegram (/flag, /flags, /grant, /revoke, /roles): the same
+"""The admins' commands in Telegram (/flag, /flags, /grant, /revoke, /roles, /stats): the same
 functions as the command line's, carried out in the batch's transaction, audited with the
 admin as actor (`admin:<id>`), answered in the chat as plain text (in English, like the
 log: these are the operator's words, not the users')."""
@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from engine.admin import flags, roles
+from engine.admin import flags, roles, stats_summary
 from engine.core.effects import AdminCommand
+from engine.store.privacy import audit
 
 USAGE = {
     "flag": "/flag NAME on|off",
@@ -24,6 +25,9 @@ def carry_out(command: AdminCommand, now: dt.datetime) -> str:
     try:
         if command.command == "flags":
             return _flags(command.flags)
+        if command.command == "stats":
+            audit(actor, "stats", None, {"via": "chat"}, now)
+            return stats_summary.as_text(stats_summary.summarize(now))
         if command.command == "roles":
             grants = roles.all_grants()
             lines = [f"{g.role}: {g.user_id}" for g in grants]

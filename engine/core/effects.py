@@ -215,7 +215,7 @@ class ExportUserData(Effect):
 @quick_init
 @dataclass(frozen=True)
 class AdminCommand(Effect):
-    """/flag, /grant, /revoke or /roles from an admin (BOT_ADMINS): the store carries it out
+    """/flag, /grant, /revoke, /roles or /stats from an admin (BOT_ADMINS): the store carries it out
     in the batch's transaction (engine.admin.chat_commands), audits it and answers."""
 
     chat_id: int

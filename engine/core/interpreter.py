@@ -53,7 +53,7 @@ from engine.core.translation import NoTranslation, negotiate
 __all__ = ["MAX_MOVES", "StepResult", "apology", "show_again", "step"]
 
 # built-in commands for the admins (BOT_ADMINS) in Telegram: engine.admin.chat_commands
-ADMIN_COMMANDS = frozenset({"flag", "flags", "grant", "revoke", "roles"})
+ADMIN_COMMANDS = frozenset({"flag", "flags", "grant", "revoke", "roles", "stats"})
 FORGET = "~forget"  # the buttons of the /forgetme question (no state can have this name)
 _TEXT_ASKS = ("text", "number", "integer", "email", "date", "yes_no", "choice")
 
