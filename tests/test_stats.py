@@ -7,12 +7,17 @@ import csv
 import datetime as dt
 import io
 import json
+import statistics
 from collections.abc import Callable
 
 import peewee
 import pytest
 from conftest import CliResult
+from hypothesis import given
+from hypothesis import strategies as st
 
+from engine.admin.stats import weighted_median
+from engine.admin.stats_output import duration
 from engine.store.models import AuditRow, MessageLogRow, SessionRow, UserRow, database_proxy
 
 MARCH_1 = dt.datetime(2026, 3, 1, 10, 0)
@@ -32,7 +37,15 @@ def _generate(db: peewee.Database) -> None:
         ]
     ).execute()
 
-    def log(user: int, state: str | None, at: dt.datetime, direction: str = "in") -> dict:
+    def log(
+        user: int,
+        state: str | None,
+        at: dt.datetime,
+        to: str | None = None,
+        stayed: float | None = None,
+        fallback: bool = False,
+        direction: str = "in",
+    ) -> dict:
         return {
             "at": at,
             "chat_id": user,
@@ -40,18 +53,21 @@ def _generate(db: peewee.Database) -> None:
             "direction": direction,
             "kind": "TextMessage" if direction == "in" else "Outgoing",
             "state": state,
+            "to_state": to,
+            "stayed": stayed,
+            "fallback": fallback if direction == "in" else None,
         }
 
     MessageLogRow.insert_many(
         [
-            log(1, None, MARCH_1),  # the first /start found no state: not in the funnel
-            log(1, "ask_name", MARCH_1),
-            log(1, "ask_age", MARCH_1),
-            log(1, "done", MARCH_1, "out"),
-            log(2, "ask_name", MARCH_1),
-            log(2, "ask_name", MARCH_2),
-            log(3, "ask_name", MARCH_2),
-            log(4, "ask_age", MARCH_2, "out"),
+            log(1, None, MARCH_1, "ask_name"),  # the first /start found no state: an entry
+            log(1, "ask_name", MARCH_1, "ask_age", 30.2),
+            log(1, "ask_age", MARCH_1, "done", 90),
+            log(1, "done", MARCH_1, direction="out"),  # a reply (texts logged): not activity
+            log(2, "ask_name", MARCH_1, "ask_name", fallback=True),
+            log(2, "ask_name", MARCH_2, "ask_name"),
+            log(3, "ask_name", MARCH_2, "ask_name", fallback=True),
+            log(4, "ask_age", MARCH_2, direction="out"),
         ]
     ).execute()
     SessionRow.insert_many(
@@ -92,9 +108,32 @@ def test_stats_as_json_gives_the_known_figures(stats_cli: Callable[..., CliResul
             "waiting": 2,
             "ended": 0,
             "drop_off": 0.6667,
+            "entries": 1,
+            "not_understood": 2,
+            "median_stay_seconds": 30.0,
         },
-        {"state": "ask_age", "reached": 1, "updates": 1, "waiting": 1, "ended": 0, "drop_off": 1.0},
-        {"state": "done", "reached": 0, "updates": 0, "waiting": 0, "ended": 1, "drop_off": 0.0},
+        {
+            "state": "ask_age",
+            "reached": 1,
+            "updates": 1,
+            "waiting": 1,
+            "ended": 0,
+            "drop_off": 1.0,
+            "entries": 1,
+            "not_understood": 0,
+            "median_stay_seconds": 90.0,
+        },
+        {
+            "state": "done",
+            "reached": 0,
+            "updates": 0,
+            "waiting": 0,
+            "ended": 1,
+            "drop_off": 0.0,
+            "entries": 1,
+            "not_understood": 0,
+            "median_stay_seconds": None,
+        },
     ]
     assert [(a.actor, a.action) for a in AuditRow.select()] == [("cli", "stats")]
 
@@ -115,9 +154,20 @@ def test_stats_as_csv_and_as_a_table(stats_cli: Callable[..., CliResult]) -> Non
     assert words[2:6] == [["language", "users"], ["en", "2"], ["(unknown)", "1"], ["de", "1"]]
     assert ["2026-03-01", "2", "2"] in words  # day, new, active
     funnel = table.lines[table.lines.index("funnel:") + 1 :]
-    assert funnel[0].split() == ["state", "reached", "updates", "waiting", "ended", "drop-off"]
-    assert funnel[1].split() == ["ask_name", "3", "4", "2", "0", "67%"]
-    assert funnel[3].split() == ["done", "0", "0", "0", "1", "0%"]
+    assert funnel[0].split() == [
+        "state",
+        "entries",
+        "reached",
+        "updates",
+        "not-understood",
+        "waiting",
+        "ended",
+        "drop-off",
+        "median-stay",
+    ]
+    assert funnel[1].split() == ["ask_name", "1", "3", "4", "2", "2", "0", "67%", "30s"]
+    assert funnel[2].split() == ["ask_age", "1", "1", "1", "0", "1", "0", "100%", "1m"]
+    assert funnel[3].split() == ["done", "1", "0", "0", "0", "0", "1", "0%", "-"]
 
 
 def test_days_counts_only_the_recent_updates(stats_cli: Callable[..., CliResult]) -> None:
@@ -140,3 +190,25 @@ def test_stats_refuses_what_does_not_apply(cli: Callable[..., CliResult]) -> Non
     assert cli("--stats", "--format", "svg").code == 2
     assert cli("--validate", "--days", "3").code == 2
     assert cli("--stats", "--days", "0").code == 2
+
+
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 5)), min_size=1, max_size=30))
+def test_the_median_of_counted_values_is_the_median_of_all_of_them(
+    values: list[tuple[int, int]],
+) -> None:
+    every = [value for value, n in values for _ in range(n)]
+    assert weighted_median([(float(v), n) for v, n in values]) == statistics.median(every)
+
+
+def test_a_time_in_a_state_reads_as_people_say_it() -> None:
+    assert [duration(s) for s in (None, 0, 44.6, 60, 3599, 3600, 3660, 86400, 93600)] == [
+        "-",
+        "0s",
+        "45s",
+        "1m",
+        "59m",
+        "1h",
+        "1h 1m",
+        "1d",
+        "1d 2h",
+    ]

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import peewee
 import pytest
-from store_fixtures import close_all
+from builders import compile_yaml
+from store_fixtures import StoreBot, close_all
 
 from engine.core.effects import SendText
 from engine.store import migrations
@@ -22,12 +23,14 @@ from engine.store.models import (
     ALL_MODELS,
     AuditRow,
     InboxRow,
+    MessageLogRow,
     OutboxRow,
     SessionRow,
     SettingRow,
     UserRow,
     database_proxy,
 )
+from engine.store.pipeline import Store
 from engine.store.queues import Outbox, Outcome
 from engine.store.serialization import effect_to_json
 
@@ -68,6 +71,7 @@ def test_migrate_creates_the_schema_once_and_says_so(store_url: str) -> None:
         "schema 7: inbox and outbox rows name their user; sent messages are not kept\n"
         "schema 8: roles granted in the database and feature flags\n"
         "schema 9: broadcast jobs; outbox rows name their broadcast\n"
+        "schema 10: one message log row per update; sessions keep when they entered\n"
     )
     again = run_py(store_url, "--migrate")
     assert (again.returncode, again.stdout) == (0, "the schema is up to date\n")
@@ -210,6 +214,7 @@ def test_a_schema_2_database_keeps_its_users_and_pending_updates_when_upgraded(
             "schema 7: inbox and outbox rows name their user; sent messages are not kept",
             "schema 8: roles granted in the database and feature flags",
             "schema 9: broadcast jobs; outbox rows name their broadcast",
+            "schema 10: one message log row per update; sessions keep when they entered",
         ]
         check(db)
         user = UserRow.get_by_id(7)
@@ -257,6 +262,7 @@ def test_a_schema_3_outbox_is_indexed_only_while_pending_after_the_upgrade(
             "schema 7: inbox and outbox rows name their user; sent messages are not kept",
             "schema 8: roles granted in the database and feature flags",
             "schema 9: broadcast jobs; outbox rows name their broadcast",
+            "schema 10: one message log row per update; sessions keep when they entered",
         ]
         check(db)
         indexes = {i.name for i in db.get_indexes("outbox")}
@@ -303,6 +309,7 @@ def test_a_schema_5_outbox_keeps_its_messages_and_gets_a_column_for_why_one_fail
             "schema 7: inbox and outbox rows name their user; sent messages are not kept",
             "schema 8: roles granted in the database and feature flags",
             "schema 9: broadcast jobs; outbox rows name their broadcast",
+            "schema 10: one message log row per update; sessions keep when they entered",
         ]
         check(db)
         outbox = Outbox(db)
@@ -348,6 +355,7 @@ def test_a_schema_6_database_names_the_user_of_its_rows_and_forgets_what_was_sen
             "schema 7: inbox and outbox rows name their user; sent messages are not kept",
             "schema 8: roles granted in the database and feature flags",
             "schema 9: broadcast jobs; outbox rows name their broadcast",
+            "schema 10: one message log row per update; sessions keep when they entered",
         ]
         check(db)
         inbox = {r.update_id: r.user_id for r in InboxRow.select()}
@@ -357,5 +365,53 @@ def test_a_schema_6_database_names_the_user_of_its_rows_and_forgets_what_was_sen
         assert "1234" not in rows[0].payload  # sent: no longer kept
         [waiting] = Outbox(db).pending(stamp + dt.timedelta(seconds=1))
         assert waiting.effect == SendText(-100, "hi")  # waiting: sent as it was
+    finally:
+        close_all(db)
+
+
+WAY_OUT = (
+    "bot: {name: W, start: menu}\nstates:\n  menu:\n    say: Pick.\n"
+    "    on: [{text: go, goto: done}]\n  done:\n    say: Done.\n"
+    "    on: [{text: back, goto: menu}]\n"
+)
+
+
+def test_a_schema_9_database_logs_one_row_per_update_after_the_upgrade(
+    store_url: str, tmp_path: Path
+) -> None:
+    """Sessions stored before schema 10 do not know when they entered their state: the
+    first move out of it has no time; the next one has."""
+    db = open_database(store_url)
+    try:
+        database_proxy.initialize(db)
+        with db.atomic():  # as schema 9 left them
+            db.create_tables(ALL_MODELS)
+            for table, column in (
+                ("message_log", "to_state"),
+                ("message_log", "stayed"),
+                ("message_log", "fallback"),
+                ("message_log", "replies"),
+                ("sessions", "entered"),
+            ):
+                db.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
+            SettingRow.create(key=migrations.VERSION_KEY, value="9")
+            db.execute_sql(  # a user waiting in menu, as schema 9 stored them
+                "INSERT INTO sessions (chat_id, user_id, scenario, state, vars, stack, attempts, "
+                "epoch, ended, scenario_version, updated) "
+                "VALUES (5, 5, 'w', 'menu', '{}', '[]', 0, 1, %s, '', %s)".replace("%s", db.param),
+                (False, dt.datetime(2026, 1, 1, 10, 0)),
+            )
+        bot = StoreBot(compile_yaml(WAY_OUT, tmp_path), Store(db, "w"))
+        assert migrate(db) == [
+            "schema 10: one message log row per update; sessions keep when they entered",
+        ]
+        check(db)
+        bot.say(2, 5, "go")
+        bot.say(3, 5, "back")
+        rows = MessageLogRow.select().order_by(MessageLogRow.id)
+        assert [(r.state, r.to_state, r.stayed) for r in rows] == [
+            ("menu", "done", None),  # entered before schema 10: when is not known
+            ("done", "menu", 0.0),  # entered at the last update (the same moment here)
+        ]
     finally:
         close_all(db)

@@ -196,17 +196,20 @@ def test_the_message_log_has_no_texts_unless_the_operator_turns_them_on(
     quiet.say(1, 5, "my secret plan")
     quiet.say(2, 5, "more")
     rows = list(MessageLogRow.select().order_by(MessageLogRow.id))
-    assert [(r.direction, r.kind, r.state) for r in rows] == [
-        ("in", "TextMessage", None),
-        ("out", "SendText", "count"),
-        ("in", "TextMessage", "count"),
-        ("out", "SendText", "count"),
+    # one row per update: where it found and left the user, and how many replies it brought
+    assert [(r.direction, r.kind, r.state, r.to_state, r.replies) for r in rows] == [
+        ("in", "TextMessage", None, "count", 1),
+        ("in", "TextMessage", "count", "count", 1),
     ]
     assert all(r.text is None and r.user_id == 5 for r in rows)
     loud = StoreBot(scenario, Store(db, "c", log_text=True))
     loud.say(3, 5, "now with text")
-    texts = [r.text for r in MessageLogRow.select().order_by(MessageLogRow.id)][-2:]
-    assert texts == ["now with text", "2: now with text"]
+    rows = list(MessageLogRow.select().order_by(MessageLogRow.id))[2:]
+    # with texts, each reply has its row too: it carries the text
+    assert [(r.direction, r.text) for r in rows] == [
+        ("in", "now with text"),
+        ("out", "2: now with text"),
+    ]
 
 
 MENU = (
@@ -234,12 +237,10 @@ def test_the_message_log_leaves_out_silent_answers_to_button_presses(
     data = menu.markup.inline[0][0].data  # type: ignore[attr-defined]
     for update_id in (2, 3):  # the second press comes too late
         bot.send(press(update_id, data))
-    rows = list(MessageLogRow.select().where(MessageLogRow.id > 2).order_by(MessageLogRow.id))
-    assert [(r.direction, r.kind) for r in rows] == [
-        ("in", "ButtonPress"),
-        ("out", "SendText"),
-        ("in", "ButtonPress"),
-        ("out", "AnswerButton"),
+    rows = list(MessageLogRow.select().where(MessageLogRow.id > 1).order_by(MessageLogRow.id))
+    assert [(r.direction, r.kind, r.to_state, r.replies) for r in rows] == [
+        ("in", "ButtonPress", "done", 1),  # "Done."; the silent answer is not counted
+        ("in", "ButtonPress", "done", 1),  # "This button is out of date" (an answer read)
     ]
     kinds = [r.kind for r in OutboxRow.select().order_by(OutboxRow.id)]
     assert kinds == ["SendText", "AnswerButton", "SendText", "AnswerButton"]  # all still sent
@@ -390,3 +391,37 @@ def test_batches_committed_at_once_each_hand_over_their_own_silent_answers(
         list(pool.map(lambda user: bot.send(press(100 + user, data, user)), users))
     handed = sorted(answer.callback_id for answer in answers.take())
     assert handed == sorted(f"q{100 + user}" for user in users)
+
+
+WAY_OUT = (
+    "bot: {name: W, start: menu}\nstates:\n  menu:\n    say: Pick.\n"
+    "    on: [{text: go, goto: done}]\n  done:\n    say: Done.\n"
+)
+
+
+def test_an_updates_log_row_says_how_long_the_user_stayed_and_whether_they_were_understood(
+    db: peewee.Database, tmp_path: Path
+) -> None:
+    """What --stats reads for time in a state and 'not understood': the row of the update
+    that moves a user on carries the seconds since they entered the state they leave."""
+    scenario = compile_yaml(WAY_OUT, tmp_path)
+    store = Store(db, "w")
+
+    def at(seconds: int, update_id: int, words: str) -> None:
+        now = NOW + dt.timedelta(seconds=seconds)
+        store.process(
+            [text_update(update_id, 5, words)],
+            lambda session, event: step(scenario, session, event, now),
+            now,
+        )
+
+    at(0, 1, "hi")  # a new user: enters menu
+    at(5, 2, "what?")  # not understood: stays in menu
+    at(65, 3, "go")  # leaves menu for done, 65 s after entering it
+    rows = list(MessageLogRow.select().order_by(MessageLogRow.id))
+    assert [(r.state, r.to_state, r.stayed, r.fallback, r.replies) for r in rows] == [
+        (None, "menu", None, False, 1),
+        ("menu", "menu", None, True, 1),
+        ("menu", "done", 65.0, False, 1),
+    ]
+    assert SessionRow.get().entered == (NOW + dt.timedelta(seconds=65)).timestamp()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import peewee
-from peewee import fn
+from peewee import Case, fn
 
 from engine.store.models import MessageLogRow, SessionRow, UserRow
 
@@ -37,6 +37,9 @@ class StateFigures:
     updates: int
     waiting: int
     ended: int
+    entries: int = 0  # moves into the state from another (or from none: a new user)
+    not_understood: int = 0  # of `updates`, those the fallback answered
+    median_stay: float | None = None  # seconds, over the visits that ended (None: none did)
 
     @property
     def drop_off(self) -> float:
@@ -113,18 +116,30 @@ def collect(since: dt.datetime | None = None) -> Stats:
 
 
 def _funnel(incoming: peewee.Expression) -> tuple[StateFigures, ...]:
+    fell_back = fn.SUM(Case(None, [(MessageLogRow.fallback == True, 1)], 0))  # noqa: E712
     logged = {
-        str(state): (int(reached), int(updates))
-        for state, reached, updates in _tuples(
+        str(state): (int(reached), int(updates), int(missed or 0))
+        for state, reached, updates, missed in _tuples(
             MessageLogRow.select(
                 MessageLogRow.state,
                 fn.COUNT(MessageLogRow.user_id.distinct()),
                 fn.COUNT(MessageLogRow.id),
+                fell_back,
             )
             .where(incoming & MessageLogRow.state.is_null(False))
             .group_by(MessageLogRow.state)
         )
     }
+    moved = MessageLogRow.state.is_null() | (MessageLogRow.state != MessageLogRow.to_state)
+    entries = {
+        str(state): int(n)
+        for state, n in _tuples(
+            MessageLogRow.select(MessageLogRow.to_state, fn.COUNT(MessageLogRow.id))
+            .where(incoming & MessageLogRow.to_state.is_null(False) & moved)
+            .group_by(MessageLogRow.to_state)
+        )
+    }
+    stays = _median_stays(incoming)
     waiting: dict[str, int] = {}
     ended: dict[str, int] = {}
     for state, is_ended, n in _tuples(
@@ -133,15 +148,49 @@ def _funnel(incoming: peewee.Expression) -> tuple[StateFigures, ...]:
         .group_by(SessionRow.state, SessionRow.ended)
     ):
         (ended if is_ended else waiting)[str(state)] = int(n)
-    names = set(logged) | set(waiting) | set(ended)
+    names = set(logged) | set(waiting) | set(ended) | set(entries)
     rows = [
         StateFigures(
             name,
-            logged.get(name, (0, 0))[0],
-            logged.get(name, (0, 0))[1],
+            logged.get(name, (0, 0, 0))[0],
+            logged.get(name, (0, 0, 0))[1],
             waiting.get(name, 0),
             ended.get(name, 0),
+            entries.get(name, 0),
+            logged.get(name, (0, 0, 0))[2],
+            stays.get(name),
         )
         for name in names
     ]
     return tuple(sorted(rows, key=lambda r: (-r.reached, -r.ended, r.state)))
+
+
+def _median_stays(incoming: peewee.Expression) -> dict[str, float]:
+    """Per state, the median of the whole seconds users stayed in it, over the visits that
+    ended (the log row of the update that moved them on carries it, schema 10). Counted per
+    whole second in the database, so the rows never come to Python one by one."""
+    seconds = fn.ROUND(MessageLogRow.stayed)
+    counts: dict[str, list[tuple[float, int]]] = {}
+    for state, value, n in _tuples(
+        MessageLogRow.select(MessageLogRow.state, seconds, fn.COUNT(MessageLogRow.id))
+        .where(incoming & MessageLogRow.stayed.is_null(False) & MessageLogRow.state.is_null(False))
+        .group_by(MessageLogRow.state, seconds)
+    ):
+        counts.setdefault(str(state), []).append((float(value), int(n)))
+    return {state: weighted_median(values) for state, values in counts.items()}
+
+
+def weighted_median(values: list[tuple[float, int]]) -> float:
+    """The median of values given with how often each occurs (the mean of the two middle
+    ones for an even count)."""
+    ordered = sorted(values)
+    total = sum(n for _, n in ordered)
+    middle = [(total - 1) // 2, total // 2]  # the 0-based places of the middle value(s)
+    found: list[float] = []
+    seen = 0
+    for value, n in ordered:
+        while middle and middle[0] < seen + n:
+            found.append(value)
+            middle.pop(0)
+        seen += n
+    return sum(found) / len(found)

@@ -34,6 +34,9 @@ def _plain(stats: Stats) -> dict[str, Any]:
                 "waiting": row.waiting,
                 "ended": row.ended,
                 "drop_off": round(row.drop_off, 4),
+                "entries": row.entries,
+                "not_understood": row.not_understood,
+                "median_stay_seconds": row.median_stay,
             }
             for row in stats.funnel
         ],
@@ -58,6 +61,10 @@ def as_csv(stats: Stats) -> str:
         for figure in ("reached", "updates", "waiting", "ended"):
             writer.writerow(["funnel", row.state, figure, getattr(row, figure)])
         writer.writerow(["funnel", row.state, "drop_off", f"{row.drop_off:.4f}"])
+        writer.writerow(["funnel", row.state, "entries", row.entries])
+        writer.writerow(["funnel", row.state, "not_understood", row.not_understood])
+        stay = "" if row.median_stay is None else f"{row.median_stay:g}"
+        writer.writerow(["funnel", row.state, "median_stay_seconds", stay])
     return out.getvalue()
 
 
@@ -77,15 +84,28 @@ def as_table(stats: Stats) -> str:
     )
     lines += ["", f"funnel{since}:"]
     lines += _grid(
-        ["state", "reached", "updates", "waiting", "ended", "drop-off"],
+        [
+            "state",
+            "entries",
+            "reached",
+            "updates",
+            "not-understood",
+            "waiting",
+            "ended",
+            "drop-off",
+            "median-stay",
+        ],
         [
             [
                 r.state,
+                str(r.entries),
                 str(r.reached),
                 str(r.updates),
+                str(r.not_understood),
                 str(r.waiting),
                 str(r.ended),
                 f"{r.drop_off:.0%}",
+                duration(r.median_stay),
             ]
             for r in stats.funnel
         ],
@@ -117,3 +137,18 @@ def since_days(days: int, now: dt.datetime) -> dt.datetime:
     """The start of the window of the last `days` days, today included (UTC midnight)."""
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     return today - dt.timedelta(days=days - 1)
+
+
+def duration(seconds: float | None) -> str:
+    """A time in a state as people read it: 45s, 12m, 3h 5m, 2d 4h; '-' when unknown."""
+    if seconds is None:
+        return "-"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    minutes, hours, days = whole // 60, whole // 3600, whole // 86400
+    if whole < 3600:
+        return f"{minutes}m"
+    if whole < 86400:
+        return f"{hours}h {minutes % 60}m" if minutes % 60 else f"{hours}h"
+    return f"{days}d {hours % 24}h" if hours % 24 else f"{days}d"

@@ -480,6 +480,7 @@ class _Step(SideEffects):
         return True
 
     def fallback(self) -> None:
+        self.fell_back = True
         fallback = self.scenario.fallback
         if fallback.say:
             self.say(fallback.say)

@@ -44,9 +44,12 @@ class StepResult:
     session: Session
     effects: tuple[Effect, ...]
     trace: tuple[tuple[str | None, str], ...] = ()  # states entered, (from, to), in order
+    fallback: bool = False  # the event was not understood: the fallback answered it
 
 
 class StepBase:
+    fell_back = False  # the fallback answered (the message log marks it for statistics)
+
     def __init__(
         self,
         scenario: Scenario,
@@ -119,7 +122,7 @@ class StepBase:
             self.ended,
             self.scenario.version,
         )
-        return StepResult(session, tuple(self.effects), tuple(self.trace))
+        return StepResult(session, tuple(self.effects), tuple(self.trace), self.fell_back)
 
     def report(self, message: str, kind: str = "step") -> None:
         self.effects.append(ReportProblem(self.state, message, kind=kind))

@@ -141,7 +141,10 @@ class EffectRows:
         session: Session,
         event: Event,
         hidden: Hidden = None,
-    ) -> None:
+    ) -> int:
+        """Queue a step's effects as rows; how many are messages someone reads (a silent
+        answer to a press only stops its spinner)."""
+        shown = 0
         for effect in effects:
             kind = type(effect)
             if kind is SendText or kind is EditText:
@@ -199,5 +202,8 @@ class EffectRows:
             )
             if isinstance(effect, AnswerButton) and not effect.text:
                 continue  # the spinner of a press stopped: nothing the user reads
-            text = getattr(effect, "text", None)
-            log.append(self.log.outgoing(chat, name, text, session, stamp, hidden))
+            shown += 1
+            if self.log.log_text:  # else the reply is counted on its update's row
+                text = getattr(effect, "text", None)
+                log.append(self.log.outgoing(chat, name, text, session, stamp, hidden))
+        return shown

@@ -1,4 +1,6 @@
-"""Rows of the message log: what went in and out, for the operator. Texts only when the
+"""Rows of the message log: what went in and out, for the operator and the statistics: one
+row per update (where it found and left the user, how long they had stayed, whether they were
+understood, how many replies), and a row per reply only while texts are logged. Texts only when the
 operator turned text logging on (BOT_LOG_TEXT), and never the value of a sensitive
 variable, by variable: the step's sensitive values (before and after it) are blanked out of
 each reply in every form a parse mode gives them (as written, HTML-escaped, MarkdownV2-
@@ -103,8 +105,12 @@ class MessageLog:
         before: Session,
         after: Session,
         stamp: dt.datetime,
+        stayed: float | None = None,
+        fallback: bool = False,
     ) -> dict[str, Any]:
-        """The row of an update, with the state it found (`before`)."""
+        """The row of an update: the state it found (`before`) and the one it left (`after`),
+        the seconds the user had stayed in a state it moved them out of, whether the fallback
+        answered. `replies` is counted by the caller once they are queued."""
         text = None
         if self.log_text:
             text = stored_text(getattr(event, "text", None))
@@ -118,6 +124,10 @@ class MessageLog:
             "kind": type(event).__name__,
             "state": before.state,
             "text": text,
+            "to_state": after.state,
+            "stayed": stayed,
+            "fallback": fallback,
+            "replies": 0,
         }
 
     def outgoing(
@@ -130,7 +140,8 @@ class MessageLog:
         hidden: Hidden = None,
     ) -> dict[str, Any]:
         """The row of a reply queued for `chat`, in the state it leaves the user in, without
-        what `hidden` names."""
+        what `hidden` names. Written only while texts are logged: without its text, a reply is
+        the count on its update's row (one row per update, schema 10)."""
         return {
             "at": stamp,
             "chat_id": chat if chat is not None else 0,
@@ -139,6 +150,10 @@ class MessageLog:
             "kind": kind,
             "state": session.state,
             "text": _redacted(stored_text(text), hidden) if self.log_text else None,
+            "to_state": None,  # the columns of an update's row (all rows of a batch have all)
+            "stayed": None,
+            "fallback": None,
+            "replies": None,
         }
 
     def _answers(self, before: Session, after: Session) -> bool:

@@ -140,6 +140,31 @@ def _broadcasts_v9(db: peewee.Database) -> None:
     )
 
 
+def _log_one_row_per_update_v10(db: peewee.Database) -> None:
+    """An update's log row says where it left the user, how long they had stayed in the
+    state they left and whether they were not understood (statistics read these instead of
+    a row per reply); a session keeps when it entered its state."""
+    _add_columns(
+        db,
+        "message_log",
+        {
+            "to_state": "TEXT",
+            "stayed": "DOUBLE PRECISION",
+            "fallback": "BOOLEAN",
+            "replies": "INTEGER",
+        },
+    )
+    _add_columns(db, "sessions", {"entered": "DOUBLE PRECISION"})
+
+
+def _add_columns(db: peewee.Database, table: str, columns: dict[str, str]) -> None:
+    """Columns a new database has already (its tables are made from today's models)."""
+    present = {c.name for c in db.get_columns(table)}
+    for name, kind in columns.items():
+        if name not in present:
+            db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {kind}')
+
+
 # (version, what it does, how): append, never edit a released step.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "create the tables", _create_v1),
@@ -155,6 +180,11 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (7, "inbox and outbox rows name their user; sent messages are not kept", _rows_by_user_v7),
     (8, "roles granted in the database and feature flags", _roles_and_flags_v8),
     (9, "broadcast jobs; outbox rows name their broadcast", _broadcasts_v9),
+    (
+        10,
+        "one message log row per update; sessions keep when they entered",
+        _log_one_row_per_update_v10,
+    ),
 ]
 LATEST = MIGRATIONS[-1][0]
 

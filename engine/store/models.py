@@ -49,6 +49,7 @@ class SessionRow(_Model):
     ended = peewee.BooleanField(default=False)
     scenario_version = peewee.TextField(default="")
     updated = peewee.DateTimeField(default=_now)
+    entered = peewee.DoubleField(null=True)  # POSIX seconds: when it entered its state (10)
 
     class Meta:
         table_name = "sessions"
@@ -129,8 +130,13 @@ class MessageLogRow(_Model):
     user_id = peewee.BigIntegerField(null=True)
     direction = peewee.TextField()  # in, out
     kind = peewee.TextField()
-    state = peewee.TextField(null=True)
+    state = peewee.TextField(null=True)  # in: the state the update found
     text = peewee.TextField(null=True)  # only when the operator turned text logging on
+    # schema 10, on rows in: one row per update (reply rows only when texts are logged)
+    to_state = peewee.TextField(null=True)  # the state the update left the user in
+    stayed = peewee.DoubleField(null=True)  # seconds in the state it moved them out of
+    fallback = peewee.BooleanField(null=True)  # not understood: the fallback answered
+    replies = peewee.IntegerField(null=True)  # messages queued in answer
 
     class Meta:
         table_name = "message_log"

@@ -131,9 +131,10 @@ class Store(FailingAlone, EffectRows):
         keys: set[tuple[int, int]],
         roles: Callable[[int], frozenset[str]],
         profiles: dict[int, tuple[Any, ...]] | None = None,
+        entered: dict[tuple[int, int], float | None] | None = None,
     ) -> dict[tuple[int, int], Session]:
         """The sessions of `keys` (locked on PostgreSQL), as SessionRows.load."""
-        return self.rows.load(keys, roles, profiles)
+        return self.rows.load(keys, roles, profiles, entered)
 
     def session(self, chat_id: int, user_id: int) -> Session | None:
         return self.load_sessions({(chat_id, user_id)}, lambda user: frozenset()).get(
@@ -299,7 +300,9 @@ class Store(FailingAlone, EffectRows):
             # the users rows as stored: a row is written only when its profile changed
             # (most updates change none, and each write was a page of its own)
             profiles: dict[int, tuple[Any, ...]] = {}
-            sessions = self.load_sessions(keys, role_of, profiles)
+            entered: dict[tuple[int, int], float | None] = {}  # when, in POSIX seconds
+            sessions = self.load_sessions(keys, role_of, profiles, entered)
+            moment = stamp.replace(tzinfo=dt.UTC).timestamp()  # stamp: naive UTC
             changed: dict[tuple[int, int], Session] = {}
             outbox: list[dict[str, Any]] = []
             timers: list[dict[str, Any]] = []
@@ -360,11 +363,18 @@ class Store(FailingAlone, EffectRows):
                         "first_seen": stamp,  # kept as it was when the user is stored already
                         "blocked": False,
                     }
-                log.append(self.log.incoming(event, session, after, stamp))
+                stayed = None
+                if after.epoch != session.epoch:  # a state entered: the visit before ended
+                    since = entered.get(key)
+                    if since is not None and session.state is not None:
+                        stayed = max(0.0, moment - since)
+                    entered[key] = moment
+                logged = self.log.incoming(event, session, after, stamp, stayed, step.fallback)
+                log.append(logged)
                 if step.effects:
                     # texts are logged: what the replies must not show (None otherwise)
                     hidden = self.log.hidden(event, session, after) if self.log_text else None
-                    self._queue(
+                    logged["replies"] = self._queue(
                         batch,
                         step.effects,
                         update.update_id,
@@ -380,7 +390,7 @@ class Store(FailingAlone, EffectRows):
             self.crash("after_step")
             self._privacy(batch, outbox, log, changed, users, stamp)
             if changed:
-                self.rows.store(changed.values(), stamp)
+                self.rows.store(changed.values(), stamp, entered)
             self.crash("after_session")
             self.rows.store_users(users)
             for cancel in cancels:

@@ -80,6 +80,9 @@ def export_user(user_id: int, cipher: SensitiveCipher | None = None) -> dict[str
             "kind": r.kind,
             "state": r.state,
             "text": r.text,
+            "to_state": r.to_state,
+            "not_understood": r.fallback,
+            "replies": r.replies,
         }
         for r in MessageLogRow.select()
         .where(MessageLogRow.user_id == user_id)

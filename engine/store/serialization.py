@@ -295,7 +295,11 @@ def stack_from_json(text: str) -> tuple[Frame, ...]:
 
 
 def session_row(
-    session: Session, scenario: str, vars_json: str, now: dt.datetime
+    session: Session,
+    scenario: str,
+    vars_json: str,
+    now: dt.datetime,
+    entered: float | None = None,
 ) -> dict[str, Any]:
     return {
         "chat_id": session.chat_id,
@@ -310,4 +314,5 @@ def session_row(
         "ended": session.ended,
         "scenario_version": session.scenario_version,
         "updated": now,
+        "entered": entered,
     }

@@ -31,6 +31,7 @@ _SESSION_COLUMNS = (
     "ended",
     "scenario_version",
     "updated",
+    "entered",
 )
 _USER_COLUMNS = (
     "first_name",
@@ -44,7 +45,7 @@ _USER_COLUMNS = (
 _LOAD_SESSIONS = (
     "SELECT s.chat_id, s.user_id, s.state, s.vars, s.stack, s.attempts, s.epoch, s.language, "
     "s.ended, s.scenario_version, "
-    "u.first_name, u.last_name, u.username, u.language, u.roles, u.blocked "
+    "u.first_name, u.last_name, u.username, u.language, u.roles, u.blocked, s.entered "
     'FROM "sessions" s LEFT JOIN "users" u ON u.id = s.user_id WHERE s.chat_id IN ({})'
 )
 
@@ -122,10 +123,12 @@ class SessionRows:
         keys: set[tuple[int, int]],
         roles: Callable[[int], frozenset[str]],
         profiles: dict[int, tuple[Any, ...]] | None = None,
+        entered: dict[tuple[int, int], float | None] | None = None,
     ) -> dict[tuple[int, int], Session]:
         """The sessions of `keys`, locked on PostgreSQL; `profiles` receives each found
         user's stored (first_name, last_name, username, language, roles JSON, blocked), so
-        that only the users whose profile changed are written."""
+        that only the users whose profile changed are written; `entered` when each session
+        entered its state (POSIX seconds; None if stored before schema 10)."""
         sql = _LOAD_SESSIONS + (" FOR UPDATE OF s" if is_postgres(self.db) else "")
         found: dict[tuple[int, int], Session] = {}
         for row in select_in(self.db, sql, sorted({chat for chat, _ in keys})):
@@ -134,6 +137,8 @@ class SessionRows:
                 found[key] = self._session(row, roles(row[1]))
                 if profiles is not None and row[14] is not None:  # the users row exists
                     profiles[row[1]] = (*row[10:15], bool(row[15]))
+                if entered is not None:
+                    entered[key] = row[16]
         return found
 
     def state_of(self, chat_id: int, user_id: int) -> str | None:
@@ -145,13 +150,22 @@ class SessionRows:
         ).fetchone()
         return None if row is None else str(row[0])
 
-    def store(self, sessions: Iterable[Session], stamp: dt.datetime) -> None:
+    def store(
+        self,
+        sessions: Iterable[Session],
+        stamp: dt.datetime,
+        entered: dict[tuple[int, int], float | None] | None = None,
+    ) -> None:
+        """Insert or update `sessions`; `entered` gives when each entered its state (kept
+        unknown for a session it does not name)."""
+        known = entered or {}
         rows = [
             session_row(
                 s,
                 self.scenario,
                 self.vars_json(s.vars if type(s.vars) is dict else dict(s.vars)),
                 stamp,
+                known.get((s.chat_id, s.user_id)),
             )
             for s in sessions
         ]
