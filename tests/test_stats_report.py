@@ -14,6 +14,7 @@ import pytest
 from conftest import CliResult
 from test_stats import MARCH_2, stats_cli  # noqa: F401 (the fixture, on both databases)
 
+from engine.admin.stats_output import duration
 from engine.cli import run
 from engine.store.models import AuditRow, SessionRow, UserRow
 
@@ -113,14 +114,18 @@ def test_the_page_shows_the_figures_of_the_json_output(
     assert page.body("funnel") == [
         [
             s["state"],
+            str(s["entries"]),
             str(s["reached"]),
             str(s["updates"]),
+            str(s["not_understood"]),
             str(s["waiting"]),
             str(s["ended"]),
             f"{round(s['drop_off'] * 100)}%",
+            duration(s["median_stay_seconds"]),
         ]
         for s in figures["funnel"]
     ]
+    assert [row[-1] for row in page.body("funnel")] == ["30s", "1m", "-"]
     assert {k: v.replace(",", "") for k, v in page.figures.items()} == {
         "users": "4",
         "blocked": "1",
@@ -128,6 +133,7 @@ def test_the_page_shows_the_figures_of_the_json_output(
         "active_latest": "2",  # 2026-03-02
         "waiting": "3",
         "ended": "1",
+        "not_understood": "2",
     }
     titles = [tag for tag, _ in page.tags if tag == "title"]
     assert len(titles) >= 4  # the page's and one per chart (the charts' <title> elements)
@@ -147,7 +153,7 @@ def test_names_from_users_and_authors_stay_text(
     text, page = _page(stats_cli, tmp_path)
     assert "<script" not in text and "<img" not in text and "onerror=alert(1)>" not in text
     assert [HOSTILE_LANGUAGE, "1"] in page.body("languages")
-    assert [HOSTILE_STATE, "0", "0", "1", "0", "0%"] in page.body("funnel")
+    assert [HOSTILE_STATE, "0", "0", "0", "0", "1", "0", "0%", "-"] in page.body("funnel")
     # the charts show them too, as text: the bar's label and its tooltip (<title>)
     assert ("text", HOSTILE_STATE) in page.texts and ("text", HOSTILE_LANGUAGE) in page.texts
     assert any(tag == "title" and data.startswith(HOSTILE_STATE) for tag, data in page.texts)
@@ -169,7 +175,8 @@ def test_the_page_needs_nothing_but_itself(
     assert links == []
     assert page.style.strip() and "url(" not in page.style and "@import" not in page.style
     assert "http:" not in text and "https:" not in text
-    assert [tag for tag, _ in page.tags].count("svg") == 3  # per day, languages, funnel
+    # per day, languages, not understood, funnel
+    assert [tag for tag, _ in page.tags].count("svg") == 4
     assert "over the whole log" in text
     recent, _ = _page(stats_cli, tmp_path, "--days", "3")
     assert "per day and funnel since" in recent  # --days is said on the page

@@ -13,11 +13,12 @@ from importlib import resources
 import jinja2
 
 from engine.admin.stats import Stats
+from engine.admin.stats_output import duration
 
 WIDTH = 400  # every chart's viewBox width: its text stays readable scaled down to a phone
 LABEL_CHARACTERS = 44  # a longer name is cut in the chart (whole in its <title> and table)
 MOST_LANGUAGES = 12  # drawn one by one; the rest as one bar (all of them in the table)
-FUNNEL_ROW = 72  # a state's label, two bars and a note
+FUNNEL_ROW = 86  # a state's label, two bars and two lines of figures
 LANGUAGE_ROW = 38  # a language's label and bar
 MOST_DOTS = 62  # days with a dot (and its tooltip) each; above, the lines alone
 
@@ -40,6 +41,7 @@ class Bar:
     note: str
     parts: tuple[tuple[float, float, float, str], ...]  # x, y, width, css class
     figure: str = ""  # at the right of the label line
+    more: str = ""  # a second line of figures under the note
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ def render_html(stats: Stats, generated: dt.datetime) -> str:
         days=[(day, new.get(day, 0), active.get(day, 0)) for day in days],
         per_day=_per_day_chart(stats, new, active) if days else None,
         languages=_language_chart(stats),
+        not_understood=_not_understood_chart(stats),
+        duration=duration,
         funnel=_funnel_chart(stats),
         width=WIDTH,
     )
@@ -119,6 +123,7 @@ def _headlines(stats: Stats) -> tuple[Headline, ...]:
         ),
         Headline("waiting", "Waiting in a state", sum(s.waiting for s in stats.funnel)),
         Headline("ended", "Conversations ended", sum(s.ended for s in stats.funnel)),
+        Headline("not_understood", "Not understood", sum(s.not_understood for s in stats.funnel)),
     )
 
 
@@ -179,21 +184,33 @@ def _per_day_chart(stats: Stats, new: dict[str, int], active: dict[str, int]) ->
 
 
 def _language_chart(stats: Stats) -> BarChart:
-    rows = [(lang.language or "(unknown)", lang.users) for lang in stats.by_language]
+    rows = [(lang.language or "(unknown)", lang.users, stats.users) for lang in stats.by_language]
     if len(rows) > MOST_LANGUAGES:
         rest = rows[MOST_LANGUAGES - 1 :]
-        rows = [
-            *rows[: MOST_LANGUAGES - 1],
-            (f"{len(rest)} other languages", sum(n for _, n in rest)),
-        ]
-    peak = max([n for _, n in rows] + [1])
+        others = sum(n for _, n, _ in rest)
+        rows = [*rows[: MOST_LANGUAGES - 1], (f"{len(rest)} other languages", others, stats.users)]
+    return _bars(rows, "users")
+
+
+def _not_understood_chart(stats: Stats) -> BarChart:
+    """The states where the fallback answered most, with its share of their updates."""
+    rows = sorted(
+        ((s.state, s.not_understood, s.updates) for s in stats.funnel if s.not_understood),
+        key=lambda row: (-row[1], row[0]),
+    )
+    return _bars(rows[:MOST_LANGUAGES], "waiting")
+
+
+def _bars(rows: list[tuple[str, int, int]], css: str) -> BarChart:
+    """One bar per (label, value, whole): the value and its share of the whole beside it."""
+    peak = max([n for _, n, _ in rows] + [1])
     scale = (WIDTH - 2) / peak
     bars = []
-    for k, (label, users) in enumerate(rows):
+    for k, (label, value, whole) in enumerate(rows):
         y = 14.0 + LANGUAGE_ROW * k
-        share = f" ({users / stats.users:.0%})" if stats.users else ""
-        parts = ((0.0, y + 6, round(users * scale, 1), "users"),)
-        note = f"{users:,}{share}"
+        share = f" ({value / whole:.0%})" if whole else ""
+        parts = ((0.0, y + 6, round(value * scale, 1), css),)
+        note = f"{value:,}{share}"
         bars.append(Bar(y, _cut(label), label, note, parts, note))
     return BarChart(14.0 + LANGUAGE_ROW * len(rows) - 14, tuple(bars))
 

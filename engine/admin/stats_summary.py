@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from peewee import fn
 
@@ -37,15 +38,14 @@ def summarize(now: dt.datetime) -> Summary:
         SessionRow.select(SessionRow.user_id).where(SessionRow.updated >= today).distinct().count()
     )
     count = fn.COUNT(SessionRow.user_id)
-    most = (
+    most: Any = (  # peewee's typing sees model instances, not the tuples asked for
         SessionRow.select(SessionRow.state, count)
         .where(SessionRow.ended == False, SessionRow.state.is_null(False))  # noqa: E712
         .group_by(SessionRow.state)
         .order_by(count.desc(), SessionRow.state)
         .limit(MOST_STATES)
     )
-    rows: list[tuple[object, object]] = [tuple(row) for row in most.tuples()]
-    waiting = tuple((str(state), int(str(n))) for state, n in rows)
+    waiting = tuple((str(state), int(n)) for state, n in most.tuples())
     return Summary(
         users=UserRow.select().count(),
         blocked=UserRow.select().where(UserRow.blocked == True).count(),  # noqa: E712
