@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import fn
+from peewee import Case, fn
 
 from engine.command_name import command
 from engine.store.models import SessionRow, UserRow
@@ -31,12 +31,12 @@ def summarize(now: dt.datetime) -> Summary:
     update, as the broadcasts' `last_seen` reads it)."""
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     week = today - dt.timedelta(days=6)
-    active_week = (
-        SessionRow.select(SessionRow.user_id).where(SessionRow.updated >= week).distinct().count()
-    )
-    active_today = (
-        SessionRow.select(SessionRow.user_id).where(SessionRow.updated >= today).distinct().count()
-    )
+    # one read of the sessions for both: the users of the week, those of today among them
+    today_user = Case(None, [(SessionRow.updated >= today, SessionRow.user_id)], None)
+    active: Any = SessionRow.select(
+        fn.COUNT(SessionRow.user_id.distinct()), fn.COUNT(fn.DISTINCT(today_user))
+    ).where(SessionRow.updated >= week)
+    active_week, active_today = (int(n or 0) for n in active.tuples()[0])
     count = fn.COUNT(SessionRow.user_id)
     most: Any = (  # peewee's typing sees model instances, not the tuples asked for
         SessionRow.select(SessionRow.state, count)
