@@ -26,7 +26,7 @@ sys.path.insert(0, ROOT)
 
 from engine.cli import run  # noqa: E402
 from engine.store.database import open_database  # noqa: E402
-from engine.store.migrations import migrate  # noqa: E402
+from engine.store.migrations import STATS_INDEXES, create_stats_indexes, migrate  # noqa: E402
 
 STATES = ("start", "ask_name", "ask_age", "menu", "done")
 COUNTER = "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last})"
@@ -55,11 +55,14 @@ POSTGRES = Dialect(
 )
 
 
-def generate(url: str, users: int, rows: int, days: int) -> None:
+def generate(url: str, users: int, rows: int, days: int, indexes: bool) -> None:
     """Users first seen over `days` days, one session each (every fifth ended in `done`),
-    and `rows` log rows spread over the users and the days."""
+    and `rows` log rows spread over the users and the days; the log's --stats indexes made
+    after the rows (or not at all: `indexes` False)."""
     db = open_database(url)
     migrate(db)
+    for name in STATS_INDEXES:
+        db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
     sql = POSTGRES if url.startswith("postgres") else SQLITE
     states = len(STATES) - 1
 
@@ -94,6 +97,10 @@ def generate(url: str, users: int, rows: int, days: int) -> None:
             f" CASE WHEN i % 10 = 0 THEN NULL ELSE 1 + i % 600 END, i % 10 = 0, 1"
             f" {sql.rows(rows - 1)}"
         )
+    if indexes:
+        started = time.perf_counter()
+        create_stats_indexes(db)
+        print(f"made the --stats indexes in {time.perf_counter() - started:.1f} s")
     if sql is POSTGRES:
         db.execute_sql("VACUUM ANALYZE")  # as autovacuum would after a load this size
     db.close()
@@ -127,6 +134,11 @@ def main() -> None:
         help="a PostgreSQL server (e.g. $TEST_POSTGRES_URL): the bench makes a database of "
         "its own there and drops it at the end",
     )
+    parser.add_argument(
+        "--without-stats-indexes",
+        action="store_true",
+        help="drop the message log's --stats indexes (schema 11) first, to compare",
+    )
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="bench-stats-")
     path = args.keep or os.path.join(folder, "stats.db")
@@ -143,12 +155,17 @@ def main() -> None:
     try:
         if fresh:
             started = time.perf_counter()
-            generate(url, args.users, args.rows, args.days)
+            generate(url, args.users, args.rows, args.days, not args.without_stats_indexes)
             size = f" ({os.path.getsize(path) / 1e6:.0f} MB)" if not args.database else ""
             print(
                 f"generated {args.users:,} users and {args.rows:,} log rows "
                 f"in {time.perf_counter() - started:.1f} s{size}"
             )
+        if args.without_stats_indexes:
+            db = open_database(url)
+            for name in STATS_INDEXES:
+                db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
+            db.close()
         for argv in (("--format", "json"), ("--format", "table"), ("--format", "csv")):
             print(f"--stats {' '.join(argv)}: {timed(url, *argv):.2f} s")
         print(f"--stats --days 7: {timed(url, '--days', '7'):.2f} s")

@@ -3,6 +3,7 @@ sessions already stored, and the process's peak memory.
 
 Run: python bench/store.py [--sessions 1000000] [--batch 200] [--updates 20000]
          [--postgres postgresql://bot:bot@127.0.0.1/postgres] [--one-core]
+         [--log-rows 10000000] [--without-stats-indexes]
 Each update goes through the whole transaction: inbox row, session loaded, step() of a small
 scenario, session stored, outbox row, inbox marked done; one transaction per batch, every
 update durable before it is acknowledged. Goals: 10,000/s on SQLite, 3,000/s on PostgreSQL,
@@ -32,8 +33,8 @@ from engine.scenario import validate_file  # noqa: E402
 from engine.scenario.compiler import compile_scenario  # noqa: E402
 from engine.store.bulk import insert_rows  # noqa: E402
 from engine.store.database import open_database  # noqa: E402
-from engine.store.migrations import migrate  # noqa: E402
-from engine.store.models import SessionRow, UserRow  # noqa: E402
+from engine.store.migrations import STATS_INDEXES, migrate  # noqa: E402
+from engine.store.models import MessageLogRow, SessionRow, UserRow  # noqa: E402
 from engine.store.pipeline import IncomingUpdate, Store  # noqa: E402
 
 SCENARIO = """
@@ -84,9 +85,38 @@ def fill(db: peewee.Database, count: int) -> None:
             )
 
 
-def measure(url: str, sessions: int, batch: int, updates: int, label: str) -> None:
+def fill_log(db: peewee.Database, rows: int, users: int) -> None:
+    """A message log of `rows` updates already written (set-up), so that its indexes are
+    as big as a bot's after weeks, not empty; one statement, SQL counting the rows."""
+    have = MessageLogRow.select().count()
+    if have >= rows:
+        return
+    if isinstance(db, peewee.SqliteDatabase):
+        source = (
+            f"FROM (WITH RECURSIVE n(i) AS (SELECT {have} UNION ALL SELECT i + 1 FROM n"
+            f" WHERE i < {rows - 1}) SELECT i FROM n) AS n"
+        )
+    else:
+        source = f"FROM generate_series({have}, {rows - 1}) AS n(i)"
+    modulo = "%" if isinstance(db, peewee.SqliteDatabase) else "%%"  # psycopg2's marks
+    user = f"(1 + (i * 7919) {modulo} {users})"
+    with db.atomic():
+        db.execute_sql(
+            "INSERT INTO message_log (at, chat_id, user_id, direction, kind, state, to_state,"
+            f" stayed, fallback, replies) SELECT {db.param}, {user}, {user}, 'in', 'TextMessage',"
+            f" 'count', 'count', NULL, FALSE, 1 {source}",
+            (NOW - dt.timedelta(days=1),),
+        )
+
+
+def measure(
+    url: str, sessions: int, batch: int, updates: int, label: str, log_rows: int, bare: bool
+) -> None:
     db = open_database(url)
     migrate(db)
+    if bare:  # as before schema 11, to compare
+        for name in STATS_INDEXES:
+            db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
     folder = tempfile.mkdtemp()
     path = os.path.join(folder, "counter.yaml")
     with open(path, "w", encoding="utf-8") as handle:
@@ -96,6 +126,7 @@ def measure(url: str, sessions: int, batch: int, updates: int, label: str) -> No
     for stored in sorted({1_000, sessions}):
         started = time.perf_counter()
         fill(db, stored)
+        fill_log(db, log_rows, stored)
         filled = time.perf_counter() - started
         rng = random.Random(stored)
         next_id = (stored * 10) + 1
@@ -135,6 +166,17 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=20_000)
     parser.add_argument("--postgres", default=os.environ.get("TEST_POSTGRES_URL"))
     parser.add_argument(
+        "--log-rows",
+        type=int,
+        default=0,
+        help="message-log rows written before measuring (the indexes of a log weeks old)",
+    )
+    parser.add_argument(
+        "--without-stats-indexes",
+        action="store_true",
+        help="drop the message log's --stats indexes (schema 11) to compare",
+    )
+    parser.add_argument(
         "--one-core",
         action="store_true",
         help="run the whole process (its threads too) on one CPU core",
@@ -150,6 +192,8 @@ def main() -> None:
         args.batch,
         args.updates,
         "SQLite",
+        args.log_rows,
+        args.without_stats_indexes,
     )
     if args.postgres:
         import psycopg2
@@ -160,7 +204,15 @@ def main() -> None:
         admin.cursor().execute(f"CREATE DATABASE {name}")
         try:
             base = args.postgres.rsplit("/", 1)[0]
-            measure(f"{base}/{name}", args.sessions, args.batch, args.updates, "PostgreSQL")
+            measure(
+                f"{base}/{name}",
+                args.sessions,
+                args.batch,
+                args.updates,
+                "PostgreSQL",
+                args.log_rows,
+                args.without_stats_indexes,
+            )
         finally:
             admin.cursor().execute(f"DROP DATABASE {name} WITH (FORCE)")
     else:
