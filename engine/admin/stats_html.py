@@ -230,7 +230,10 @@ def _funnel_chart(stats: Stats) -> BarChart:
             (waiting, y + 21, round(state.ended * scale, 1), "ended"),
         )
         note = f"waiting {state.waiting:,} (drop-off {state.drop_off:.0%}) · ended {state.ended:,}"
-        bars.append(
-            Bar(y, _cut(state.state), state.state, note, parts, f"reached {state.reached:,}")
+        more = (
+            f"entered {state.entries:,} · not understood {state.not_understood:,}"
+            f" · median stay {duration(state.median_stay)}"
         )
+        figure = f"reached {state.reached:,}"
+        bars.append(Bar(y, _cut(state.state), state.state, note, parts, figure, more))
     return BarChart(14.0 + FUNNEL_ROW * len(stats.funnel) - 18, tuple(bars))
