@@ -163,8 +163,8 @@ def main() -> None:
             )
         if args.without_stats_indexes:
             db = open_database(url)
-            for name in STATS_INDEXES:
-                db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
+            for index in STATS_INDEXES:
+                db.execute_sql(f'DROP INDEX IF EXISTS "{index}"')
             db.close()
         for argv in (("--format", "json"), ("--format", "table"), ("--format", "csv")):
             print(f"--stats {' '.join(argv)}: {timed(url, *argv):.2f} s")
