@@ -91,6 +91,11 @@ def _parser(prog: str) -> _Parser:
         help="delete logs older than BOT_LOG_RETENTION_DAYS (30)",
     )
     mode.add_argument(
+        "--hash-password",
+        action="store_true",
+        help="make BOT_ADMIN_PASSWORD_HASH for the admin panel (asks for the password)",
+    )
+    mode.add_argument(
         "--stats",
         action="store_true",
         help="print users, activity per day and the funnel of the database (DATABASE_URL)",
@@ -173,6 +178,10 @@ def run(
             raise UsageError("--output applies to --graph only")
         if args.days is not None and (mode != "stats" or args.days < 1):
             raise UsageError("--days applies to --stats only, and counts at least 1 day")
+        if args.hash_password:
+            from engine.web.admin_auth import run_hash_password
+
+            return run_hash_password(stdin or sys.stdin, stdout, stderr)
         if (
             args.migrate
             or args.export_user is not None

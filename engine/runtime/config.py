@@ -109,6 +109,9 @@ class Settings:
     alert_chat: int | None = None  # BOT_ALERT_CHAT; None: alerts go to every BOT_ADMINS id
     alert_interval: float = 600.0  # BOT_ALERT_INTERVAL: at most one summary this often
     sentry_dsn: str = field(default="", repr=False)  # SENTRY_DSN: holds a key
+    # BOT_ADMIN_PASSWORD_HASH: the admin panel at /admin exists only with it (a scrypt hash
+    # made by --hash-password, never the password itself)
+    admin_password_hash: str = field(default="", repr=False)
 
     log_format: str = "text"  # LOG_FORMAT: text or json lines
     log_file: str | None = None  # LOG_FILE: None writes to standard error
@@ -220,11 +223,32 @@ def read_settings(
         log_file=log_file,
         log_updates=flag(env, "BOT_LOG_UPDATES", True, problems),
         log_retention_days=retention_days(env, problems),
+        admin_password_hash=_admin_password_hash(env, mode, problems),
     )
     problems.extend(unknown_names(env, settings.config_vars, dotenv.origin()))
     if problems:
         raise SettingsError("the settings need fixing:\n" + "\n".join(f"- {p}" for p in problems))
     return settings
+
+
+def _admin_password_hash(env: Mapping[str, str], mode: str, problems: list[str]) -> str:
+    """The panel's password hash, checked now: a mistyped one must not leave the operator
+    locked out without a word; and the panel needs a server to be on."""
+    value = env.get("BOT_ADMIN_PASSWORD_HASH", "").strip()
+    if not value:
+        return ""
+    from engine.web.admin_auth import PasswordHash, PasswordHashError
+
+    try:
+        PasswordHash.parse(value)
+    except PasswordHashError as exc:
+        problems.append(str(exc))
+    if mode != "webhook" and not env.get("BOT_HTTP_PORT", "").strip():
+        problems.append(
+            "BOT_ADMIN_PASSWORD_HASH is set, but the admin panel is served by the operations "
+            "server: set BOT_HTTP_PORT too (e.g. BOT_HTTP_PORT=9090), then open /admin on it"
+        )
+    return value
 
 
 def _log_output(env: Mapping[str, str], problems: list[str]) -> tuple[str, str | None]:
