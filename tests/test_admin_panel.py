@@ -24,7 +24,7 @@ from engine.cli import run
 from engine.core.model import Scenario
 from engine.ops.problems import Problem, RecentProblems
 from engine.runtime.config import SettingsError, read_settings
-from engine.store.models import AuditRow, FlagRow, RoleRow, SessionRow, UserRow
+from engine.store.models import AuditRow, BroadcastRow, FlagRow, RoleRow, SessionRow, UserRow
 from engine.web.admin_auth import LoginLimiter, PasswordHash, hash_password
 from engine.web.admin_panel import AdminPanel, PanelContext
 
@@ -258,3 +258,33 @@ def test_hash_password_prints_the_setting_line_and_never_the_password() -> None:
     short = io.StringIO()
     assert run(["--hash-password"], io.StringIO(), short, stdin=io.StringIO("hunter2\n")) == 1
     assert "at least 10 characters" in short.getvalue()
+
+
+def test_a_broadcast_is_previewed_with_its_count_then_queued_and_cancelled_from_the_panel(
+    panel_url: str,
+) -> None:
+    UserRow.create(id=8, first_name="Bo", language="en")
+    browser = Browser(panel_url)
+    browser.log_in()
+    token = browser.csrf("/admin/broadcasts")
+    text = "Closed on <Monday> & Tuesday"
+    preview = browser.submit(
+        "/admin/broadcasts/preview", csrf=token, text=text, where="language == 'de'"
+    )
+    assert preview.status_code == 200
+    assert "Closed on &lt;Monday&gt; &amp; Tuesday" in preview.text
+    assert "<strong>1</strong> users would get it" in preview.text  # Ann (de), not Bo (en)
+    assert BroadcastRow.select().count() == 0  # a preview queues nothing
+    wrong = browser.submit("/admin/broadcasts/preview", csrf=token, text=text, where="language ==")
+    assert wrong.status_code == 400 and "is not a condition" in wrong.text
+    sent = browser.submit("/admin/broadcasts", csrf=token, text=text, where="language == 'de'")
+    assert "broadcast #1 queued" in sent.text and 'http-equiv="refresh"' in sent.text
+    [job] = BroadcastRow.select()
+    assert (job.text, job.condition, job.created_by) == (text, "language == 'de'", "panel")
+    cancelled = browser.submit("/admin/broadcasts/1/cancel", csrf=token)
+    assert "broadcast #1 cancelled" in cancelled.text
+    assert BroadcastRow.get_by_id(1).status == "cancelled"
+    again = browser.submit("/admin/broadcasts/1/cancel", csrf=token)
+    assert again.status_code == 400 and "cancelled already" in again.text
+    actions = [(a.actor, a.action) for a in AuditRow.select().order_by(AuditRow.id)][1:]
+    assert actions == [("panel", "broadcast"), ("panel", "broadcast_cancel")]

@@ -28,6 +28,8 @@ from engine.ops.problems import RecentProblems
 from engine.store.crypto import SensitiveCipher
 from engine.store.privacy import audit, delete_user, export_user
 from engine.web.admin_auth import AdminSession, LoginLimiter, PasswordHash, SessionCookies
+from engine.web.admin_broadcasts import add_broadcast_routes
+from engine.web.http_answers import see_other, utc_now
 
 log = logging.getLogger("engine.web.admin")
 COOKIE = "bot_admin"
@@ -66,15 +68,6 @@ def roles_used(scenario: Scenario) -> list[str]:
     return sorted(used - {"admin"})
 
 
-def see_other(location: str) -> web.Response:
-    """A redirect the browser follows with a GET (after a form, or to the login)."""
-    return web.Response(status=303, headers={"Location": location})
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
 class AdminPanel:
     def __init__(
         self,
@@ -97,7 +90,7 @@ class AdminPanel:
         )
 
     # -- plumbing -------------------------------------------------------------------------
-    async def _db(self, work: Callable[[], Any]) -> Any:
+    async def db(self, work: Callable[[], Any]) -> Any:
         """Database work on the panel's threads, in one transaction (never the event loop's)."""
 
         def run() -> Any:
@@ -106,7 +99,17 @@ class AdminPanel:
 
         return await asyncio.get_running_loop().run_in_executor(self.pool, run)
 
-    def _page(
+    async def run(self, work: Callable[[], Any]) -> Any:
+        """Work that opens its own transaction (engine/admin's commands), on the panel's
+        threads with a connection of their own."""
+
+        def run() -> Any:
+            with self.context.db.connection_context():
+                return work()
+
+        return await asyncio.get_running_loop().run_in_executor(self.pool, run)
+
+    def page(
         self, name: str, request: web.Request, status: int = 200, **values: Any
     ) -> web.Response:
         session = request.get(SESSION)
@@ -175,6 +178,7 @@ class AdminPanel:
         r.add_get("/admin/roles", self.roles)
         r.add_post("/admin/roles", self.change_role)
         r.add_get("/admin/audit", self.audit)
+        add_broadcast_routes(self, app)
         r.add_get("/admin/problems", self.problems)
 
     def close(self) -> None:
@@ -185,14 +189,14 @@ class AdminPanel:
         return web.FileResponse(HERE / "static" / "admin.css")
 
     async def login_page(self, request: web.Request) -> web.Response:
-        return self._page("login.html", request, error=None)
+        return self.page("login.html", request, error=None)
 
     async def login(self, request: web.Request) -> web.StreamResponse:
         address = self._address(request)
         wait = self.limiter.wait_seconds(address)
         if wait:
             log.warning("admin panel: login refused for %s, too many attempts", address)
-            return self._page(
+            return self.page(
                 "login.html",
                 request,
                 status=429,
@@ -204,11 +208,11 @@ class AdminPanel:
         right = isinstance(password, str) and await loop.run_in_executor(
             self.pool, self.password.matches, password
         )
-        await self._db(lambda: self._audit("login" if right else "login_failed", address))
+        await self.db(lambda: self._audit("login" if right else "login_failed", address))
         if not right:
             self.limiter.failed(address)
             log.warning("admin panel: a wrong password from %s", address)
-            return self._page("login.html", request, status=401, error="Wrong password.")
+            return self.page("login.html", request, status=401, error="Wrong password.")
         self.limiter.succeeded(address)
         cookie, _ = self.cookies.make()
         response = see_other("/admin")
@@ -230,12 +234,12 @@ class AdminPanel:
         return response
 
     def _audit(self, action: str, subject: str | None, **details: Any) -> None:
-        audit("panel", action, subject, {"via": "panel", **details}, _now())
+        audit("panel", action, subject, {"via": "panel", **details}, utc_now())
 
     # -- pages ----------------------------------------------------------------------------
     async def overview(self, request: web.Request) -> web.Response:
-        figures = await self._db(lambda: overview(_now()))
-        return self._page(
+        figures = await self.db(lambda: overview(utc_now()))
+        return self.page(
             "overview.html",
             request,
             figures=figures,
@@ -245,16 +249,16 @@ class AdminPanel:
 
     async def users(self, request: web.Request) -> web.Response:
         query = request.query.get("q", "")[:100]
-        found = await self._db(lambda: find_users(query))
-        return self._page("users.html", request, query=query, users=found)
+        found = await self.db(lambda: find_users(query))
+        return self.page("users.html", request, query=query, users=found)
 
     async def user(self, request: web.Request) -> web.Response:
         user_id = int(request.match_info["id"])
         sensitive = self.context.scenario().sensitive
-        view = await self._db(lambda: user_view(user_id, sensitive))
+        view = await self.db(lambda: user_view(user_id, sensitive))
         if view is None:
-            return self._page("missing.html", request, status=404, what=f"user {user_id}")
-        return self._page("user.html", request, view=view, done=request.query.get("done"))
+            return self.page("missing.html", request, status=404, what=f"user {user_id}")
+        return self.page("user.html", request, view=view, done=request.query.get("done"))
 
     async def export(self, request: web.Request) -> web.StreamResponse:
         user_id = int(request.match_info["id"])
@@ -264,7 +268,7 @@ class AdminPanel:
             self._audit("export", str(user_id))
             return data
 
-        data = await self._db(work)
+        data = await self.db(work)
         return web.Response(
             text=json.dumps(data, ensure_ascii=False, indent=2),
             content_type="application/json",
@@ -276,41 +280,41 @@ class AdminPanel:
         form = await request.post()
         if form.get("confirm", "") != str(user_id):
             sensitive = self.context.scenario().sensitive
-            view = await self._db(lambda: user_view(user_id, sensitive))
+            view = await self.db(lambda: user_view(user_id, sensitive))
             if view is None:
-                return self._page("missing.html", request, status=404, what=f"user {user_id}")
+                return self.page("missing.html", request, status=404, what=f"user {user_id}")
             message = f"Not deleted: type the user id {user_id} to confirm."
-            return self._page("user.html", request, status=400, view=view, done=message)
+            return self.page("user.html", request, status=400, view=view, done=message)
 
         def work() -> dict[str, int]:
             counts = delete_user(user_id)
             self._audit("delete", str(user_id), rows=counts)
             return counts
 
-        counts = await self._db(work)
-        return self._page("deleted.html", request, user_id=user_id, counts=counts)
+        counts = await self.db(work)
+        return self.page("deleted.html", request, user_id=user_id, counts=counts)
 
     async def flags(self, request: web.Request) -> web.Response:
         declared = dict(self.context.scenario().flags)
-        stored = {f.name: f for f in await self._db(flag_store.stored_flags)}
+        stored = {f.name: f for f in await self.db(flag_store.stored_flags)}
         rows = [
             (name, stored[name].enabled if name in stored else default, default, stored.get(name))
             for name, default in sorted(declared.items())
         ]
-        return self._page("flags.html", request, rows=rows, done=request.query.get("done"))
+        return self.page("flags.html", request, rows=rows, done=request.query.get("done"))
 
     async def switch_flag(self, request: web.Request) -> web.StreamResponse:
         form = await request.post()
         name, value = str(form.get("name", "")), str(form.get("value", ""))
         if name not in self.context.scenario().flags or value not in ("on", "off"):
             return web.Response(status=400, text="no such flag, or not on/off")
-        await self._db(lambda: flag_store.switch(name, value == "on", "panel", _now()))
+        await self.db(lambda: flag_store.switch(name, value == "on", "panel", utc_now()))
         return see_other(f"/admin/flags?done={name}+switched+{value}")
 
     async def roles(self, request: web.Request) -> web.Response:
-        grants = await self._db(role_store.all_grants)
+        grants = await self.db(role_store.all_grants)
         declared = roles_used(self.context.scenario())
-        return self._page(
+        return self.page(
             "roles.html", request, grants=grants, declared=declared, done=request.query.get("done")
         )
 
@@ -321,11 +325,11 @@ class AdminPanel:
             return web.Response(status=400, text="a user id (digits) and grant or revoke")
         change = role_store.grant if action == "grant" else role_store.revoke
         try:
-            await self._db(lambda: change(int(user), role, "panel", _now()))
+            await self.db(lambda: change(int(user), role, "panel", utc_now()))
         except role_store.RoleError as exc:
-            grants = await self._db(role_store.all_grants)
+            grants = await self.db(role_store.all_grants)
             declared = roles_used(self.context.scenario())
-            return self._page(
+            return self.page(
                 "roles.html", request, status=400, grants=grants, declared=declared, done=str(exc)
             )
         return see_other(f"/admin/roles?done={action}+{role}+{user}")
@@ -333,11 +337,11 @@ class AdminPanel:
     async def audit(self, request: web.Request) -> web.Response:
         before = request.query.get("before", "")
         start = int(before) if before.isdigit() else None
-        lines = await self._db(lambda: audit_page(start))
-        return self._page("audit.html", request, lines=lines)
+        lines = await self.db(lambda: audit_page(start))
+        return self.page("audit.html", request, lines=lines)
 
     async def problems(self, request: web.Request) -> web.Response:
-        return self._page(
+        return self.page(
             "problems.html",
             request,
             recent=self.context.problems.recent(),
