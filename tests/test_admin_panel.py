@@ -136,7 +136,7 @@ def test_every_page_asks_for_the_password_and_a_wrong_one_is_refused_and_audited
     assert browser.page("/admin").url.endswith("/admin/login")  # still out
     browser.log_in()
     overview = browser.page("/admin")
-    assert "1</strong> users" in overview.text and "12.5</strong> updates a minute" in overview.text
+    assert "1</strong> user<" in overview.text and "12.5</strong> updates a minute" in overview.text
     assert [(a.actor, a.action) for a in AuditRow.select().order_by(AuditRow.id)] == [
         ("panel", "login_failed"),
         ("panel", "login"),
@@ -273,7 +273,7 @@ def test_a_broadcast_is_previewed_with_its_count_then_queued_and_cancelled_from_
     )
     assert preview.status_code == 200
     assert "Closed on &lt;Monday&gt; &amp; Tuesday" in preview.text
-    assert "<strong>1</strong> users would get it" in preview.text  # Ann (de), not Bo (en)
+    assert "<strong>1</strong> user would get it" in preview.text  # Ann (de), not Bo (en)
     assert BroadcastRow.select().count() == 0  # a preview queues nothing
     wrong = browser.submit("/admin/broadcasts/preview", csrf=token, text=text, where="language ==")
     assert wrong.status_code == 400 and "is not a condition" in wrong.text

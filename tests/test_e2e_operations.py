@@ -244,7 +244,7 @@ def test_the_admin_panel_of_a_running_bot_shows_its_users_after_the_password(
         assert browser.get(f"{base}/admin", timeout=20).url.endswith("/admin/login")
         browser.post(f"{base}/admin/login", data={"password": "open sesame!"}, timeout=20)
         overview = browser.get(f"{base}/admin", timeout=20).text
-        assert "1</strong> users" in overview and "1</strong> active today" in overview
+        assert "1</strong> user<" in overview and "1</strong> active today" in overview
         assert "0.0</strong> updates a minute" not in overview  # Ann's /start counted
         assert "42" in browser.get(f"{base}/admin/users/42", timeout=20).text
     finally:

@@ -41,7 +41,7 @@ SECURITY_HEADERS = {
         "frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # "no-referrer" makes the Origin of forms "null"
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
@@ -58,6 +58,14 @@ class PanelContext:
     live: Callable[[], dict[str, Any]]  # updates per minute, outbox depth, last reload, ...
     problems: RecentProblems
     cipher: SensitiveCipher | None = None
+
+
+def when(moment: Any) -> str:
+    """A stored moment to the second, as both databases return it (a datetime, or SQLite's
+    text)."""
+    if isinstance(moment, dt.datetime):
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return "" if moment is None else str(moment)[:19]
 
 
 def roles_used(scenario: Scenario) -> list[str]:
@@ -85,6 +93,7 @@ class AdminPanel:
             autoescape=True,
             undefined=jinja2.StrictUndefined,
         )
+        self.pages.filters["when"] = when
         self.pages.filters["timestamp"] = lambda t: dt.datetime.fromtimestamp(t, dt.UTC).strftime(
             "%Y-%m-%d %H:%M:%S"
         )
