@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 import peewee
 
+from engine.admin.broadcast_texts import MessageTexts
 from engine.admin.broadcasts import BroadcastFeeder
 from engine.command_name import program
 from engine.core.model import Scenario
@@ -186,7 +187,8 @@ class Bot:
             media_dir=self.settings.media_dir,
         )
         sender.on_sent = self.metrics.replied
-        sender.feeder = BroadcastFeeder(self.db).feed
+        texts = MessageTexts(self.processor.flagged_scenario)  # `--message NAME`
+        sender.feeder = BroadcastFeeder(self.db, texts).feed
         return sender
 
     def start_background(self) -> list[threading.Thread]:
