@@ -68,6 +68,7 @@ def test_migrate_creates_the_schema_once_and_says_so(store_url: str) -> None:
         "schema 7: inbox and outbox rows name their user; sent messages are not kept\n"
         "schema 8: roles granted in the database and feature flags\n"
         "schema 9: broadcast jobs; outbox rows name their broadcast\n"
+        "schema 11: broadcasts remember when their progress was last told\n"
     )
     again = run_py(store_url, "--migrate")
     assert (again.returncode, again.stdout) == (0, "the schema is up to date\n")
@@ -210,6 +211,7 @@ def test_a_schema_2_database_keeps_its_users_and_pending_updates_when_upgraded(
             "schema 7: inbox and outbox rows name their user; sent messages are not kept",
             "schema 8: roles granted in the database and feature flags",
             "schema 9: broadcast jobs; outbox rows name their broadcast",
+            "schema 11: broadcasts remember when their progress was last told",
         ]
         check(db)
         user = UserRow.get_by_id(7)
@@ -257,6 +259,7 @@ def test_a_schema_3_outbox_is_indexed_only_while_pending_after_the_upgrade(
             "schema 7: inbox and outbox rows name their user; sent messages are not kept",
             "schema 8: roles granted in the database and feature flags",
             "schema 9: broadcast jobs; outbox rows name their broadcast",
+            "schema 11: broadcasts remember when their progress was last told",
         ]
         check(db)
         indexes = {i.name for i in db.get_indexes("outbox")}
@@ -303,6 +306,7 @@ def test_a_schema_5_outbox_keeps_its_messages_and_gets_a_column_for_why_one_fail
             "schema 7: inbox and outbox rows name their user; sent messages are not kept",
             "schema 8: roles granted in the database and feature flags",
             "schema 9: broadcast jobs; outbox rows name their broadcast",
+            "schema 11: broadcasts remember when their progress was last told",
         ]
         check(db)
         outbox = Outbox(db)
@@ -348,6 +352,7 @@ def test_a_schema_6_database_names_the_user_of_its_rows_and_forgets_what_was_sen
             "schema 7: inbox and outbox rows name their user; sent messages are not kept",
             "schema 8: roles granted in the database and feature flags",
             "schema 9: broadcast jobs; outbox rows name their broadcast",
+            "schema 11: broadcasts remember when their progress was last told",
         ]
         check(db)
         inbox = {r.update_id: r.user_id for r in InboxRow.select()}

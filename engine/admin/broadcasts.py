@@ -33,6 +33,7 @@ BLOCKED_ERROR = "the user blocked the bot"  # as Outbox.blocked_by writes it
 CANCELLED_ERROR = "the broadcast was cancelled"
 UNWRITTEN_ERROR = "the message could not be written for this user"
 CHUNK_USERS = 1000  # users looked at per step of a dry run
+PROGRESS_SECONDS = 60  # an admin who started a broadcast is told how it goes this often
 MAX_TEXT = 4096  # Telegram's limit for one message
 ACTIVE = ("queued", "running", "sending")
 # (message name, the user, now) -> the text: engine.admin.broadcast_texts.MessageTexts
@@ -148,17 +149,23 @@ def cancel(
     audited. Refused for one that has ended."""
     database_proxy.initialize(db)
     with write_transaction(db):
-        row = BroadcastRow.get_or_none(BroadcastRow.id == broadcast_id)
-        if row is None:
-            raise BroadcastError(f"there is no broadcast {broadcast_id}")
-        if row.status not in ACTIVE:
-            raise BroadcastError(f"broadcast {broadcast_id} is {row.status} already")
-        OutboxRow.update(status="failed", error=CANCELLED_ERROR, payload=REDACTED_PAYLOAD).where(
-            (OutboxRow.broadcast_id == broadcast_id) & (OutboxRow.status == "pending")
-        ).execute()
-        _finish(row, "cancelled", now)
-        audit(actor, "broadcast_cancel", str(broadcast_id), {"via": via}, _utc(now))
+        stop_broadcast(broadcast_id, actor, now, via)
     return report(db, broadcast_id)
+
+
+def stop_broadcast(broadcast_id: int, actor: str, now: dt.datetime, via: str) -> BroadcastReport:
+    """`cancel` inside a transaction already open (an admin's /cancel in the batch's)."""
+    row = BroadcastRow.get_or_none(BroadcastRow.id == broadcast_id)
+    if row is None:
+        raise BroadcastError(f"there is no broadcast {broadcast_id}")
+    if row.status not in ACTIVE:
+        raise BroadcastError(f"broadcast {broadcast_id} is {row.status} already")
+    OutboxRow.update(status="failed", error=CANCELLED_ERROR, payload=REDACTED_PAYLOAD).where(
+        (OutboxRow.broadcast_id == broadcast_id) & (OutboxRow.status == "pending")
+    ).execute()
+    _finish(row, "cancelled", now)
+    audit(actor, "broadcast_cancel", str(broadcast_id), {"via": via}, _utc(now))
+    return _report(BroadcastRow.get_by_id(broadcast_id))
 
 
 def report(db: peewee.Database, broadcast_id: int) -> BroadcastReport:
@@ -173,6 +180,11 @@ def report(db: peewee.Database, broadcast_id: int) -> BroadcastReport:
 def listing(db: peewee.Database, limit: int = 50) -> list[BroadcastReport]:
     """The latest broadcasts, newest first."""
     database_proxy.initialize(db)
+    return latest(limit)
+
+
+def latest(limit: int) -> list[BroadcastReport]:
+    """`listing` on the database already bound (an admin's /broadcasts)."""
     rows = BroadcastRow.select().order_by(BroadcastRow.id.desc()).limit(limit)
     return [_report(row) for row in rows]
 
@@ -388,7 +400,9 @@ class BroadcastFeeder:
         if row is None or room <= 0:
             return 0
         if row.status == "sending":
-            self._end_if_sent(row, now)
+            if not self._end_if_sent(row, now) and self._progress_due(row, now):
+                with write_transaction(self.db):
+                    _progress(row, now)
             return 0
         condition = compile_filter(row.condition)
         users = _users_after(row.cursor, min(room, self.scan) if condition is None else self.scan)
@@ -425,6 +439,8 @@ class BroadcastFeeder:
             )
             if changed and row.status == "queued" and row.progress_chat is not None:
                 _tell(row.progress_chat, f"broadcast #{row.id} started", now)  # before its rows
+            elif changed and self._progress_due(row, now):
+                _progress(row, now)
             if changed and rows:  # a broadcast cancelled meanwhile gets nothing more
                 OutboxRow.insert_many(rows).execute()
         return len(rows) - len(unwritten) if changed else 0
@@ -472,14 +488,37 @@ class BroadcastFeeder:
             if row.progress_chat is not None:
                 _tell(row.progress_chat, f"broadcast #{row.id} stopped: {why}", now)
 
-    def _end_if_sent(self, row: BroadcastRow, now: dt.datetime) -> None:
+    def _end_if_sent(self, row: BroadcastRow, now: dt.datetime) -> bool:
         """Every user was queued: done once none of its messages waits any more."""
         if _counts(int(row.id))[3]:
-            return
+            return False
         with write_transaction(self.db):
             _finish(row, "done", now)
         if row.progress_chat is not None:
             _tell(row.progress_chat, report(self.db, int(row.id)).line(), now)
+        return True
+
+    @staticmethod
+    def _progress_due(row: BroadcastRow, now: dt.datetime) -> bool:
+        """Whether the admin who started it was told last (or of its start) a minute ago."""
+        if row.progress_chat is None:
+            return False
+        last = row.told or row.started
+        return last is not None and (_utc(now) - _stamp(last)).total_seconds() >= PROGRESS_SECONDS
+
+
+def _progress(row: BroadcastRow, now: dt.datetime) -> None:
+    """Tell the admin how far it got, in the feeder's transaction: the message and the
+    moment it was told are written together, and only by the feeder that moved `told` from
+    what it read (a restart or a second feeder does not tell it again)."""
+    was = BroadcastRow.told.is_null() if row.told is None else BroadcastRow.told == row.told
+    moved = (
+        BroadcastRow.update(told=_utc(now))
+        .where((BroadcastRow.id == row.id) & was & BroadcastRow.status.in_(ACTIVE))
+        .execute()
+    )
+    if moved and row.progress_chat is not None:
+        _tell(row.progress_chat, _report(BroadcastRow.get_by_id(row.id)).line(), now)
 
 
 def _tell(chat: int, text: str, now: dt.datetime) -> None:

@@ -140,6 +140,14 @@ def _broadcasts_v9(db: peewee.Database) -> None:
     )
 
 
+def _broadcast_progress_v11(db: peewee.Database) -> None:
+    """A broadcast remembers when the admin who started it was last told how it goes, so a
+    progress message goes at most once a minute, also across a restart (10: another step)."""
+    if "told" not in {c.name for c in db.get_columns("broadcasts")}:
+        kind = "DATETIME" if isinstance(db, peewee.SqliteDatabase) else "TIMESTAMP"
+        db.execute_sql(f'ALTER TABLE "broadcasts" ADD COLUMN "told" {kind}')
+
+
 # (version, what it does, how): append, never edit a released step.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "create the tables", _create_v1),
@@ -155,6 +163,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (7, "inbox and outbox rows name their user; sent messages are not kept", _rows_by_user_v7),
     (8, "roles granted in the database and feature flags", _roles_and_flags_v8),
     (9, "broadcast jobs; outbox rows name their broadcast", _broadcasts_v9),
+    (11, "broadcasts remember when their progress was last told", _broadcast_progress_v11),
 ]
 LATEST = MIGRATIONS[-1][0]
 
