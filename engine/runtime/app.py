@@ -172,6 +172,7 @@ class Bot:
             1 / self.settings.rate_per_chat,
             60 / self.settings.rate_per_group_minute,
             self.settings.chat_burst,
+            broadcast_per_second=self.settings.paid_broadcast_rate,
         )
         sender = Sender(
             Outbox(self.db, self.recent),
@@ -187,6 +188,7 @@ class Bot:
             media_dir=self.settings.media_dir,
         )
         sender.on_sent = self.metrics.replied
+        sender.paid_broadcast = self.settings.paid_broadcast_rate > 0
         texts = MessageTexts(self.processor.flagged_scenario)  # `--message NAME`
         sender.feeder = BroadcastFeeder(self.db, texts).feed
         return sender

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.core.effects import HttpRequest
@@ -44,15 +44,21 @@ class Limits:
     chat_interval: float = 1.0  # seconds per message to one private chat, sustained
     group_interval: float = 3.0  # seconds per message to one group (20 a minute)
     chat_burst: int = 3
+    # paid broadcasts: a broadcast's messages go at this rate beside `per_second` (0: they
+    # share `per_second` with everything else)
+    broadcast_per_second: float = 0.0
     _due: dict[int, float] = field(default_factory=dict)  # each chat's theoretical time
     _paused: dict[int, float] = field(default_factory=dict)
     _tokens: float = 0.0
     _refilled: float | None = None
+    _broadcast_tokens: float = 0.0
+    _broadcast_refilled: float | None = None
     _swept: float | None = None
 
-    def take(self, chat: int | None, moment: float) -> bool:
+    def take(self, chat: int | None, moment: float, broadcast: bool = False) -> bool:
         """Whether a message to `chat` may go at `moment` (POSIX seconds); if so, it is
-        counted against the limits."""
+        counted against the limits. A broadcast's message counts against
+        `broadcast_per_second` instead of `per_second` when that is set."""
         interval = 0.0
         if chat is not None:
             paused = self._paused.get(chat)
@@ -62,19 +68,35 @@ class Limits:
             due = self._due.get(chat)
             if due is not None and due - moment > (self.chat_burst - 1) * interval:
                 return False
-        if self._refilled is None:
-            self._refilled, self._tokens = moment, self.per_second
-        elapsed = moment - self._refilled
-        self._tokens = min(self.per_second, self._tokens + elapsed * self.per_second)
-        self._refilled = moment
-        if self._tokens < 1:
-            return False
-        self._tokens -= 1
+        if broadcast and self.broadcast_per_second > 0:
+            if not self._take_broadcast(moment):
+                return False
+        else:
+            if self._refilled is None:
+                self._refilled, self._tokens = moment, self.per_second
+            elapsed = moment - self._refilled
+            self._tokens = min(self.per_second, self._tokens + elapsed * self.per_second)
+            self._refilled = moment
+            if self._tokens < 1:
+                return False
+            self._tokens -= 1
         if chat is not None:
             due = self._due.get(chat, moment)
             self._due[chat] = (due if due > moment else moment) + interval
         if self._swept is None or moment - self._swept >= 60:
             self._sweep(moment)
+        return True
+
+    def _take_broadcast(self, moment: float) -> bool:
+        rate = self.broadcast_per_second
+        if self._broadcast_refilled is None:
+            self._broadcast_refilled, self._broadcast_tokens = moment, rate
+        elapsed = moment - self._broadcast_refilled
+        self._broadcast_tokens = min(rate, self._broadcast_tokens + elapsed * rate)
+        self._broadcast_refilled = moment
+        if self._broadcast_tokens < 1:
+            return False
+        self._broadcast_tokens -= 1
         return True
 
     def pause(self, chat: int | None, seconds: float, now: dt.datetime) -> None:
@@ -170,6 +192,8 @@ class Sender:
         self.waits = CallWaits()
         self.answers = answers  # silent answers to presses, handed over in memory
         self.problems = problems or ProblemSink()
+        # BOT_PAID_BROADCAST: a broadcast's sendMessage calls carry allow_paid_broadcast
+        self.paid_broadcast = False
         journal = journal_beside(outbox.db)
         self.recorder = SendRecorder(outbox, self.problems, journal, group=self.parallel)
         # told after each round which chats got a message, and when (the reply metrics)
@@ -193,10 +217,10 @@ class Sender:
         held: set[int | None] = set()  # chats waiting: their later messages wait too (order)
         moment = now.timestamp()
         due = self.outbox.pending(now, limit)
-        fed = self._feed(now, moment, len(due))
+        fed = self._feed(now, moment, due)
         for queued in due:
             chat = queued.chat_id
-            if chat in held or not self.limits.take(chat, moment):
+            if chat in held or not self.limits.take(chat, moment, queued.broadcast_id is not None):
                 held.add(chat)
                 continue
             chats.setdefault(chat, []).append(queued)
@@ -212,15 +236,21 @@ class Sender:
                 if self.on_sent is not None:
                     self.on_sent(sent)
 
-    def _feed(self, now: dt.datetime, moment: float, due: int) -> int:
+    def _feed(self, now: dt.datetime, moment: float, due: list[QueuedEffect]) -> int:
         """Broadcasts use only the room replies leave: at most once a second, as many
         messages as the global limit allows a second less those already due. A reply queued
-        meanwhile waits behind at most one second of broadcast. A failing feed is reported
+        meanwhile waits behind at most one second of broadcast. With paid broadcasts their
+        messages have a rate of their own, and replies theirs. A failing feed is reported
         and does not stop the round (the replies still go)."""
         if self.feeder is None or (self._fed is not None and moment - self._fed < 1.0):
             return 0
         self._fed = moment
-        room = int(self.limits.per_second) - due
+        if self.limits.broadcast_per_second > 0:  # replies do not share it
+            room = int(self.limits.broadcast_per_second) - sum(
+                1 for q in due if q.broadcast_id is not None
+            )
+        else:
+            room = int(self.limits.per_second) - len(due)
         if room <= 0:
             return 0
         try:
@@ -300,8 +330,11 @@ class Sender:
         if isinstance(effect, HttpRequest):
             return self._http(queued, effect)
         message_id: int | None = None
+        paid = self.paid_broadcast and queued.broadcast_id is not None
         try:
             for call in api_calls(effect, self.admins, self.uploads):
+                if paid and call.method == "sendMessage":  # Telegram charges Stars for it
+                    call = replace(call, params={**call.params, "allow_paid_broadcast": True})
                 if measure:  # not for every call: reading the thread's CPU time is a syscall
                     started, cpu_started = time.perf_counter(), time.thread_time()
                 try:
