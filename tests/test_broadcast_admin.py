@@ -9,6 +9,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import peewee
 import pytest
@@ -225,3 +226,33 @@ def test_a_schema_9_database_gets_the_progress_column_and_keeps_its_broadcasts(
         assert BroadcastRow.get_by_id(1).told is None
     finally:
         db.close()
+
+
+def test_an_admins_export_lists_their_roles_and_broadcasts_and_deleting_them_lets_it_run_on(
+    bot: Bot, store_url: str, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", store_url)
+    customers(40)
+    bot.command(ADMIN, "start")
+    bot.command(ADMIN, "broadcast", "Open on Sunday")
+    assert cli("--grant", str(ADMIN), "staff").code == 0
+    database_proxy.initialize(bot.db)  # the command used its own connection, as a process
+    bot.seconds(4)
+    exported = cli("--export-user", str(ADMIN))
+    database_proxy.initialize(bot.db)
+    data = json.loads(exported.out)
+    assert [(r["role"], r["granted_by"]) for r in data["granted_roles"]] == [("staff", "cli")]
+    [started] = data["broadcasts_started"]
+    assert (started["id"], started["text"], started["status"]) == (1, "Open on Sunday", "running")
+    assert json.loads(cli("--export-user", "7").out)["broadcasts_started"] == []
+    database_proxy.initialize(bot.db)
+    deleted = cli("--delete-user", str(ADMIN))
+    database_proxy.initialize(bot.db)
+    assert deleted.code == 0 and "1 broadcasts_untold" in deleted.out and "1 roles" in deleted.out
+    told_before = len(bot.told())
+    bot.seconds(40)
+    done = report(bot.db, 1)
+    assert (done.status, done.sent) == ("done", 40)  # every customer; the admin is gone
+    assert len(bot.told()) == told_before  # not even the report: they asked to be forgotten
+    row = BroadcastRow.get_by_id(1)
+    assert (row.text, row.created_by, row.progress_chat) == ("Open on Sunday", "admin:900", None)
