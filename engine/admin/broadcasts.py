@@ -249,6 +249,16 @@ def _counts(broadcast_id: int) -> tuple[int, int, int, int]:
     return sent, blocked, failed, pending
 
 
+def _waiting(broadcast_id: int) -> int:
+    """A broadcast's messages not yet sent: read through the index on (broadcast_id,
+    status), the pending ones only."""
+    return int(
+        OutboxRow.select()
+        .where((OutboxRow.broadcast_id == broadcast_id) & (OutboxRow.status == "pending"))
+        .count()
+    )
+
+
 def _finish(row: BroadcastRow, status: str, now: dt.datetime) -> None:
     sent, blocked, failed, _ = _counts(int(row.id))
     BroadcastRow.update(
@@ -390,7 +400,8 @@ class BroadcastFeeder:
         self.scan = scan  # users looked at per step at most
 
     def feed(self, now: dt.datetime, room: int) -> int:
-        """Queue up to `room` messages of the oldest unfinished broadcast; how many."""
+        """Queue up to `room` messages of the oldest unfinished broadcast, less those of its
+        messages still waiting to be sent (at most a second's worth waits); how many."""
         row = (
             BroadcastRow.select()
             .where(BroadcastRow.status.in_(ACTIVE))
@@ -403,6 +414,9 @@ class BroadcastFeeder:
             if not self._end_if_sent(row, now) and self._progress_due(row, now):
                 with write_transaction(self.db):
                     _progress(row, now)
+            return 0
+        room -= _waiting(int(row.id))
+        if room <= 0:
             return 0
         condition = compile_filter(row.condition)
         users = _users_after(row.cursor, min(room, self.scan) if condition is None else self.scan)

@@ -33,12 +33,36 @@ _REASON = 500  # characters of a failure's reason kept (the row's error, the pro
 
 
 @dataclass
+class RateWindow:
+    """At most `rate` messages in any second: the moments of those sent within the last
+    second are kept (a fraction of a message is left out: 2.5 allows 2; below one, one
+    message in every 1/rate seconds). A token bucket, full at the start and refilled as
+    time passes, let up to twice the rate go within one second; Telegram counts messages
+    in a second, so a window does not."""
+
+    rate: float
+    _moments: deque[float] = field(default_factory=deque)
+
+    def take(self, moment: float) -> bool:
+        """Whether one more message may go at `moment`; if so, it is counted."""
+        capacity = max(1, int(self.rate))
+        span = 1.0 if self.rate >= 1 else 1 / self.rate
+        moments = self._moments
+        while moments and moments[0] <= moment - span:
+            moments.popleft()
+        if len(moments) >= capacity:
+            return False
+        moments.append(moment)
+        return True
+
+
+@dataclass
 class Limits:
     """Telegram's sending limits. Per chat a GCRA bucket: a short burst (`chat_burst`
     messages at once, as a state's several messages), then one per interval; a 429 pauses
-    the chat for its retry_after. In all, `per_second` messages a second. Moments are kept
-    as POSIX seconds: this runs for every message sent, and datetime arithmetic cost more
-    than the rest of the check."""
+    the chat for its retry_after. In all, at most `per_second` messages in any second
+    (RateWindow). Moments are kept as POSIX seconds: this runs for every message sent, and
+    datetime arithmetic cost more than the rest of the check."""
 
     per_second: float = 30.0
     chat_interval: float = 1.0  # seconds per message to one private chat, sustained
@@ -49,10 +73,8 @@ class Limits:
     broadcast_per_second: float = 0.0
     _due: dict[int, float] = field(default_factory=dict)  # each chat's theoretical time
     _paused: dict[int, float] = field(default_factory=dict)
-    _tokens: float = 0.0
-    _refilled: float | None = None
-    _broadcast_tokens: float = 0.0
-    _broadcast_refilled: float | None = None
+    _all: RateWindow | None = None  # built at the first message (the rates are set by then)
+    _broadcasts: RateWindow | None = None
     _swept: float | None = None
 
     def take(self, chat: int | None, moment: float, broadcast: bool = False) -> bool:
@@ -69,34 +91,20 @@ class Limits:
             if due is not None and due - moment > (self.chat_burst - 1) * interval:
                 return False
         if broadcast and self.broadcast_per_second > 0:
-            if not self._take_broadcast(moment):
-                return False
+            if self._broadcasts is None:
+                self._broadcasts = RateWindow(self.broadcast_per_second)
+            window = self._broadcasts
         else:
-            if self._refilled is None:
-                self._refilled, self._tokens = moment, self.per_second
-            elapsed = moment - self._refilled
-            self._tokens = min(self.per_second, self._tokens + elapsed * self.per_second)
-            self._refilled = moment
-            if self._tokens < 1:
-                return False
-            self._tokens -= 1
+            if self._all is None:
+                self._all = RateWindow(self.per_second)
+            window = self._all
+        if not window.take(moment):
+            return False
         if chat is not None:
             due = self._due.get(chat, moment)
             self._due[chat] = (due if due > moment else moment) + interval
         if self._swept is None or moment - self._swept >= 60:
             self._sweep(moment)
-        return True
-
-    def _take_broadcast(self, moment: float) -> bool:
-        rate = self.broadcast_per_second
-        if self._broadcast_refilled is None:
-            self._broadcast_refilled, self._broadcast_tokens = moment, rate
-        elapsed = moment - self._broadcast_refilled
-        self._broadcast_tokens = min(rate, self._broadcast_tokens + elapsed * rate)
-        self._broadcast_refilled = moment
-        if self._broadcast_tokens < 1:
-            return False
-        self._broadcast_tokens -= 1
         return True
 
     def pause(self, chat: int | None, seconds: float, now: dt.datetime) -> None:
@@ -238,19 +246,18 @@ class Sender:
 
     def _feed(self, now: dt.datetime, moment: float, due: list[QueuedEffect]) -> int:
         """Broadcasts use only the room replies leave: at most once a second, as many
-        messages as the global limit allows a second less those already due. A reply queued
-        meanwhile waits behind at most one second of broadcast. With paid broadcasts their
-        messages have a rate of their own, and replies theirs. A failing feed is reported
-        and does not stop the round (the replies still go)."""
+        messages as the global limit allows a second less the replies due (and less the
+        broadcast's messages still waiting, which the feeder counts itself: `due` holds at
+        most a round's worth). A reply queued meanwhile waits behind at most one second of
+        broadcast. With paid broadcasts their messages have a rate of their own, and replies
+        theirs. A failing feed is reported and does not stop the round (the replies go)."""
         if self.feeder is None or (self._fed is not None and moment - self._fed < 1.0):
             return 0
         self._fed = moment
         if self.limits.broadcast_per_second > 0:  # replies do not share it
-            room = int(self.limits.broadcast_per_second) - sum(
-                1 for q in due if q.broadcast_id is not None
-            )
+            room = int(self.limits.broadcast_per_second)
         else:
-            room = int(self.limits.per_second) - len(due)
+            room = int(self.limits.per_second) - sum(1 for q in due if q.broadcast_id is None)
         if room <= 0:
             return 0
         try:
