@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 import peewee
 
+from engine.admin.broadcast_texts import MessageTexts
 from engine.admin.broadcasts import BroadcastFeeder
 from engine.command_name import program
 from engine.core.model import Scenario
@@ -206,6 +207,7 @@ class Bot:
             1 / self.settings.rate_per_chat,
             60 / self.settings.rate_per_group_minute,
             self.settings.chat_burst,
+            broadcast_per_second=self.settings.paid_broadcast_rate,
         )
         sender = Sender(
             Outbox(self.db, self.recent),
@@ -221,7 +223,9 @@ class Bot:
             media_dir=self.settings.media_dir,
         )
         sender.on_sent = self.metrics.replied
-        sender.feeder = BroadcastFeeder(self.db).feed
+        sender.paid_broadcast = self.settings.paid_broadcast_rate > 0
+        texts = MessageTexts(self.processor.flagged_scenario)  # `--message NAME`
+        sender.feeder = BroadcastFeeder(self.db, texts).feed
         return sender
 
     def start_background(self) -> list[threading.Thread]:

@@ -92,6 +92,9 @@ class Settings:
     senders: int = 8
     callers: int = 8  # threads making HTTP and plugin actions outside the transaction
     rate_global: float = 30.0
+    # BOT_PAID_BROADCAST: broadcast messages carry allow_paid_broadcast (Telegram charges
+    # Stars for them) and go at their own rate, BOT_PAID_BROADCAST_RATE; 0: not paid
+    paid_broadcast_rate: float = 0.0
     rate_per_chat: float = 1.0
     rate_per_group_minute: float = 20.0
     chat_burst: int = 3
@@ -187,6 +190,7 @@ def read_settings(
     http_allow, wrong = AddressPolicy.parse(env.get("BOT_HTTP_ALLOW", ""))
     problems.extend(wrong)
     log_format, log_file = _log_output(env, problems)
+    rate_global = number(env, "BOT_RATE_GLOBAL", 30, problems, 0.1)
     settings = Settings(
         token=token,
         api_url=api_url,
@@ -201,7 +205,8 @@ def read_settings(
         workers=whole_number(env, "BOT_WORKERS", 4, problems, 1),
         senders=whole_number(env, "BOT_SENDERS", 8, problems, 1),
         callers=whole_number(env, "BOT_CALLERS", 8, problems, 1),
-        rate_global=number(env, "BOT_RATE_GLOBAL", 30, problems, 0.1),
+        rate_global=rate_global,
+        paid_broadcast_rate=_paid_broadcast_rate(env, rate_global, problems),
         rate_per_chat=number(env, "BOT_RATE_PER_CHAT", 1, problems, 0.01),
         rate_per_group_minute=number(env, "BOT_RATE_PER_GROUP_MINUTE", 20, problems, 0.1),
         chat_burst=whole_number(env, "BOT_CHAT_BURST", 3, problems, 1),
@@ -249,6 +254,31 @@ def _admin_password_hash(env: Mapping[str, str], mode: str, problems: list[str])
             "server: set BOT_HTTP_PORT too (e.g. BOT_HTTP_PORT=9090), then open /admin on it"
         )
     return value
+
+
+PAID_BROADCAST_LIMIT = 1000  # messages a second Telegram allows a bot with paid broadcasts
+
+
+def _paid_broadcast_rate(env: Mapping[str, str], rate_global: float, problems: list[str]) -> float:
+    """Broadcast messages a second with BOT_PAID_BROADCAST (0 without): by default what the
+    1000 a second of paid broadcasts leave beside BOT_RATE_GLOBAL, which replies keep."""
+    paid = flag(env, "BOT_PAID_BROADCAST", False, problems)
+    room = PAID_BROADCAST_LIMIT - rate_global
+    if not paid:
+        if env.get("BOT_PAID_BROADCAST_RATE", "").strip():
+            problems.append(
+                "BOT_PAID_BROADCAST_RATE applies only with BOT_PAID_BROADCAST=true; set that "
+                "too (Telegram then charges Stars for broadcast messages), or remove it"
+            )
+        return 0.0
+    rate = number(env, "BOT_PAID_BROADCAST_RATE", room, problems, 1)
+    if rate > room:
+        problems.append(
+            f"BOT_PAID_BROADCAST_RATE={rate:g} and BOT_RATE_GLOBAL={rate_global:g} add up to "
+            f"more than the {PAID_BROADCAST_LIMIT} messages a second Telegram allows with paid "
+            f"broadcasts; write at most BOT_PAID_BROADCAST_RATE={max(room, 0):g}"
+        )
+    return rate
 
 
 def _log_output(env: Mapping[str, str], problems: list[str]) -> tuple[str, str | None]:

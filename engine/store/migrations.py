@@ -165,6 +165,14 @@ def _add_columns(db: peewee.Database, table: str, columns: dict[str, str]) -> No
             db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {kind}')
 
 
+def _broadcast_progress_v11(db: peewee.Database) -> None:
+    """A broadcast remembers when the admin who started it was last told how it goes, so a
+    progress message goes at most once a minute, also across a restart."""
+    if "told" not in {c.name for c in db.get_columns("broadcasts")}:
+        kind = "DATETIME" if isinstance(db, peewee.SqliteDatabase) else "TIMESTAMP"
+        db.execute_sql(f'ALTER TABLE "broadcasts" ADD COLUMN "told" {kind}')
+
+
 # (version, what it does, how): append, never edit a released step.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "create the tables", _create_v1),
@@ -185,6 +193,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
         "one message log row per update; sessions keep when they entered",
         _log_one_row_per_update_v10,
     ),
+    (11, "broadcasts remember when their progress was last told", _broadcast_progress_v11),
 ]
 LATEST = MIGRATIONS[-1][0]
 
