@@ -36,6 +36,8 @@ vars: {card: null, city: null}
 sensitive: [card]
 flags: {new_menu: false}
 roles: [staff]
+messages:
+  closed: "Hello {{ user.first_name }}, we are closed."
 states:
   menu:
     say: Hi.
@@ -288,3 +290,20 @@ def test_a_broadcast_is_previewed_with_its_count_then_queued_and_cancelled_from_
     assert again.status_code == 400 and "cancelled already" in again.text
     actions = [(a.actor, a.action) for a in AuditRow.select().order_by(AuditRow.id)][1:]
     assert actions == [("panel", "broadcast"), ("panel", "broadcast_cancel")]
+
+
+def test_a_broadcast_of_a_scenario_message_is_previewed_as_written_and_queued_by_name(
+    panel_url: str,
+) -> None:
+    browser = Browser(panel_url)
+    browser.log_in()
+    token = browser.csrf("/admin/broadcasts")
+    assert '<option value="closed">closed</option>' in browser.page("/admin/broadcasts").text
+    preview = browser.submit("/admin/broadcasts/preview", csrf=token, text="", message="closed")
+    assert "Hello {{ user.first_name }}, we are closed." in preview.text
+    assert 'name="message" value="closed"' in preview.text
+    unknown = browser.submit("/admin/broadcasts/preview", csrf=token, text="", message="open")
+    assert unknown.status_code == 400 and "no message &#39;open&#39;" in unknown.text
+    browser.submit("/admin/broadcasts", csrf=token, message="closed")
+    [job] = BroadcastRow.select()
+    assert (job.text, job.message_key) == (None, "closed")

@@ -29,8 +29,14 @@ def add_broadcast_routes(panel: AdminPanel, app: web.Application) -> None:
         form = await request.post()
         text = str(form.get("text", ""))
         where = str(form.get("where", "")).strip()[:MAX_WHERE] or None
+        message = str(form.get("message", ""))
+        named = panel.context.scenario().messages
         try:
-            if not text.strip():
+            if message:  # a text of the scenario: shown as written, sent translated
+                if message not in named:
+                    raise jobs.BroadcastError(f"the scenario has no message {message!r}")
+                text = named[message].source
+            elif not text.strip():
                 raise jobs.BroadcastError("write the text to send first")
             if len(text) > jobs.MAX_TEXT:
                 raise jobs.BroadcastError(
@@ -41,20 +47,28 @@ def add_broadcast_routes(panel: AdminPanel, app: web.Application) -> None:
         except jobs.BroadcastError as exc:
             return await _list(panel, request, status=400, error=str(exc), text=text, where=where)
         return panel.page(
-            "broadcast_preview.html", request, text=text, where=where or "", count=count
+            "broadcast_preview.html",
+            request,
+            text=text,
+            where=where or "",
+            count=count,
+            message=message,
         )
 
     async def start(request: web.Request) -> web.StreamResponse:
         form = await request.post()
-        text = str(form.get("text", ""))
+        message = str(form.get("message", "")) or None
+        text = None if message else str(form.get("text", ""))
         where = str(form.get("where", "")).strip()[:MAX_WHERE] or None
         now = utc_now()
         try:
+            if message is not None and message not in panel.context.scenario().messages:
+                raise jobs.BroadcastError(f"the scenario has no message {message!r}")
             made = await panel.run(
                 lambda: jobs.create(
                     panel.context.db,
                     text=text,
-                    message_key=None,
+                    message_key=message,
                     where=where,
                     actor="panel",
                     now=now,
@@ -62,7 +76,9 @@ def add_broadcast_routes(panel: AdminPanel, app: web.Application) -> None:
                 )
             )
         except jobs.BroadcastError as exc:
-            return await _list(panel, request, status=400, error=str(exc), text=text, where=where)
+            return await _list(
+                panel, request, status=400, error=str(exc), text=text or "", where=where
+            )
         return see_other(f"/admin/broadcasts?done=broadcast+%23{made}+queued")
 
     async def cancel(request: web.Request) -> web.StreamResponse:
@@ -104,4 +120,5 @@ async def _list(
         error=error,
         text=text,
         where=where or "",
+        messages=sorted(panel.context.scenario().messages),
     )
