@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument(
         "--without-stats-indexes",
         action="store_true",
-        help="drop the message log's --stats indexes (schema 11) first, to compare",
+        help="drop the message log's --stats indexes (schema 12) first, to compare",
     )
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="bench-stats-")

@@ -114,7 +114,7 @@ def measure(
 ) -> None:
     db = open_database(url)
     migrate(db)
-    if bare:  # as before schema 11, to compare
+    if bare:  # as before schema 12, to compare
         for name in STATS_INDEXES:
             db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
     folder = tempfile.mkdtemp()
@@ -174,7 +174,7 @@ def main() -> None:
     parser.add_argument(
         "--without-stats-indexes",
         action="store_true",
-        help="drop the message log's --stats indexes (schema 11) to compare",
+        help="drop the message log's --stats indexes (schema 12) to compare",
     )
     parser.add_argument(
         "--one-core",

@@ -91,6 +91,11 @@ def _parser(prog: str) -> _Parser:
         help="delete logs older than BOT_LOG_RETENTION_DAYS (30)",
     )
     mode.add_argument(
+        "--hash-password",
+        action="store_true",
+        help="make BOT_ADMIN_PASSWORD_HASH for the admin panel (asks for the password)",
+    )
+    mode.add_argument(
         "--stats",
         action="store_true",
         help="print users, activity per day and the funnel of the database (DATABASE_URL)",
@@ -109,11 +114,17 @@ def _parser(prog: str) -> _Parser:
     mode.add_argument(
         "--broadcast",
         action="store_true",
-        help="queue a message to every user (--text, --where, --dry-run); the running bot sends it",
+        help="queue a message to every user (--text or --message, --where, --dry-run); the "
+        "running bot sends it",
     )
     mode.add_argument("--cancel", type=int, metavar="ID", help="stop a broadcast")
     mode.add_argument("--broadcasts", action="store_true", help="list broadcasts and their counts")
     parser.add_argument("--text", help="broadcast: the message (plain text, up to 4096 characters)")
+    parser.add_argument(
+        "--message",
+        metavar="NAME",
+        help="broadcast: a text of the scenario's `messages:`, sent to each user in their language",
+    )
     parser.add_argument(
         "--where",
         metavar="CONDITION",
@@ -180,6 +191,10 @@ def run(
             raise UsageError("--days applies to --stats only, and counts at least 1 day")
         if args.html is not None and (mode != "stats" or args.format is not None):
             raise UsageError("--html applies to --stats only, instead of --format")
+        if args.hash_password:
+            from engine.web.admin_auth import run_hash_password
+
+            return run_hash_password(stdin or sys.stdin, stdout, stderr)
         if (
             args.migrate
             or args.export_user is not None
@@ -197,8 +212,8 @@ def run(
         ):
             _broadcast_usage(args)
             return _store_command(args, stdout, stderr, prog)
-        if args.text is not None or args.where is not None or args.dry_run:
-            raise UsageError("--text, --where and --dry-run apply to --broadcast only")
+        if _broadcast_options(args):
+            raise UsageError("--text, --message, --where and --dry-run apply to --broadcast only")
         if args.extract or args.init or args.update or args.compile:
             return _catalogs(args, stdout, stderr, prog)
         if mode == "test":
@@ -359,6 +374,8 @@ def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, pro
             if args.broadcasts:
                 return cast.run_list(url, stdout)
             follow = _is_terminal(stderr)  # a script gets the id and goes on
+            if args.message is not None:
+                return _message_broadcast(args, url, follow, stdout, stderr, prog)
             return cast.run_broadcast(
                 url, args.text, args.where, args.dry_run, follow, stdout, stderr, prog
             )
@@ -384,11 +401,7 @@ def _flag_command(
 
     if args.flag and args.flag[1] not in ("on", "off"):
         raise UsageError(f"--flag NAME takes on or off, not '{args.flag[1]}'")
-    path = (
-        args.paths[0]
-        if args.paths
-        else os.environ.get("BOT_SCENARIO", "").strip() or os.path.join(DEFAULT_SCENARIO_DIR, DEMO)
-    )
+    path = _bots_scenario(args)
     scenario = None
     if os.path.isfile(path):
         scenario = _load(path, stderr, prog)
@@ -401,6 +414,56 @@ def _flag_command(
     return commands.run_flags(url, scenario, stdout)
 
 
+def _bots_scenario(args: argparse.Namespace) -> str:
+    """The scenario the bot runs: a path given, else BOT_SCENARIO, else scenarios/demo.yaml."""
+    return (
+        args.paths[0]
+        if args.paths
+        else os.environ.get("BOT_SCENARIO", "").strip() or os.path.join(DEFAULT_SCENARIO_DIR, DEMO)
+    )
+
+
+def _message_broadcast(
+    args: argparse.Namespace, url: str, follow: bool, stdout: TextIO, stderr: TextIO, prog: str
+) -> int:
+    """--broadcast --message NAME: the name checked against the scenario the bot runs, so a
+    misspelt one is refused now rather than found by the sender with nobody reached."""
+    from engine.admin import broadcast_command as cast
+    from engine.admin.broadcast_texts import unknown_message
+
+    path = _bots_scenario(args)
+    if not os.path.isfile(path):
+        stderr.write(
+            f"{prog}: --message needs the scenario the bot runs, to take the text from: there "
+            f"is no {path} (give its path, or set BOT_SCENARIO)\n"
+        )
+        return EXIT_PROBLEMS
+    scenario = _load(path, stderr, prog)
+    if scenario is None:
+        return EXIT_PROBLEMS
+    why = unknown_message(scenario, args.message)
+    if why is not None:
+        stderr.write(f"{prog}: {why} ({path})\n")
+        return EXIT_PROBLEMS
+    return cast.run_broadcast(
+        url,
+        None,
+        args.where,
+        args.dry_run,
+        follow,
+        stdout,
+        stderr,
+        prog,
+        message_key=args.message,
+    )
+
+
+def _broadcast_options(args: argparse.Namespace) -> bool:
+    return (
+        args.text is not None or args.message is not None or args.where is not None or args.dry_run
+    )
+
+
 def _user_id(text: str) -> int:
     try:
         return int(text)
@@ -409,11 +472,13 @@ def _user_id(text: str) -> int:
 
 
 def _broadcast_usage(args: argparse.Namespace) -> None:
-    """--broadcast needs its text; its options belong to it alone."""
-    if args.broadcast and args.text is None:
-        raise UsageError("--broadcast needs --text TEXT")
-    if not args.broadcast and (args.text is not None or args.where is not None or args.dry_run):
-        raise UsageError("--text, --where and --dry-run apply to --broadcast only")
+    """--broadcast needs its text (one); its options belong to it alone."""
+    if args.broadcast and args.text is None and args.message is None:
+        raise UsageError("--broadcast needs --text TEXT or --message NAME")
+    if args.broadcast and args.text is not None and args.message is not None:
+        raise UsageError("--broadcast takes --text TEXT or --message NAME, not both")
+    if not args.broadcast and _broadcast_options(args):
+        raise UsageError("--text, --message, --where and --dry-run apply to --broadcast only")
 
 
 def _catalogs(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, prog: str) -> int:

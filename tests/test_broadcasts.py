@@ -201,9 +201,10 @@ def test_the_operator_counts_queues_lists_and_cancels_from_the_command_line(
 @pytest.mark.parametrize(
     ("argv", "error"),
     [
-        (["--broadcast"], "--broadcast needs --text TEXT"),
-        (["--text", "x"], "--text, --where and --dry-run apply to --broadcast only"),
-        (["--cancel", "1", "--dry-run"], "--text, --where and --dry-run apply to --broadcast"),
+        (["--broadcast"], "--broadcast needs --text TEXT or --message NAME"),
+        (["--text", "x"], "--text, --message, --where and --dry-run apply to --broadcast only"),
+        (["--message", "x"], "--text, --message, --where and --dry-run apply to --broadcast"),
+        (["--cancel", "1", "--dry-run"], "--text, --message, --where and --dry-run apply to"),
     ],
 )
 def test_broadcast_options_out_of_place_are_usage_errors(

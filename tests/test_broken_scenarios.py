@@ -1674,6 +1674,16 @@ CASES = [
         12,
         ("nothing can grant the role 'stuff'", "Did you mean 'staff'?", "--grant USER_ID stuff"),
     ),
+    Case(
+        "unknown-message",
+        "bot: {name: T, start: a}\nmessages: {closed_monday: Closed}\nstates:\n  a:\n"
+        "    say: Hi\n    on:\n      - do: [{broadcast: {message: closed_mondy}}]\n"
+        "        say: Queued.\n",
+        "unknown-message",
+        7,
+        36,
+        ("there is no message 'closed_mondy' under `messages:`", "Did you mean 'closed_monday'?"),
+    ),
     # ---- issue 17: feature flags --------------------------------------------------------
     Case(
         "undeclared-flag",

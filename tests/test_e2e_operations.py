@@ -218,3 +218,42 @@ def test_a_loop_that_took_the_lease_is_not_shown_waiting_for_it(tmp_path: Path) 
     finally:
         bot.lease.release()
         bot.db.close()
+
+
+def test_the_admin_panel_of_a_running_bot_shows_its_users_after_the_password(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    """Only with BOT_ADMIN_PASSWORD_HASH, on the operations server: the overview and a
+    user's page read the running bot's store and counters."""
+    import requests
+
+    from engine.web.admin_auth import hash_password
+
+    port = free_port()
+    env = {"BOT_HTTP_PORT": str(port), "BOT_ADMIN_PASSWORD_HASH": hash_password("open sesame!")}
+    bot = LiveBot(fake, f"sqlite:///{tmp_path / 'bot.db'}", tmp_path / "bot.log", env)
+    bot.start().ready()
+    try:
+        ann = Person(fake, 42)
+        ann.send("/start")
+        ann.expect("What would you like?")
+        settle(fake)
+        base = f"http://127.0.0.1:{port}"
+        browser = requests.Session()
+        browser.headers["Origin"] = base
+        assert browser.get(f"{base}/admin", timeout=20).url.endswith("/admin/login")
+        browser.post(f"{base}/admin/login", data={"password": "open sesame!"}, timeout=20)
+        overview = browser.get(f"{base}/admin", timeout=20).text
+        assert "1</strong> user<" in overview and "1</strong> active today" in overview
+        assert "0.0</strong> updates a minute" not in overview  # Ann's /start counted
+        assert "42" in browser.get(f"{base}/admin/users/42", timeout=20).text
+    finally:
+        assert bot.stop() == 0, bot.log
+    assert "Traceback" not in bot.log, bot.log
+
+
+def test_without_a_password_hash_there_is_no_admin_panel(ops_bot: tuple[LiveBot, int]) -> None:
+    bot, port = ops_bot
+    bot.start().ready()
+    assert get(port, "/admin")[0] == 404
+    assert get(port, "/admin/login")[0] == 404

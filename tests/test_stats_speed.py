@@ -1,5 +1,5 @@
 """--stats stays fast on a big message log (bench/stats.py: a million users, ten million rows)
-because each of its queries over the log reads one of schema 11's indexes alone, never the
+because each of its queries over the log reads one of schema 12's indexes alone, never the
 table. A query changed so that no index serves it any more fails here, not in production."""
 
 from __future__ import annotations

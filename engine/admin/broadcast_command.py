@@ -26,16 +26,18 @@ def _now() -> dt.datetime:
 
 def run_broadcast(
     url: str,
-    text: str,
+    text: str | None,
     where: str | None,
     dry_run: bool,
     follow: bool,
     stdout: TextIO,
     stderr: TextIO,
     prog: str,
+    message_key: str | None = None,
 ) -> int:
-    """Queue a broadcast (or count its recipients with `dry_run`), then follow its progress
-    while `follow` (a terminal): Ctrl-C stops following, not the broadcast."""
+    """Queue a broadcast of `text` or of the scenario's message `message_key` (checked by
+    the caller), or count its recipients with `dry_run`; then follow its progress while
+    `follow` (a terminal): Ctrl-C stops following, not the broadcast."""
     db = open_checked(url)
     try:
         if dry_run:
@@ -43,7 +45,7 @@ def run_broadcast(
             stdout.write(f"{count} users would get this broadcast (nothing was sent)\n")
             return EXIT_OK
         broadcast_id = broadcasts.create(
-            db, text=text, message_key=None, where=where, actor="cli", now=_now()
+            db, text=text, message_key=message_key, where=where, actor="cli", now=_now()
         )
         stdout.write(
             f"broadcast #{broadcast_id} queued; the running bot sends it (start it if it is "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import peewee
 from jinja2 import TemplateSyntaxError
 
+from engine.admin.broadcast_texts import Recipient, UnknownMessage
 from engine.core.effects import SendText
 from engine.core.model import Expression
 from engine.core.rendering import RenderError, Scope, evaluate
@@ -29,10 +31,14 @@ from engine.store.serialization import effect_to_json
 
 BLOCKED_ERROR = "the user blocked the bot"  # as Outbox.blocked_by writes it
 CANCELLED_ERROR = "the broadcast was cancelled"
+UNWRITTEN_ERROR = "the message could not be written for this user"
 CHUNK_USERS = 1000  # users looked at per step of a dry run
+PROGRESS_SECONDS = 60  # an admin who started a broadcast is told how it goes this often
 MAX_TEXT = 4096  # Telegram's limit for one message
 ACTIVE = ("queued", "running", "sending")
-TextFor = Callable[[str, str | None], str]  # (message key, language) -> the text
+# (message name, the user, now) -> the text: engine.admin.broadcast_texts.MessageTexts
+TextFor = Callable[[str, Recipient, dt.datetime], str]
+log = logging.getLogger("engine.broadcasts")
 
 
 class BroadcastError(Exception):
@@ -143,17 +149,23 @@ def cancel(
     audited. Refused for one that has ended."""
     database_proxy.initialize(db)
     with write_transaction(db):
-        row = BroadcastRow.get_or_none(BroadcastRow.id == broadcast_id)
-        if row is None:
-            raise BroadcastError(f"there is no broadcast {broadcast_id}")
-        if row.status not in ACTIVE:
-            raise BroadcastError(f"broadcast {broadcast_id} is {row.status} already")
-        OutboxRow.update(status="failed", error=CANCELLED_ERROR, payload=REDACTED_PAYLOAD).where(
-            (OutboxRow.broadcast_id == broadcast_id) & (OutboxRow.status == "pending")
-        ).execute()
-        _finish(row, "cancelled", now)
-        audit(actor, "broadcast_cancel", str(broadcast_id), {"via": via}, _utc(now))
+        stop_broadcast(broadcast_id, actor, now, via)
     return report(db, broadcast_id)
+
+
+def stop_broadcast(broadcast_id: int, actor: str, now: dt.datetime, via: str) -> BroadcastReport:
+    """`cancel` inside a transaction already open (an admin's /cancel in the batch's)."""
+    row = BroadcastRow.get_or_none(BroadcastRow.id == broadcast_id)
+    if row is None:
+        raise BroadcastError(f"there is no broadcast {broadcast_id}")
+    if row.status not in ACTIVE:
+        raise BroadcastError(f"broadcast {broadcast_id} is {row.status} already")
+    OutboxRow.update(status="failed", error=CANCELLED_ERROR, payload=REDACTED_PAYLOAD).where(
+        (OutboxRow.broadcast_id == broadcast_id) & (OutboxRow.status == "pending")
+    ).execute()
+    _finish(row, "cancelled", now)
+    audit(actor, "broadcast_cancel", str(broadcast_id), {"via": via}, _utc(now))
+    return _report(BroadcastRow.get_by_id(broadcast_id))
 
 
 def report(db: peewee.Database, broadcast_id: int) -> BroadcastReport:
@@ -168,6 +180,11 @@ def report(db: peewee.Database, broadcast_id: int) -> BroadcastReport:
 def listing(db: peewee.Database, limit: int = 50) -> list[BroadcastReport]:
     """The latest broadcasts, newest first."""
     database_proxy.initialize(db)
+    return latest(limit)
+
+
+def latest(limit: int) -> list[BroadcastReport]:
+    """`listing` on the database already bound (an admin's /broadcasts)."""
     rows = BroadcastRow.select().order_by(BroadcastRow.id.desc()).limit(limit)
     return [_report(row) for row in rows]
 
@@ -183,7 +200,7 @@ def count_recipients(db: peewee.Database, where: str | None, now: dt.datetime) -
         if not users:
             return total
         cursor = users[-1].id
-        total += sum(1 for user, _ in _recipients(users, condition, now) if not user.blocked)
+        total += sum(1 for c in _recipients(users, condition, now) if not c.user.blocked)
 
 
 def _report(row: BroadcastRow) -> BroadcastReport:
@@ -232,6 +249,16 @@ def _counts(broadcast_id: int) -> tuple[int, int, int, int]:
     return sent, blocked, failed, pending
 
 
+def _waiting(broadcast_id: int) -> int:
+    """A broadcast's messages not yet sent: read through the index on (broadcast_id,
+    status), the pending ones only."""
+    return int(
+        OutboxRow.select()
+        .where((OutboxRow.broadcast_id == broadcast_id) & (OutboxRow.status == "pending"))
+        .count()
+    )
+
+
 def _finish(row: BroadcastRow, status: str, now: dt.datetime) -> None:
     sent, blocked, failed, _ = _counts(int(row.id))
     BroadcastRow.update(
@@ -242,6 +269,7 @@ def _finish(row: BroadcastRow, status: str, now: dt.datetime) -> None:
 @dataclass(frozen=True)
 class _User:
     id: int
+    first_name: str | None
     language: str | None
     blocked: bool
     updated: dt.datetime
@@ -252,7 +280,12 @@ def _users_after(cursor: int, limit: int) -> list[_User]:
     """The next users in id order (private chats: positive ids)."""
     rows: Any = (
         UserRow.select(
-            UserRow.id, UserRow.language, UserRow.blocked, UserRow.updated, UserRow.roles
+            UserRow.id,
+            UserRow.first_name,
+            UserRow.language,
+            UserRow.blocked,
+            UserRow.updated,
+            UserRow.roles,
         )
         .where(UserRow.id > cursor)
         .order_by(UserRow.id)
@@ -260,14 +293,30 @@ def _users_after(cursor: int, limit: int) -> list[_User]:
         .tuples()
     )
     return [
-        _User(int(i), language, bool(blocked), _stamp(updated), tuple(json.loads(roles or "[]")))
-        for i, language, blocked, updated, roles in rows
+        _User(
+            int(i),
+            first_name,
+            language,
+            bool(blocked),
+            _stamp(updated),
+            tuple(json.loads(roles or "[]")),
+        )
+        for i, first_name, language, blocked, updated, roles in rows
     ]
+
+
+@dataclass(frozen=True)
+class _Chosen:
+    """A user a broadcast goes to, with what its text may use."""
+
+    user: _User
+    language: str | None
+    variables: dict[str, Any]
 
 
 def _recipients(
     users: Sequence[_User], condition: Expression | None, now: dt.datetime
-) -> list[tuple[_User, str | None]]:
+) -> list[_Chosen]:
     """The users (and the language to write in) the condition picks, seeing each user's
     private chat session; those who blocked the bot among them too (they are skipped)."""
     open_users = list(users)
@@ -292,11 +341,16 @@ def _recipients(
     for user in open_users:
         state, language, values, updated = sessions.get(user.id, (None, None, "{}", user.updated))
         language = language or user.language
+        try:
+            parsed = json.loads(values or "{}")
+        except ValueError:
+            parsed = {}
+        variables = parsed if isinstance(parsed, dict) else {}
         if condition is not None and not _picks(
-            condition, user, state, language, values, updated, now
+            condition, user, state, language, variables, updated, now
         ):
             continue
-        chosen.append((user, language))
+        chosen.append(_Chosen(user, language, variables))
     return chosen
 
 
@@ -305,19 +359,15 @@ def _picks(
     user: _User,
     state: str | None,
     language: str | None,
-    values: str,
+    variables: dict[str, Any],
     seen: dt.datetime,
     now: dt.datetime,
 ) -> bool:
     """Whether the condition holds for one user. It sees `language`, `state`, `roles`,
     `last_seen` (UTC), `days_since_seen`, the variables by name and as `vars`; a condition
     that cannot be evaluated for a user (a variable they lack) leaves them out."""
-    try:
-        variables = json.loads(values or "{}")
-    except ValueError:
-        variables = {}
     last_seen = max(seen, user.updated)
-    scope: dict[str, Any] = dict(variables) if isinstance(variables, dict) else {}
+    scope: dict[str, Any] = dict(variables)
     scope.update(
         vars=variables,
         language=language,
@@ -350,7 +400,8 @@ class BroadcastFeeder:
         self.scan = scan  # users looked at per step at most
 
     def feed(self, now: dt.datetime, room: int) -> int:
-        """Queue up to `room` messages of the oldest unfinished broadcast; how many."""
+        """Queue up to `room` messages of the oldest unfinished broadcast, less those of its
+        messages still waiting to be sent (at most a second's worth waits); how many."""
         row = (
             BroadcastRow.select()
             .where(BroadcastRow.status.in_(ACTIVE))
@@ -360,17 +411,34 @@ class BroadcastFeeder:
         if row is None or room <= 0:
             return 0
         if row.status == "sending":
-            self._end_if_sent(row, now)
+            if not self._end_if_sent(row, now) and self._progress_due(row, now):
+                with write_transaction(self.db):
+                    _progress(row, now)
+            return 0
+        room -= _waiting(int(row.id))
+        if room <= 0:
             return 0
         condition = compile_filter(row.condition)
         users = _users_after(row.cursor, min(room, self.scan) if condition is None else self.scan)
         picked = _recipients(users, condition, now)
-        chosen = [(user, language) for user, language in picked if not user.blocked][:room]
+        chosen = [c for c in picked if not c.user.blocked][:room]
         # the cursor stops after the last user queued, or after all looked at if none was
-        cursor = chosen[-1][0].id if chosen else (users[-1].id if users else row.cursor)
-        skipped = sum(1 for user, _ in picked if user.blocked and user.id <= cursor)
+        cursor = chosen[-1].user.id if chosen else (users[-1].id if users else row.cursor)
+        skipped = sum(1 for c in picked if c.user.blocked and c.user.id <= cursor)
         stamp = _utc(now)
-        rows = [self._row(row, user.id, language, stamp) for user, language in chosen]
+        try:
+            rows = [self._row(row, c, now, stamp) for c in chosen]
+        except UnknownMessage as exc:  # the scenario lost it since: nobody would get it
+            self._stop(row, str(exc), now)
+            return 0
+        unwritten = [r for r in rows if r["status"] == "failed"]
+        if unwritten:
+            log.warning(
+                "broadcast #%s: the message could not be written for %d users (%s)",
+                row.id,
+                len(unwritten),
+                unwritten[0]["error"],
+            )
         with write_transaction(self.db):
             changed = (
                 BroadcastRow.update(
@@ -385,37 +453,86 @@ class BroadcastFeeder:
             )
             if changed and row.status == "queued" and row.progress_chat is not None:
                 _tell(row.progress_chat, f"broadcast #{row.id} started", now)  # before its rows
+            elif changed and self._progress_due(row, now):
+                _progress(row, now)
             if changed and rows:  # a broadcast cancelled meanwhile gets nothing more
                 OutboxRow.insert_many(rows).execute()
-        return len(rows) if changed else 0
+        return len(rows) - len(unwritten) if changed else 0
 
     def _row(
-        self, row: BroadcastRow, user_id: int, language: str | None, stamp: Any
+        self, row: BroadcastRow, chosen: _Chosen, now: dt.datetime, stamp: Any
     ) -> dict[str, Any]:
-        text = row.text
+        """One user's outbox row: pending with the text, or failed with why when the
+        scenario's message could not be written for this user."""
+        user_id = chosen.user.id
+        text, error = row.text, None
         if row.message_key is not None:
             if self.text_for is None:
-                raise BroadcastError("no scenario to take the message from")
-            text = self.text_for(row.message_key, language)
+                raise UnknownMessage("no scenario to take the message from")
+            recipient = Recipient(
+                user_id, chosen.user.first_name, chosen.language, chosen.variables
+            )
+            try:
+                text = self.text_for(row.message_key, recipient, now)
+            except RenderError as exc:
+                error = f"{UNWRITTEN_ERROR}: {exc}"[:500]
+            else:
+                if not text.strip():
+                    error = f"{UNWRITTEN_ERROR}: it came out empty"
         effect = SendText(user_id, text or "", parse_mode=None)
         return {
             "chat_id": user_id,
             "user_id": user_id,
             "kind": "SendText",
-            "payload": effect_to_json(effect),
+            "payload": REDACTED_PAYLOAD if error else effect_to_json(effect),
             "not_before": stamp,
             "created": stamp,
             "broadcast_id": row.id,
+            "status": "failed" if error else "pending",
+            "error": error,
         }
 
-    def _end_if_sent(self, row: BroadcastRow, now: dt.datetime) -> None:
+    def _stop(self, row: BroadcastRow, why: str, now: dt.datetime) -> None:
+        """End a broadcast that cannot go on, audited (actor `bot`) and said in the log and
+        to the admin who started it."""
+        log.error("broadcast #%s stopped: %s", row.id, why)
+        with write_transaction(self.db):
+            _finish(row, "cancelled", now)
+            audit("bot", "broadcast_cancel", str(row.id), {"via": "bot", "why": why}, _utc(now))
+            if row.progress_chat is not None:
+                _tell(row.progress_chat, f"broadcast #{row.id} stopped: {why}", now)
+
+    def _end_if_sent(self, row: BroadcastRow, now: dt.datetime) -> bool:
         """Every user was queued: done once none of its messages waits any more."""
         if _counts(int(row.id))[3]:
-            return
+            return False
         with write_transaction(self.db):
             _finish(row, "done", now)
         if row.progress_chat is not None:
             _tell(row.progress_chat, report(self.db, int(row.id)).line(), now)
+        return True
+
+    @staticmethod
+    def _progress_due(row: BroadcastRow, now: dt.datetime) -> bool:
+        """Whether the admin who started it was told last (or of its start) a minute ago."""
+        if row.progress_chat is None:
+            return False
+        last = row.told or row.started
+        return last is not None and (_utc(now) - _stamp(last)).total_seconds() >= PROGRESS_SECONDS
+
+
+def _progress(row: BroadcastRow, now: dt.datetime) -> None:
+    """Tell the admin how far it got, in the feeder's transaction: the message and the
+    moment it was told are written together, and only by the feeder that moved `told` from
+    what it read (a restart or a second feeder does not tell it again)."""
+    was = BroadcastRow.told.is_null() if row.told is None else BroadcastRow.told == row.told
+    moved = (
+        BroadcastRow.update(told=_utc(now))
+        .where((BroadcastRow.id == row.id) & was & BroadcastRow.status.in_(ACTIVE))
+        .execute()
+    )
+    if moved and row.progress_chat is not None:
+        _tell(row.progress_chat, _report(BroadcastRow.get_by_id(row.id)).line(), now)
 
 
 def _tell(chat: int, text: str, now: dt.datetime) -> None:

@@ -1,5 +1,6 @@
-"""The admins' commands in Telegram (/flag, /flags, /grant, /revoke, /roles, /stats): the same
-functions as the command line's, carried out in the batch's transaction, audited with the
+"""The admins' commands in Telegram (/flag, /flags, /grant, /revoke, /roles, /stats,
+/broadcast, /broadcasts, /cancel and /cancel_broadcast): the same functions as the command
+line's, carried out in the batch's transaction, audited with the
 admin as actor (`admin:<id>`), answered in the chat as plain text (in English, like the
 log: these are the operator's words, not the users')."""
 
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from engine.admin import flags, roles, stats_summary
+from engine.admin import broadcasts, flags, roles, stats_summary
 from engine.core.effects import AdminCommand
 from engine.store.privacy import audit
 
@@ -15,7 +16,11 @@ USAGE = {
     "flag": "/flag NAME on|off",
     "grant": "/grant USER_ID ROLE",
     "revoke": "/revoke USER_ID ROLE",
+    "broadcast": "/broadcast TEXT (to every user; for some of them: `where` in the scenario)",
+    "cancel": "/cancel ID (a broadcast's number, from /broadcasts)",
+    "cancel_broadcast": "/cancel_broadcast ID (a broadcast's number, from /broadcasts)",
 }
+LISTED = 10  # broadcasts /broadcasts shows, newest first
 
 
 def carry_out(command: AdminCommand, now: dt.datetime) -> str:
@@ -32,6 +37,8 @@ def carry_out(command: AdminCommand, now: dt.datetime) -> str:
             grants = roles.all_grants()
             lines = [f"{g.role}: {g.user_id}" for g in grants]
             return "\n".join([*lines, f"{len(grants)} granted; admin comes from BOT_ADMINS"])
+        if command.command in ("broadcast", "broadcasts", "cancel", "cancel_broadcast"):
+            return _broadcast_command(command, actor, now)
         if len(words) != 2:
             return f"Usage: {USAGE[command.command]}"
         if command.command == "flag":
@@ -44,8 +51,36 @@ def carry_out(command: AdminCommand, now: dt.datetime) -> str:
             return f"Granted {role} to {user_id}." if done else f"{user_id} already had {role}."
         done = roles.revoke(user_id, role, actor, now)
         return f"Revoked {role} from {user_id}." if done else f"{user_id} did not have {role}."
-    except (flags.FlagError, roles.RoleError) as exc:
+    except (flags.FlagError, roles.RoleError, broadcasts.BroadcastError) as exc:
         return str(exc)
+
+
+def _broadcast_command(command: AdminCommand, actor: str, now: dt.datetime) -> str:
+    """/broadcasts lists, /cancel ID stops one (audited), /broadcast TEXT queues one to
+    every user, this chat told how it goes (as by the scenario's `broadcast` action)."""
+    if command.command == "broadcasts":
+        found = broadcasts.latest(LISTED)
+        return "\n".join(r.line() for r in found) or "No broadcasts yet."
+    text = command.args.strip()
+    if command.command == "broadcast":
+        if not text:
+            return f"Usage: {USAGE['broadcast']}"
+        number = broadcasts.queue_broadcast(
+            text=text,
+            message_key=None,
+            where=None,
+            actor=actor,
+            now=now,
+            via="chat",
+            progress_chat=command.chat_id,
+        )
+        return (
+            f"Broadcast #{number} queued to every user; I will tell you how it goes "
+            f"(/cancel_broadcast {number} stops it)."
+        )
+    if not text.isdigit():
+        return f"Usage: {USAGE[command.command]}"
+    return broadcasts.stop_broadcast(int(text), actor, now, "chat").line()
 
 
 def _flag(name: str, value: str, declared: tuple[str, ...], actor: str, now: dt.datetime) -> str:

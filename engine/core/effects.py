@@ -194,12 +194,14 @@ class SendFile(Effect):
 @dataclass(frozen=True)
 class StartBroadcast(Effect):
     """`do: broadcast` by an admin: the store queues a broadcast job in the step's
-    transaction (engine/admin/broadcasts.py); this chat is told how it goes."""
+    transaction (engine/admin/broadcasts.py); this chat is told how it goes. Either a
+    text, or the name of one of the scenario's `messages:` (written for each user)."""
 
     chat_id: int
     user_id: int
-    text: str
+    text: str | None
     where: str | None = None
+    message: str | None = None
 
 
 @quick_init

@@ -53,7 +53,20 @@ from engine.core.translation import NoTranslation, negotiate
 __all__ = ["MAX_MOVES", "StepResult", "apology", "show_again", "step"]
 
 # built-in commands for the admins (BOT_ADMINS) in Telegram: engine.admin.chat_commands
-ADMIN_COMMANDS = frozenset({"flag", "flags", "grant", "revoke", "roles", "stats"})
+ADMIN_COMMANDS = frozenset(
+    {
+        "flag",
+        "flags",
+        "grant",
+        "revoke",
+        "roles",
+        "broadcast",
+        "broadcasts",
+        "cancel",
+        "cancel_broadcast",
+        "stats",
+    }
+)
 FORGET = "~forget"  # the buttons of the /forgetme question (no state can have this name)
 _TEXT_ASKS = ("text", "number", "integer", "email", "date", "yes_no", "choice")
 
@@ -202,6 +215,15 @@ class _Step(SideEffects):
         self.stack = [f for f in self.stack if f.state in self.scenario.states]
         self.epoch += 1
 
+    def authored(self, command: str) -> bool:
+        """Whether the scenario has a command of this name: under `commands:`, or a handler
+        of the current state or the top level (a flow's own /cancel, say)."""
+        if command in self.scenario.commands:
+            return True
+        state = self.current()
+        own = state.handlers if state is not None else ()
+        return any(h.command == command for h in (*own, *self.scenario.handlers))
+
     def command(self, event: CommandMessage, handlers: bool = True) -> bool:
         """A privacy command, a handler for the command (the state's, then the top-level
         ones; `handlers=False` skips them) or the command under `commands:`."""
@@ -211,7 +233,7 @@ class _Step(SideEffects):
         if (
             event.command in ADMIN_COMMANDS
             and "admin" in self.session.roles
-            and event.command not in self.scenario.commands  # the author's own wins
+            and not self.authored(event.command)  # the author's own wins
         ):
             self.effects.append(
                 AdminCommand(

@@ -78,11 +78,14 @@ class SetLanguage:
 
 @dataclass(frozen=True)
 class Broadcast:
-    """`do: broadcast`: a text (rendered in the admin's step) to every user, or to those
-    `where` picks (a condition over each user, engine/admin/broadcasts.py)."""
+    """`do: broadcast`: a text (rendered in the admin's step) or the name of one of the
+    scenario's `messages:` (rendered for each user, in their language, when it is sent) to
+    every user, or to those `where` picks (a condition over each user,
+    engine/admin/broadcasts.py)."""
 
-    text: Text
+    text: Text | None
     where: str | None = None
+    message: str | None = None
 
 
 Action = Http | Notify | Assign | Plugin | SetLanguage | Broadcast
@@ -306,6 +309,8 @@ class Scenario:
     # feature flags (`flags:`): the declared defaults; a running bot steps with the values
     # switched in the database (with_flags), read as `flags.NAME` in conditions and templates
     flags: Mapping[str, bool] = field(default_factory=dict)
+    # `messages:`: named texts for broadcasts (`--message NAME`), translated per user
+    messages: Mapping[str, Text] = field(default_factory=dict)
 
     def with_flags(self, switched: Mapping[str, bool]) -> Scenario:
         """This scenario with the flags as switched at run time; a stored flag the scenario

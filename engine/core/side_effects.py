@@ -82,11 +82,16 @@ class SideEffects(StepBase):
         if "admin" not in self.session.roles:
             self.report("broadcast: only an admin can start one (put it behind `only: [admin]`)")
             return
-        text = self.builder.text(action.text)
+        session = self.session
+        if action.message is not None:  # written for each user when it is sent
+            self.effects.append(
+                StartBroadcast(session.chat_id, session.user_id, None, action.where, action.message)
+            )
+            return
+        text = self.builder.text(action.text) if action.text is not None else None
         if text is None or not text.strip():
             self.report("broadcast: its text is empty; nothing was queued")
             return
-        session = self.session
         self.effects.append(StartBroadcast(session.chat_id, session.user_id, text, action.where))
 
     def http(self, action: Http) -> bool:

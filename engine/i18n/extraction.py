@@ -44,6 +44,8 @@ def translatable_role(path: Path) -> str | None:
         return "fallback" if last in ("fallback", "say", "text", "caption") else None
     if keys[0] == "commands" and last == "description":
         return "command menu"
+    if keys[0] == "messages" and len(keys) == 2:
+        return f"broadcast message {last}"  # sent to each user in their own language
     if keys[0] not in ("states", "commands", "on"):  # "on": the top-level handlers
         return None
     if "notify" in keys:  # notices are written in the bot's own language: never translated

@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import peewee
@@ -37,6 +37,10 @@ class Operations:
     scenario_version: Callable[[], str]
     lease_held: Callable[[], bool]
     ask_bot_api: Callable[[], object] | None = None  # getMe, when it has not answered lately
+    # more routes on the same server (the admin panel), each with its own close
+    extra: list[tuple[Callable[[web.Application], None], Callable[[], None]]] = field(
+        default_factory=list
+    )
 
     def __post_init__(self) -> None:
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ops")
@@ -116,9 +120,13 @@ class Operations:
         app.router.add_get("/healthz", healthz)
         app.router.add_get("/readyz", readyz)
         app.router.add_get("/metrics", metrics)
+        for add, _ in self.extra:
+            add(app)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+        for _, close in self.extra:
+            close()
 
 
 def _json(status: int, body: dict[str, Any]) -> web.Response:

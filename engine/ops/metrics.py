@@ -141,6 +141,31 @@ def _bound(bound: float) -> str:
     return "+Inf" if bound == float("inf") else repr(float(bound))
 
 
+class MinuteCounts:
+    """How many in each of the last few minutes (a rate without a scan); thread-safe."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, minutes: int = 5) -> None:
+        self.clock, self.minutes = clock, minutes
+        self._counts: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def add(self, n: int) -> None:
+        minute = int(self.clock() // 60)
+        with self._lock:
+            self._counts[minute] = self._counts.get(minute, 0) + n
+            for old in [m for m in self._counts if m <= minute - self.minutes]:
+                del self._counts[old]
+
+    def rate(self) -> float:
+        """Per minute, over the last `minutes` whole minutes and this one so far."""
+        now = self.clock()
+        minute = int(now // 60)
+        with self._lock:
+            total = sum(n for m, n in self._counts.items() if m > minute - self.minutes)
+        span = (self.minutes - 1) + (now / 60 - minute)  # minutes this window covers
+        return total / span if span > 0 else float(total)
+
+
 class BotMetrics:
     """Every metric of one running bot, and the hooks the runtime calls where work is done."""
 
@@ -182,6 +207,8 @@ class BotMetrics:
         self.lease_held = Gauge(
             "bot_lease_held", "1 while this process holds the lease (polls and sends)", registry=r
         )
+        self.per_minute = MinuteCounts(clock)  # updates, for the admin panel's overview
+        self.last_reload: float | None = None  # time.time() of the last good reload
         self._children: dict[tuple[str, str], Any] = {}
         self._waiting: dict[int, float] = {}  # chat -> when its oldest unanswered update came
         self.last_answer: float | None = None  # when the Bot API last answered (clock)
@@ -202,6 +229,7 @@ class BotMetrics:
         if not admitted:
             return
         self.update_seconds.observe(self.clock() - started, len(admitted))
+        self.per_minute.add(len(admitted))
         failed = frozenset(result.failed) if result.failed else frozenset()
         duplicates = frozenset(result.duplicates) if result.duplicates else frozenset()
         waiting = self._waiting
@@ -265,6 +293,7 @@ class BotMetrics:
 
     def reloaded(self) -> None:
         self.reloads.labels("ok").inc()
+        self.last_reload = time.time()
 
     def exposition(self) -> bytes:
         """The Prometheus text format of every metric (database gauges read if due)."""

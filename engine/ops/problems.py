@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter
+import time
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -90,3 +91,28 @@ class ProblemSink:
 
     def __call__(self, problem: Problem, exc: BaseException | None = None) -> None:
         self.report(problem, exc)
+
+
+class RecentProblems:
+    """The latest problems of this process and the counts by kind since it started, for the
+    admin panel (a problem listener; thread-safe). The log keeps them all."""
+
+    def __init__(self, keep: int = 200, clock: Callable[[], float] = time.time) -> None:
+        self._recent: deque[tuple[float, Problem]] = deque(maxlen=keep)
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self.clock = clock
+
+    def __call__(self, problem: Problem) -> None:
+        with self._lock:
+            self._recent.append((self.clock(), problem))
+            self._counts[problem.kind] += 1
+
+    def recent(self) -> list[tuple[float, Problem]]:
+        """The newest first."""
+        with self._lock:
+            return list(reversed(self._recent))
+
+    def counts(self) -> list[tuple[str, int]]:
+        with self._lock:
+            return self._counts.most_common()

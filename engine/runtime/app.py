@@ -5,17 +5,19 @@ SIGTERM, which finishes what is in flight, commits, and exits."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 import os
 import signal
 import threading
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlparse
 
 import peewee
 
+from engine.admin.broadcast_texts import MessageTexts
 from engine.admin.broadcasts import BroadcastFeeder
 from engine.command_name import program
 from engine.core.model import Scenario
@@ -29,7 +31,7 @@ from engine.ops.health import WEBHOOK_LIMIT, Health
 from engine.ops.http_routes import Operations, OperationsServer
 from engine.ops.logging_setup import LogSettings, configure_logging
 from engine.ops.metrics import BotMetrics
-from engine.ops.problems import Problem, ProblemSink
+from engine.ops.problems import Problem, ProblemSink, RecentProblems
 from engine.ops.start_line import log_start
 from engine.ops.update_log import UpdateLog
 from engine.runtime.config import Settings
@@ -48,12 +50,16 @@ from engine.store.crypto import HOW_TO_MAKE_A_KEY, SensitiveCipher
 from engine.store.database import DatabaseURLError, open_database
 from engine.store.message_log import asks_sensitive
 from engine.store.migrations import SchemaError, create_or_check
+from engine.store.models import OutboxRow
 from engine.store.pipeline import Store
 from engine.store.queues import ImmediateAnswers, Outbox, Timers
 from engine.store.serialization import RecentEffects
 from engine.store.uploads import UploadedFiles
 from engine.telegram.bot_api import ApiError, BotApi
 from engine.telegram.updates import allowed_updates, parse_update
+
+if TYPE_CHECKING:
+    from engine.web.admin_panel import AdminPanel
 
 log = logging.getLogger("engine")
 _PASSING = ("rate_limited", "server", "network", "timeout")  # Telegram's faults that pass
@@ -64,6 +70,8 @@ class Bot:
         self.settings = settings
         load_plugins(settings.plugins)
         self.problems = ProblemSink()  # every failure of the running bot goes here
+        self.recent_problems = RecentProblems()  # what the admin panel lists
+        self.problems.listeners.append(self.recent_problems)
         self.holder = ScenarioHolder(settings.scenario, self.problems, settings.media_dir)
         scenario = self.holder.current
         self.tracking: ErrorTracking | None = None  # Sentry, when SENTRY_DSN is set
@@ -82,7 +90,7 @@ class Bot:
                 bot_name=lambda: self.holder.current.name,
             )
             self.problems.listeners.append(self.alerts)
-        cipher = SensitiveCipher.from_environment()
+        self.cipher = cipher = SensitiveCipher.from_environment()
         if scenario.sensitive and cipher is None and require_keys:
             raise SchemaError(
                 f"the scenario marks {', '.join(sorted(scenario.sensitive))} as sensitive: set "
@@ -135,7 +143,7 @@ class Bot:
 
     def operations(self, api: BotApi) -> Operations:
         """What /healthz, /readyz and /metrics read."""
-        return Operations(
+        operations = Operations(
             self.health,
             self.metrics,
             self.db,
@@ -143,6 +151,34 @@ class Bot:
             lambda: self.lease.held,
             lambda: api.call("getMe", {}),
         )
+        if self.settings.admin_password_hash:
+            panel = self.admin_panel()
+            operations.extra.append((panel.add_routes, panel.close))
+        return operations
+
+    def admin_panel(self) -> AdminPanel:
+        """The admin panel (BOT_ADMIN_PASSWORD_HASH set), over this bot's store."""
+        from engine.web.admin_panel import AdminPanel, PanelContext
+
+        context = PanelContext(
+            self.db, lambda: self.holder.current, self._live, self.recent_problems, self.cipher
+        )
+        return AdminPanel(context, self.settings.admin_password_hash)
+
+    def _live(self) -> dict[str, object]:
+        """The overview's figures of this process (no scan: counters, one indexed count)."""
+        metrics = self.metrics
+        last = metrics.last_reload
+        with self.db.connection_context():
+            pending = OutboxRow.select().where(OutboxRow.status == "pending").count()
+        return {
+            "updates_per_minute": round(metrics.per_minute.rate(), 1),
+            "outbox_pending": pending,
+            "scenario_version": self.holder.current.version,
+            "last_reload": None
+            if last is None
+            else dt.datetime.fromtimestamp(last, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        }
 
     def _parse(self, update_id: int, body: str) -> IncomingUpdate:
         """An update read again from the inbox, as the webhook or poller read it."""
@@ -171,6 +207,7 @@ class Bot:
             1 / self.settings.rate_per_chat,
             60 / self.settings.rate_per_group_minute,
             self.settings.chat_burst,
+            broadcast_per_second=self.settings.paid_broadcast_rate,
         )
         sender = Sender(
             Outbox(self.db, self.recent),
@@ -186,7 +223,9 @@ class Bot:
             media_dir=self.settings.media_dir,
         )
         sender.on_sent = self.metrics.replied
-        sender.feeder = BroadcastFeeder(self.db).feed
+        sender.paid_broadcast = self.settings.paid_broadcast_rate > 0
+        texts = MessageTexts(self.processor.flagged_scenario)  # `--message NAME`
+        sender.feeder = BroadcastFeeder(self.db, texts).feed
         return sender
 
     def start_background(self) -> list[threading.Thread]:

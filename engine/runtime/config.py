@@ -92,6 +92,9 @@ class Settings:
     senders: int = 8
     callers: int = 8  # threads making HTTP and plugin actions outside the transaction
     rate_global: float = 30.0
+    # BOT_PAID_BROADCAST: broadcast messages carry allow_paid_broadcast (Telegram charges
+    # Stars for them) and go at their own rate, BOT_PAID_BROADCAST_RATE; 0: not paid
+    paid_broadcast_rate: float = 0.0
     rate_per_chat: float = 1.0
     rate_per_group_minute: float = 20.0
     chat_burst: int = 3
@@ -109,6 +112,9 @@ class Settings:
     alert_chat: int | None = None  # BOT_ALERT_CHAT; None: alerts go to every BOT_ADMINS id
     alert_interval: float = 600.0  # BOT_ALERT_INTERVAL: at most one summary this often
     sentry_dsn: str = field(default="", repr=False)  # SENTRY_DSN: holds a key
+    # BOT_ADMIN_PASSWORD_HASH: the admin panel at /admin exists only with it (a scrypt hash
+    # made by --hash-password, never the password itself)
+    admin_password_hash: str = field(default="", repr=False)
 
     log_format: str = "text"  # LOG_FORMAT: text or json lines
     log_file: str | None = None  # LOG_FILE: None writes to standard error
@@ -184,6 +190,7 @@ def read_settings(
     http_allow, wrong = AddressPolicy.parse(env.get("BOT_HTTP_ALLOW", ""))
     problems.extend(wrong)
     log_format, log_file = _log_output(env, problems)
+    rate_global = number(env, "BOT_RATE_GLOBAL", 30, problems, 0.1)
     settings = Settings(
         token=token,
         api_url=api_url,
@@ -198,7 +205,8 @@ def read_settings(
         workers=whole_number(env, "BOT_WORKERS", 4, problems, 1),
         senders=whole_number(env, "BOT_SENDERS", 8, problems, 1),
         callers=whole_number(env, "BOT_CALLERS", 8, problems, 1),
-        rate_global=number(env, "BOT_RATE_GLOBAL", 30, problems, 0.1),
+        rate_global=rate_global,
+        paid_broadcast_rate=_paid_broadcast_rate(env, rate_global, problems),
         rate_per_chat=number(env, "BOT_RATE_PER_CHAT", 1, problems, 0.01),
         rate_per_group_minute=number(env, "BOT_RATE_PER_GROUP_MINUTE", 20, problems, 0.1),
         chat_burst=whole_number(env, "BOT_CHAT_BURST", 3, problems, 1),
@@ -220,11 +228,57 @@ def read_settings(
         log_file=log_file,
         log_updates=flag(env, "BOT_LOG_UPDATES", True, problems),
         log_retention_days=retention_days(env, problems),
+        admin_password_hash=_admin_password_hash(env, mode, problems),
     )
     problems.extend(unknown_names(env, settings.config_vars, dotenv.origin()))
     if problems:
         raise SettingsError("the settings need fixing:\n" + "\n".join(f"- {p}" for p in problems))
     return settings
+
+
+def _admin_password_hash(env: Mapping[str, str], mode: str, problems: list[str]) -> str:
+    """The panel's password hash, checked now: a mistyped one must not leave the operator
+    locked out without a word; and the panel needs a server to be on."""
+    value = env.get("BOT_ADMIN_PASSWORD_HASH", "").strip()
+    if not value:
+        return ""
+    from engine.web.admin_auth import PasswordHash, PasswordHashError
+
+    try:
+        PasswordHash.parse(value)
+    except PasswordHashError as exc:
+        problems.append(str(exc))
+    if mode != "webhook" and not env.get("BOT_HTTP_PORT", "").strip():
+        problems.append(
+            "BOT_ADMIN_PASSWORD_HASH is set, but the admin panel is served by the operations "
+            "server: set BOT_HTTP_PORT too (e.g. BOT_HTTP_PORT=9090), then open /admin on it"
+        )
+    return value
+
+
+PAID_BROADCAST_LIMIT = 1000  # messages a second Telegram allows a bot with paid broadcasts
+
+
+def _paid_broadcast_rate(env: Mapping[str, str], rate_global: float, problems: list[str]) -> float:
+    """Broadcast messages a second with BOT_PAID_BROADCAST (0 without): by default what the
+    1000 a second of paid broadcasts leave beside BOT_RATE_GLOBAL, which replies keep."""
+    paid = flag(env, "BOT_PAID_BROADCAST", False, problems)
+    room = PAID_BROADCAST_LIMIT - rate_global
+    if not paid:
+        if env.get("BOT_PAID_BROADCAST_RATE", "").strip():
+            problems.append(
+                "BOT_PAID_BROADCAST_RATE applies only with BOT_PAID_BROADCAST=true; set that "
+                "too (Telegram then charges Stars for broadcast messages), or remove it"
+            )
+        return 0.0
+    rate = number(env, "BOT_PAID_BROADCAST_RATE", room, problems, 1)
+    if rate > room:
+        problems.append(
+            f"BOT_PAID_BROADCAST_RATE={rate:g} and BOT_RATE_GLOBAL={rate_global:g} add up to "
+            f"more than the {PAID_BROADCAST_LIMIT} messages a second Telegram allows with paid "
+            f"broadcasts; write at most BOT_PAID_BROADCAST_RATE={max(room, 0):g}"
+        )
+    return rate
 
 
 def _log_output(env: Mapping[str, str], problems: list[str]) -> tuple[str, str | None]:

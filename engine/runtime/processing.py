@@ -93,9 +93,10 @@ class Processor:
             return admin
         return admin | roles_of(user_id)
 
-    def _flagged(self) -> Scenario:
+    def flagged_scenario(self) -> Scenario:
         """The running scenario with the feature flags as switched in the database (read
-        at most every few seconds); the same object while neither changes."""
+        at most every few seconds); the same object while neither changes. Also what a
+        broadcast's `--message` is written from (the sender's thread)."""
         scenario = self.holder.current
         if not scenario.flags:  # nothing to switch: no look-up, as for roles
             return scenario
@@ -107,7 +108,7 @@ class Processor:
     def _handler(self, now: dt.datetime) -> Callable[..., StepResult]:
         """`step` for one batch: the batch's time is every update's (read once, not per
         step); with deferred calls, the store passes each update's services."""
-        scenario, default = self._flagged(), self.services
+        scenario, default = self.flagged_scenario(), self.services
 
         def handle(session: Session, event: Event, services: Services | None = None) -> StepResult:
             return step(scenario, session, event, now, services or default)

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.core.effects import HttpRequest
@@ -33,26 +33,54 @@ _REASON = 500  # characters of a failure's reason kept (the row's error, the pro
 
 
 @dataclass
+class RateWindow:
+    """At most `rate` messages in any second: the moments of those sent within the last
+    second are kept (a fraction of a message is left out: 2.5 allows 2; below one, one
+    message in every 1/rate seconds). A token bucket, full at the start and refilled as
+    time passes, let up to twice the rate go within one second; Telegram counts messages
+    in a second, so a window does not."""
+
+    rate: float
+    _moments: deque[float] = field(default_factory=deque)
+
+    def take(self, moment: float) -> bool:
+        """Whether one more message may go at `moment`; if so, it is counted."""
+        capacity = max(1, int(self.rate))
+        span = 1.0 if self.rate >= 1 else 1 / self.rate
+        moments = self._moments
+        while moments and moments[0] <= moment - span:
+            moments.popleft()
+        if len(moments) >= capacity:
+            return False
+        moments.append(moment)
+        return True
+
+
+@dataclass
 class Limits:
     """Telegram's sending limits. Per chat a GCRA bucket: a short burst (`chat_burst`
     messages at once, as a state's several messages), then one per interval; a 429 pauses
-    the chat for its retry_after. In all, `per_second` messages a second. Moments are kept
-    as POSIX seconds: this runs for every message sent, and datetime arithmetic cost more
-    than the rest of the check."""
+    the chat for its retry_after. In all, at most `per_second` messages in any second
+    (RateWindow). Moments are kept as POSIX seconds: this runs for every message sent, and
+    datetime arithmetic cost more than the rest of the check."""
 
     per_second: float = 30.0
     chat_interval: float = 1.0  # seconds per message to one private chat, sustained
     group_interval: float = 3.0  # seconds per message to one group (20 a minute)
     chat_burst: int = 3
+    # paid broadcasts: a broadcast's messages go at this rate beside `per_second` (0: they
+    # share `per_second` with everything else)
+    broadcast_per_second: float = 0.0
     _due: dict[int, float] = field(default_factory=dict)  # each chat's theoretical time
     _paused: dict[int, float] = field(default_factory=dict)
-    _tokens: float = 0.0
-    _refilled: float | None = None
+    _all: RateWindow | None = None  # built at the first message (the rates are set by then)
+    _broadcasts: RateWindow | None = None
     _swept: float | None = None
 
-    def take(self, chat: int | None, moment: float) -> bool:
+    def take(self, chat: int | None, moment: float, broadcast: bool = False) -> bool:
         """Whether a message to `chat` may go at `moment` (POSIX seconds); if so, it is
-        counted against the limits."""
+        counted against the limits. A broadcast's message counts against
+        `broadcast_per_second` instead of `per_second` when that is set."""
         interval = 0.0
         if chat is not None:
             paused = self._paused.get(chat)
@@ -62,14 +90,16 @@ class Limits:
             due = self._due.get(chat)
             if due is not None and due - moment > (self.chat_burst - 1) * interval:
                 return False
-        if self._refilled is None:
-            self._refilled, self._tokens = moment, self.per_second
-        elapsed = moment - self._refilled
-        self._tokens = min(self.per_second, self._tokens + elapsed * self.per_second)
-        self._refilled = moment
-        if self._tokens < 1:
+        if broadcast and self.broadcast_per_second > 0:
+            if self._broadcasts is None:
+                self._broadcasts = RateWindow(self.broadcast_per_second)
+            window = self._broadcasts
+        else:
+            if self._all is None:
+                self._all = RateWindow(self.per_second)
+            window = self._all
+        if not window.take(moment):
             return False
-        self._tokens -= 1
         if chat is not None:
             due = self._due.get(chat, moment)
             self._due[chat] = (due if due > moment else moment) + interval
@@ -170,6 +200,8 @@ class Sender:
         self.waits = CallWaits()
         self.answers = answers  # silent answers to presses, handed over in memory
         self.problems = problems or ProblemSink()
+        # BOT_PAID_BROADCAST: a broadcast's sendMessage calls carry allow_paid_broadcast
+        self.paid_broadcast = False
         journal = journal_beside(outbox.db)
         self.recorder = SendRecorder(outbox, self.problems, journal, group=self.parallel)
         # told after each round which chats got a message, and when (the reply metrics)
@@ -193,10 +225,10 @@ class Sender:
         held: set[int | None] = set()  # chats waiting: their later messages wait too (order)
         moment = now.timestamp()
         due = self.outbox.pending(now, limit)
-        fed = self._feed(now, moment, len(due))
+        fed = self._feed(now, moment, due)
         for queued in due:
             chat = queued.chat_id
-            if chat in held or not self.limits.take(chat, moment):
+            if chat in held or not self.limits.take(chat, moment, queued.broadcast_id is not None):
                 held.add(chat)
                 continue
             chats.setdefault(chat, []).append(queued)
@@ -212,15 +244,20 @@ class Sender:
                 if self.on_sent is not None:
                     self.on_sent(sent)
 
-    def _feed(self, now: dt.datetime, moment: float, due: int) -> int:
+    def _feed(self, now: dt.datetime, moment: float, due: list[QueuedEffect]) -> int:
         """Broadcasts use only the room replies leave: at most once a second, as many
-        messages as the global limit allows a second less those already due. A reply queued
-        meanwhile waits behind at most one second of broadcast. A failing feed is reported
-        and does not stop the round (the replies still go)."""
+        messages as the global limit allows a second less the replies due (and less the
+        broadcast's messages still waiting, which the feeder counts itself: `due` holds at
+        most a round's worth). A reply queued meanwhile waits behind at most one second of
+        broadcast. With paid broadcasts their messages have a rate of their own, and replies
+        theirs. A failing feed is reported and does not stop the round (the replies go)."""
         if self.feeder is None or (self._fed is not None and moment - self._fed < 1.0):
             return 0
         self._fed = moment
-        room = int(self.limits.per_second) - due
+        if self.limits.broadcast_per_second > 0:  # replies do not share it
+            room = int(self.limits.broadcast_per_second)
+        else:
+            room = int(self.limits.per_second) - sum(1 for q in due if q.broadcast_id is None)
         if room <= 0:
             return 0
         try:
@@ -300,8 +337,11 @@ class Sender:
         if isinstance(effect, HttpRequest):
             return self._http(queued, effect)
         message_id: int | None = None
+        paid = self.paid_broadcast and queued.broadcast_id is not None
         try:
             for call in api_calls(effect, self.admins, self.uploads):
+                if paid and call.method == "sendMessage":  # Telegram charges Stars for it
+                    call = replace(call, params={**call.params, "allow_paid_broadcast": True})
                 if measure:  # not for every call: reading the thread's CPU time is a syscall
                     started, cpu_started = time.perf_counter(), time.thread_time()
                 try:

@@ -290,9 +290,9 @@ class ScenarioCompiler:
             self.waits_for_calls = True
             return Plugin(raw["call"], self.value(raw.get("with")), raw.get("save_as"))
         if "broadcast" in raw:
-            return Broadcast(
-                self.text(raw["broadcast"]["text"], "none"), raw["broadcast"].get("where")
-            )
+            cast = raw["broadcast"]
+            text = self.text(cast["text"], "none") if "text" in cast else None
+            return Broadcast(text, cast.get("where"), cast.get("message"))
         if "set_language" in raw:
             return SetLanguage(self.text(raw["set_language"], "data"))
         return Assign(self.assignments(raw.get("set")))
@@ -429,6 +429,7 @@ class ScenarioCompiler:
             migrations=dict(data.get("migrations", {})),
             privacy=frozenset(k for k, on in data.get("privacy", {}).items() if on),
             flags={str(k): bool(v) for k, v in data.get("flags", {}).items()},
+            messages={str(k): self.text(v, "none") for k, v in data.get("messages", {}).items()},
             version=hashlib.sha256(
                 json.dumps(data, sort_keys=True, default=str).encode()
             ).hexdigest()[:12],

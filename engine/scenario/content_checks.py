@@ -16,6 +16,7 @@ from engine.core.durations import DurationError, parse_duration
 from engine.core.templating import CONTEXT_NAMES
 from engine.scenario.diagnostics import Diagnostic, error, warning
 from engine.scenario.inventory import Ask, Inventory
+from engine.scenario.message_checks import check_broadcast_messages
 from engine.scenario.role_checks import check_roles
 from engine.scenario.schema_check import describe_path
 from engine.scenario.suggestions import did_you_mean
@@ -42,6 +43,7 @@ def check_content(inv: Inventory, data: Any, source: SourceMap) -> Iterator[Diag
     yield from _buttons(inv, source)
     yield from _start_only(inv, data, source)
     yield from check_roles(data, source)
+    yield from check_broadcast_messages(inv, data, source)
     yield from _duplicates(inv, source)
     for ask in inv.asks:
         yield from _ask(ask, source)

@@ -101,6 +101,8 @@ class Inventory:
     durations: list[Name] = field(default_factory=list)
     defined_vars: dict[str, Path] = field(default_factory=dict)
     flags: frozenset[str] = frozenset()  # the feature flags declared under `flags:`
+    # `broadcast: {message: NAME}`: the names, each to be found under `messages:`
+    broadcast_messages: list[Name] = field(default_factory=list)
     cleared_vars: list[Name] = field(default_factory=list)
     commands: list[Name] = field(default_factory=list)
     keyboards: list[Keyboard] = field(default_factory=list)
@@ -177,6 +179,9 @@ class _Walker:
         for name in _dict(data.get("vars")):
             self.define(name, ("vars", name))
         inv.flags = frozenset(str(name) for name in _dict(data.get("flags")))
+        for name, text in _dict(data.get("messages")).items():
+            if isinstance(text, str):  # a broadcast's text: its template is checked too
+                inv.templates.append(Text(text, ("messages", name), 4096))
         bot = _dict(data.get("bot"))
         self.parse_mode = str(bot.get("parse_mode", "HTML"))
         start = bot.get("start")
@@ -496,5 +501,9 @@ class _Walker:
             broadcast = _dict(action.get("broadcast"))
             if isinstance(broadcast.get("text"), str):
                 inv.templates.append(Text(broadcast["text"], (*apath, "broadcast", "text")))
+            if isinstance(broadcast.get("message"), str):
+                inv.broadcast_messages.append(
+                    Name(broadcast["message"], (*apath, "broadcast", "message"))
+                )
             if isinstance(action.get("set_language"), str):
                 inv.templates.append(Text(action["set_language"], (*apath, "set_language")))

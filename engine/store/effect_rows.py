@@ -104,7 +104,7 @@ class EffectRows:
         try:
             queue_broadcast(
                 text=effect.text,
-                message_key=None,
+                message_key=effect.message,
                 where=effect.where,
                 actor=f"admin:{effect.user_id}",
                 now=stamp,

@@ -165,6 +165,14 @@ def _add_columns(db: peewee.Database, table: str, columns: dict[str, str]) -> No
             db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {kind}')
 
 
+def _broadcast_progress_v11(db: peewee.Database) -> None:
+    """A broadcast remembers when the admin who started it was last told how it goes, so a
+    progress message goes at most once a minute, also across a restart."""
+    if "told" not in {c.name for c in db.get_columns("broadcasts")}:
+        kind = "DATETIME" if isinstance(db, peewee.SqliteDatabase) else "TIMESTAMP"
+        db.execute_sql(f'ALTER TABLE "broadcasts" ADD COLUMN "told" {kind}')
+
+
 # --stats reads the incoming rows of the message log four ways (engine/admin/stats.py); each
 # index holds those rows in the order one query groups them, with every column it reads
 # (`direction` too: the queries bind 'in' as a parameter, and an index without the column
@@ -181,7 +189,7 @@ STATS_INDEXES = {
 }
 
 
-def _stats_indexes_v11(db: peewee.Database) -> None:
+def _stats_indexes_v12(db: peewee.Database) -> None:
     """--stats on a million users and ten million log rows took a minute (bench/stats.py):
     four full reads of the log, each sorted. These partial indexes (incoming rows only)
     cost each update that many index entries more (bench/store.py, docs/operations.md)."""
@@ -215,7 +223,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
         "one message log row per update; sessions keep when they entered",
         _log_one_row_per_update_v10,
     ),
-    (11, "the message log indexed for --stats (incoming rows)", _stats_indexes_v11),
+    (11, "broadcasts remember when their progress was last told", _broadcast_progress_v11),
+    (12, "the message log indexed for --stats (incoming rows)", _stats_indexes_v12),
 ]
 LATEST = MIGRATIONS[-1][0]
 

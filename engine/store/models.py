@@ -171,6 +171,7 @@ class BroadcastRow(_Model):
     finished = peewee.DateTimeField(null=True)
     created_by = peewee.TextField(default="cli")  # "cli" or "admin:<id>"
     progress_chat = peewee.BigIntegerField(null=True)  # the admin told of its progress
+    told = peewee.DateTimeField(null=True)  # when that chat was last told (schema 11)
 
     class Meta:
         table_name = "broadcasts"

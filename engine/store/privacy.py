@@ -11,6 +11,7 @@ from typing import Any
 from engine.store.crypto import SensitiveCipher
 from engine.store.models import (
     AuditRow,
+    BroadcastRow,
     InboxRow,
     MessageLogRow,
     OutboxRow,
@@ -134,6 +135,10 @@ def export_user(user_id: int, cipher: SensitiveCipher | None = None) -> dict[str
         .where((AuditRow.subject == str(user_id)) | (AuditRow.actor == f"user:{user_id}"))
         .order_by(AuditRow.id)
     ]
+    granted = [
+        {"role": r.role, "granted_at": _stamp(r.granted_at), "granted_by": r.granted_by}
+        for r in RoleRow.select().where(RoleRow.user_id == user_id).order_by(RoleRow.role)
+    ]
     return {
         "user": profile,
         "conversations": sessions,
@@ -142,7 +147,37 @@ def export_user(user_id: int, cipher: SensitiveCipher | None = None) -> dict[str
         "inbox": inbox,
         "outbox": outbox,
         "audit_log": audits,
+        "granted_roles": granted,  # by the operator (`--grant`); admin comes from BOT_ADMINS
+        "broadcasts_started": _broadcasts_by(user_id),
     }
+
+
+def _broadcasts_by(user_id: int) -> list[dict[str, Any]]:
+    """The broadcasts an admin started from Telegram (`admin:<id>`): what they sent, to whom
+    and how it went."""
+    rows = (
+        BroadcastRow.select()
+        .where(
+            (BroadcastRow.created_by == f"admin:{user_id}")
+            | (BroadcastRow.progress_chat == user_id)
+        )
+        .order_by(BroadcastRow.id)
+    )
+    return [
+        {
+            "id": r.id,
+            "text": r.text,
+            "message": r.message_key,
+            "where": r.condition,
+            "status": r.status,
+            "created": _stamp(r.created),
+            "finished": _stamp(r.finished),
+            "sent": r.sent,
+            "blocked": r.blocked,
+            "failed": r.failed,
+        }
+        for r in rows
+    ]
 
 
 def _json_or_text(text: str) -> Any:
@@ -185,6 +220,11 @@ def delete_user(user_id: int) -> dict[str, int]:
         "users": UserRow.delete().where(UserRow.id == user_id).execute(),
         # roles granted by the operator (`--grant`): data about them too; re-granted if wanted
         "roles": RoleRow.delete().where(RoleRow.user_id == user_id).execute(),
+        # a broadcast they started stays (the operator's record, audited by id) and goes on;
+        # only its progress messages to them stop
+        "broadcasts_untold": BroadcastRow.update(progress_chat=None)
+        .where(BroadcastRow.progress_chat == user_id)
+        .execute(),
     }
     return counts
 

@@ -31,6 +31,7 @@ class QueuedEffect:
     chat_id: int | None
     effect: Effect
     attempts: int
+    broadcast_id: int | None = None  # one of a broadcast's messages (paid broadcasts)
 
 
 @quick_init
@@ -94,7 +95,7 @@ def _pending_sql(mark: str) -> str:
     and its first such row: read through the same index (retries are few), then looked up
     for each due row, which is left out when it comes after it."""
     return (
-        'SELECT o.id, o.chat_id, o.payload, o.attempts FROM "outbox" AS o '
+        'SELECT o.id, o.chat_id, o.payload, o.attempts, o.broadcast_id FROM "outbox" AS o '
         'LEFT JOIN (SELECT chat_id, MIN(id) AS first FROM "outbox" '
         f"WHERE status = 'pending' AND not_before > {mark} GROUP BY chat_id) AS waiting "
         "ON waiting.chat_id = o.chat_id "
@@ -116,7 +117,7 @@ class Outbox:
             f"SELECT 1 FROM \"outbox\" WHERE status = 'pending' AND not_before > {mark} LIMIT 1"
         )
         self.due_sql = (
-            'SELECT id, chat_id, payload, attempts FROM "outbox" '
+            'SELECT id, chat_id, payload, attempts, broadcast_id FROM "outbox" '
             f"WHERE status = 'pending' AND not_before <= {mark} ORDER BY id LIMIT {mark}"
         )
         self._sqlite = isinstance(db, peewee.SqliteDatabase)
@@ -148,8 +149,8 @@ class Outbox:
         else:
             rows = self.db.execute_sql(self.pending_sql, (stamp, stamp, int(limit))).fetchall()
         return [
-            QueuedEffect(row_id, chat, self._effect(payload), attempts)
-            for row_id, chat, payload, attempts in rows
+            QueuedEffect(row_id, chat, self._effect(payload), attempts, broadcast)
+            for row_id, chat, payload, attempts, broadcast in rows
         ]
 
     def record(self, outcomes: list[Outcome]) -> None:
