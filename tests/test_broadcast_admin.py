@@ -217,8 +217,8 @@ def test_a_schema_9_database_gets_the_progress_column_and_keeps_its_broadcasts(
                 "failed, created, created_by) VALUES ('Hi', 'done', 0, 1, 0, 1, 0, 0, "
                 "'2026-01-05 12:00:00', 'cli')"
             )
-        assert migrations.migrate(db)[-1] == (
-            "schema 11: broadcasts remember when their progress was last told"
+        assert "schema 11: broadcasts remember when their progress was last told" in (
+            migrations.migrate(db)  # and the later steps
         )
         migrations.check(db)
         done = report(db, 1)

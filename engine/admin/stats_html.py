@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 import jinja2
+import markupsafe
 
 from engine.admin.stats import Stats
 from engine.admin.stats_output import duration
@@ -18,6 +19,7 @@ from engine.admin.stats_output import duration
 WIDTH = 400  # every chart's viewBox width: its text stays readable scaled down to a phone
 LABEL_CHARACTERS = 44  # a longer name is cut in the chart (whole in its <title> and table)
 MOST_LANGUAGES = 12  # drawn one by one; the rest as one bar (all of them in the table)
+GLYPH_WIDTH = 0.62  # an average character's width in em, sans-serif (wide ones squeeze)
 FUNNEL_ROW = 86  # a state's label, two bars and two lines of figures
 LANGUAGE_ROW = 38  # a language's label and bar
 MOST_DOTS = 62  # days with a dot (and its tooltip) each; above, the lines alone
@@ -84,6 +86,7 @@ def render_html(stats: Stats, generated: dt.datetime) -> str:
         autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True
     )
     environment.filters["n"] = lambda value: f"{value:,}"
+    environment.globals["fit"] = fit
     source = resources.files("engine.admin").joinpath("templates/stats.html.j2")
     template = environment.from_string(source.read_text(encoding="utf-8"))
     days = _days(stats)
@@ -102,6 +105,16 @@ def render_html(stats: Stats, generated: dt.datetime) -> str:
         funnel=_funnel_chart(stats),
         width=WIDTH,
     )
+
+
+def fit(text: str, size: float, room: float) -> markupsafe.Markup:
+    """The attributes that squeeze a chart's text into `room` units when it may not fit
+    there at `size` px (a long state name, seven-digit figures); nothing when it fits. The
+    width is guessed from the characters (the browser's font is not known here), generously,
+    so a text is squeezed a little early rather than run out of its chart."""
+    if len(text) * size * GLYPH_WIDTH <= room:
+        return markupsafe.Markup("")
+    return markupsafe.Markup(f' textLength="{room:g}" lengthAdjust="spacingAndGlyphs"')
 
 
 def _days(stats: Stats) -> list[str]:
