@@ -87,6 +87,7 @@ def render_html(stats: Stats, generated: dt.datetime) -> str:
     )
     environment.filters["n"] = lambda value: f"{value:,}"
     environment.globals["fit"] = fit
+    environment.globals["text_width"] = text_width
     source = resources.files("engine.admin").joinpath("templates/stats.html.j2")
     template = environment.from_string(source.read_text(encoding="utf-8"))
     days = _days(stats)
@@ -112,9 +113,14 @@ def fit(text: str, size: float, room: float) -> markupsafe.Markup:
     there at `size` px (a long state name, seven-digit figures); nothing when it fits. The
     width is guessed from the characters (the browser's font is not known here), generously,
     so a text is squeezed a little early rather than run out of its chart."""
-    if len(text) * size * GLYPH_WIDTH <= room:
+    if text_width(text, size) <= room:
         return markupsafe.Markup("")
     return markupsafe.Markup(f' textLength="{room:g}" lengthAdjust="spacingAndGlyphs"')
+
+
+def text_width(text: str, size: float) -> float:
+    """A text's width at `size` px as `fit` guesses it."""
+    return len(text) * size * GLYPH_WIDTH
 
 
 def _days(stats: Stats) -> list[str]:
