@@ -99,7 +99,7 @@ def fill_log(db: peewee.Database, rows: int, users: int) -> None:
     else:
         source = f"FROM generate_series({have}, {rows - 1}) AS n(i)"
     modulo = "%" if isinstance(db, peewee.SqliteDatabase) else "%%"  # psycopg2's marks
-    user = f"(1 + (i * 7919) {modulo} {users})"
+    user = f"(1 + (i {modulo} {users}) * 7919 {modulo} {users})"  # within 32-bit integers
     with db.atomic():
         db.execute_sql(
             "INSERT INTO message_log (at, chat_id, user_id, direction, kind, state, to_state,"
