@@ -1,0 +1,1 @@
+"""The web side: the playground (and later the admin panel), aiohttp apps with their pages."""
