@@ -1,0 +1,198 @@
+"""`run.py --playground`: the scenario played through the real pipeline, as the page sees it
+over HTTP (the browser's own tests are in test_playground_browser.py)."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+from builders import ROOT
+from playground_helpers import SCENARIO, bot_texts, playground, rewrite, write_scenario
+
+from engine.cli import run
+
+
+def test_the_conversation_starts_with_start_and_a_press_edits_the_message(tmp_path: Path) -> None:
+    with playground(write_scenario(tmp_path), "--name", "Ann") as page:
+        view = page.view()
+        assert view["name"] == "Play Bot" and view["state"] == "menu"
+        first = view["messages"][1]
+        assert first["html"] == "Hello <b>Ann</b>! Pick one:"
+        assert [[b["text"] for b in row] for row in first["buttons"]] == [
+            ["Joke", "Phone"],
+            ["Timer"],
+        ]
+        view = page.press("Joke")
+        assert view["state"] == "joke"
+        edited = view["messages"][1]
+        assert edited["id"] == first["id"] and edited["edited"] is True  # in place, not a new one
+        assert edited["html"] == "A <i>short</i> joke."
+        assert [[b["text"] for b in row] for row in edited["buttons"]] == [["Back"]]
+
+
+def test_a_sharing_key_shares_a_contact_and_the_sensitive_variable_is_masked(
+    tmp_path: Path,
+) -> None:
+    with playground(write_scenario(tmp_path)) as page:
+        view = page.press("Phone")
+        assert view["keyboard"] == [[{"text": "Share my phone number", "shares": "contact"}]]
+        view = page.post("api/send", {"text": "Share my phone number"})
+        assert view["state"] == "thanks" and view["ended"] is True
+        assert "Thanks, we will call you." in bot_texts(view)
+        assert view["keyboard"] == []  # remove_keyboard
+        assert view["variables"]["phone"] == "••••••"  # stored, but not shown
+        notes = [m["html"] for m in view["messages"] if m["from"] == "note"]
+        assert any("you share the phone number" in n for n in notes)
+
+
+def test_the_clock_fires_a_timer(tmp_path: Path) -> None:
+    with playground(write_scenario(tmp_path)) as page:
+        page.press("Timer")
+        view = page.post("api/wait", {"duration": "5m"})
+        assert "Ten minutes are over." not in bot_texts(view)
+        view = page.post("api/wait", {"duration": "6m"})
+        assert "Ten minutes are over." in bot_texts(view)
+        assert view["state"] == "menu"
+
+
+def test_restart_starts_over_and_a_language_switch_is_said(tmp_path: Path) -> None:
+    with playground(write_scenario(tmp_path)) as page:
+        page.press("Joke")
+        view = page.post("api/restart")
+        assert view["state"] == "menu"
+        assert bot_texts(view) == ["Hello <b>Alex</b>! Pick one:"]
+        view = page.post("api/language", {"language": "de"})
+        assert view["language"] == "de"
+
+
+def test_a_message_cannot_put_markup_into_the_page(tmp_path: Path) -> None:
+    scenario = SCENARIO.replace(
+        "A <i>short</i> joke.", "You said {{ message.text }}. <a href='javascript:alert(1)'>x</a>"
+    ).replace("buttons:\n      - {text: Back, goto: menu}", "on:\n      - {type: text, goto: joke}")
+    with playground(write_scenario(tmp_path, scenario)) as page:
+        page.press("Joke")
+        view = page.post("api/send", {"text": "<img src=x onerror=alert(1)>"})
+        said = bot_texts(view)[-1]
+        assert said.startswith("You said &lt;img src=x onerror=alert(1)&gt;.")
+        assert '<span class="link">x</span>' in said  # a javascript: link is no link
+        assert "<img" not in said and "javascript:" not in said
+
+
+def test_pages_carry_a_content_security_policy_and_only_this_page_may_post(
+    tmp_path: Path,
+) -> None:
+    with playground(write_scenario(tmp_path)) as page:
+        with urllib.request.urlopen(page.url, timeout=10) as answer:
+            html = answer.read().decode()
+            policy = answer.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "default-src 'none'" in policy
+        assert 'src="/static/mermaid.min.js"' in html and "http" not in html.split("<body>")[0]
+        with urllib.request.urlopen(page.url + "static/mermaid.min.js", timeout=10) as answer:
+            assert answer.headers["Content-Security-Policy"]
+        form = urllib.request.Request(page.url + "api/send", data=b"text=hi", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(form, timeout=10)
+        refused.value.close()
+        assert refused.value.code == 415  # a form of another site cannot post here
+        rebound = urllib.request.Request(page.url + "api/view", headers={"Host": "evil.example"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(rebound, timeout=10)
+        refused.value.close()
+        assert refused.value.code == 403
+        assert page.view()["messages"][-1]["from"] == "bot"  # nothing of it reached the chat
+
+
+def test_a_saved_file_runs_from_the_next_message_and_a_broken_one_shows_its_errors(
+    tmp_path: Path,
+) -> None:
+    path = write_scenario(tmp_path)
+    with playground(path) as page:
+        version = page.view()["version"]
+        rewrite(path, SCENARIO.replace("A <i>short</i> joke.", "A <i>new</i> joke."))
+        view = page.until(lambda v: v["version"] != version)
+        assert view["errors"] == [] and view["state"] == "menu"  # the conversation goes on
+        assert page.press("Joke")["messages"][1]["html"] == "A <i>new</i> joke."
+        rewrite(path, SCENARIO.replace("{text: Back, goto: menu}", "{text: Back, goto: nowhere}"))
+        view = page.until(lambda v: bool(v["errors"]))
+        error = view["errors"][0]
+        assert error["where"] == f"{path}:{error['line']}:{error['column']}"
+        assert error["line"] == 17 and "nowhere" in error["message"]
+        view = page.press("Back")  # the previous version keeps answering
+        assert view["state"] == "menu"
+        rewrite(path, SCENARIO)
+        assert page.until(lambda v: not v["errors"])["running"]
+
+
+def test_a_file_broken_from_the_start_shows_its_errors_then_runs_once_fixed(
+    tmp_path: Path,
+) -> None:
+    path = write_scenario(tmp_path, SCENARIO.replace("start: menu", "start: nowhere"))
+    with playground(path) as page:
+        view = page.view()
+        assert not view["running"] and view["errors"]
+        assert view["errors"][0]["where"].startswith(f"{path}:4:")
+        rewrite(path, SCENARIO)
+        view = page.until(lambda v: v["running"])
+        assert bot_texts(view) == ["Hello <b>Alex</b>! Pick one:"]
+
+
+def test_the_diagram_names_each_state_and_a_state_shows_its_yaml_lines(tmp_path: Path) -> None:
+    with playground(write_scenario(tmp_path)) as page:
+        diagram = page.get("api/diagram")
+        assert diagram["mermaid"].startswith("flowchart")
+        assert set(diagram["ids"]) == {"menu", "joke", "ask_phone", "thanks", "waiting"}
+        assert f'{diagram["ids"]["joke"]}["joke"]' in diagram["mermaid"]
+        source = page.get("api/state?name=joke")
+        assert source["line"] == 14
+        assert source["lines"] == [
+            "  joke:",
+            "    say: A <i>short</i> joke.",
+            "    buttons:",
+            "      - {text: Back, goto: menu}",
+        ]
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            page.get("api/state?name=nowhere")
+        missing.value.close()
+        assert missing.value.code == 404
+
+
+def test_save_as_test_writes_a_case_that_run_py_test_passes(tmp_path: Path) -> None:
+    path = write_scenario(tmp_path)
+    with playground(path, "--name", "Ann") as page:
+        page.press("Joke")
+        page.press("Back")
+        page.press("Timer")
+        page.post("api/wait", {"duration": "11m"})
+        page.press("Phone")
+        page.post("api/send", {"text": "Share my phone number"})
+        saved = page.post("api/save-test", {"name": "from the playground"})
+    tests = tmp_path / "play.tests.yaml"
+    assert saved["file"] == str(tests)
+    case = yaml.safe_load(tests.read_text(encoding="utf-8"))[0]
+    assert case["name"] == "from the playground" and case["user"] == {"first_name": "Ann"}
+    assert case["steps"][0] == {
+        "send": "/start",
+        "expect": "Hello Ann! Pick one:",
+        "expect_state": "menu",
+    }
+    assert case["steps"][1]["press"] == "Joke" and case["steps"][1]["expect_state"] == "joke"
+    run_it = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "--test", str(tests)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert run_it.returncode == 0, run_it.stdout + run_it.stderr
+    assert "1 passed" in run_it.stdout or "passed" in run_it.stdout
+
+
+def test_port_belongs_to_the_playground() -> None:
+    err = io.StringIO()
+    assert run(["--chat", "--port", "8000"], io.StringIO(), err) == 2
+    assert "--port applies to --playground only" in err.getvalue()
