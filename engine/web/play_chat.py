@@ -196,6 +196,9 @@ class PlayChat(StoredChat):
             self.keys, self.keyboard, self.placeholder = [], [], ""
 
     def variables(self) -> dict[str, Any]:
-        """The session's variables, the scenario's sensitive ones masked."""
+        """The session's variables, the scenario's sensitive ones masked once they hold
+        something (an empty one shows as empty: nothing is hidden there)."""
         sensitive = self.bot.holder.current.sensitive
-        return {k: MASK if k in sensitive else v for k, v in self.session.vars.items()}
+        return {
+            k: MASK if k in sensitive and v is not None else v for k, v in self.session.vars.items()
+        }

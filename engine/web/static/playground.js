@@ -149,6 +149,9 @@ async function loadDiagram() {
   }
   const { svg } = await window.mermaid.render("graph-" + data.revision, data.mermaid);
   box.innerHTML = svg;
+  const drawn = box.querySelector("svg");
+  const natural = drawn ? parseFloat(drawn.style.maxWidth) : NaN;
+  if (natural) drawn.style.width = natural + "px"; // its own size: the box scrolls, labels stay legible
   const states = Object.fromEntries(Object.entries(nodeIds).map(([state, id]) => [id, state]));
   box.querySelectorAll("g.node").forEach((group) => {
     const state = states[nodeOf(group)];
