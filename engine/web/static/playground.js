@@ -178,6 +178,7 @@ async function showYaml(state) {
   $("yaml").hidden = false;
   $("yaml-title").textContent = source.file + ":" + source.line + " (state " + state + ")";
   $("yaml-lines").textContent = source.lines.map((line, i) => String(source.line + i).padStart(4) + "  " + line).join("\n");
+  $("yaml").scrollIntoView({ block: "nearest" });
 }
 
 async function refresh() {
