@@ -61,14 +61,27 @@ def test_the_clock_fires_a_timer(tmp_path: Path) -> None:
         assert view["state"] == "menu"
 
 
-def test_restart_starts_over_and_a_language_switch_is_said(tmp_path: Path) -> None:
+def test_restart_starts_over(tmp_path: Path) -> None:
     with playground(write_scenario(tmp_path)) as page:
         page.press("Joke")
         view = page.post("api/restart")
         assert view["state"] == "menu"
         assert bot_texts(view) == ["Hello <b>Alex</b>! Pick one:"]
+
+
+def test_a_language_switch_starts_over_in_that_language() -> None:
+    with playground(ROOT / "scenarios" / "demo.yaml", "--name", "Jonas") as page:
+        view = page.view()
+        assert view["languages"] == ["en", "ru", "de"]
+        assert bot_texts(view)[0] == "Hi Jonas! Welcome to <b>Pizza Planet</b> 🍕"
         view = page.post("api/language", {"language": "de"})
         assert view["language"] == "de"
+        assert bot_texts(view)[0] == "Hi Jonas! Willkommen bei <b>Pizza Planet</b> 🍕"
+        assert page.press("🍕 Pizza bestellen")["keyboard"][0][2]["text"] == "Groß"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            page.post("api/language", {"language": "fr"})
+        refused.value.close()
+        assert refused.value.code == 400
 
 
 def test_a_message_cannot_put_markup_into_the_page(tmp_path: Path) -> None:
@@ -189,7 +202,8 @@ def test_save_as_test_writes_a_case_that_run_py_test_passes(tmp_path: Path) -> N
         cwd=tmp_path,
     )
     assert run_it.returncode == 0, run_it.stdout + run_it.stderr
-    assert "1 passed" in run_it.stdout or "passed" in run_it.stdout
+    assert "PASS  from the playground" in run_it.stdout
+    assert "1 test in 1 file: 1 passed" in run_it.stdout
 
 
 def test_port_belongs_to_the_playground() -> None:

@@ -126,10 +126,6 @@ class PlayChat(StoredChat):
         self._step({"wait": duration})
         self.wait(duration)
 
-    def switch_language(self, language: str) -> None:
-        self.user = dataclasses.replace(self.user, language=language)
-        self.out.write(f"(your Telegram is now set to the language {language})\n")
-
     # what the bot does, as the page shows it
 
     def show(self, effect: Effect) -> None:

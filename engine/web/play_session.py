@@ -124,6 +124,21 @@ class PlaySession:
                 self._open()
             self.revision += 1
 
+    def switch_language(self, language: str) -> None:
+        """Start over as a user whose Telegram speaks `language`: a conversation keeps the
+        language it started in (the bot's choice is stored with the session), so only a new
+        one shows the bot in another language. ValueError for one the scenario lacks."""
+        with self.lock:
+            scenario = self.bot.holder.current if self.bot is not None else None
+            if scenario is None or language not in _languages(
+                scenario.language, scenario.languages
+            ):
+                raise ValueError(f"the scenario does not speak {language!r}")
+            self.language = language
+            self.restart()
+            if self.chat is not None:
+                self.chat.out.write(f"(started over in the language {language})\n")
+
     def act(self, action: Callable[[PlayChat], None]) -> None:
         """Do what the user did on the page; the step remembers the state it left them in."""
         with self.lock:

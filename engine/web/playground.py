@@ -128,7 +128,10 @@ async def _act(request: web.Request) -> web.Response:
         await asyncio.to_thread(session.act, lambda chat: chat.wait_for(duration))
     elif what == "language":
         language = _text(body, "language", 20)
-        await asyncio.to_thread(session.act, lambda chat: chat.switch_language(language))
+        try:
+            await asyncio.to_thread(session.switch_language, language)
+        except ValueError as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from exc
     elif what == "restart":
         await asyncio.to_thread(session.restart)
     else:
