@@ -185,15 +185,20 @@ def test_save_as_test_writes_a_case_that_run_py_test_passes(tmp_path: Path) -> N
         page.press("Phone")
         page.post("api/send", {"text": "Share my phone number"})
         saved = page.post("api/save-test", {"name": "from the playground"})
+        page.post("api/send", {"text": "/start"})
+        page.post("api/save-test", {"name": "and on after the end"})  # appended to the file
     tests = tmp_path / "play.tests.yaml"
     assert saved["file"] == str(tests)
-    case = yaml.safe_load(tests.read_text(encoding="utf-8"))[0]
+    written = tests.read_text(encoding="utf-8")
+    assert written.startswith("# Conversation tests of play.yaml: run them with")
+    case, second = yaml.safe_load(written)
+    assert second["name"] == "and on after the end" and len(second["steps"]) == 8
     assert case["name"] == "from the playground" and case["user"] == {"first_name": "Ann"}
-    assert case["steps"][0] == {
-        "send": "/start",
-        "expect": "Hello Ann! Pick one:",
-        "expect_state": "menu",
-    }
+    assert list(case["steps"][0].items()) == [  # in the order a person writes them
+        ("send", "/start"),
+        ("expect", "Hello Ann! Pick one:"),
+        ("expect_state", "menu"),
+    ]
     assert case["steps"][1]["press"] == "Joke" and case["steps"][1]["expect_state"] == "joke"
     run_it = subprocess.run(
         [sys.executable, str(ROOT / "run.py"), "--test", str(tests)],
@@ -203,7 +208,7 @@ def test_save_as_test_writes_a_case_that_run_py_test_passes(tmp_path: Path) -> N
     )
     assert run_it.returncode == 0, run_it.stdout + run_it.stderr
     assert "PASS  from the playground" in run_it.stdout
-    assert "1 test in 1 file: 1 passed" in run_it.stdout
+    assert "2 tests in 1 file: 2 passed" in run_it.stdout
 
 
 def test_port_belongs_to_the_playground() -> None:

@@ -205,10 +205,18 @@ class PlaySession:
             if os.path.exists(target):
                 with open(target, encoding="utf-8") as file:
                     existing = file.read()
+            if not existing:
+                text = (
+                    f"# Conversation tests of {os.path.basename(self.path)}: run them with "
+                    f"`python3 run.py --test {target}`.\n# Saved from the playground; edit "
+                    "them as you like.\n\n" + text
+                )
+            elif not existing.endswith("\n"):
+                text = "\n\n" + text
+            else:
+                text = "\n" + text
             with open(target, "a", encoding="utf-8") as file:
-                if existing and not existing.endswith("\n"):
-                    file.write("\n")
-                file.write(("\n" if existing else "") + text)
+                file.write(text)
             self.chat.out.write(f"(saved as the test case {name!r} in {target})\n")
             self.revision += 1
             return target
@@ -239,13 +247,14 @@ def as_test_case(chat: PlayChat, name: str) -> dict[str, Any]:
     case["now"] = chat.started.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S+00:00")
     steps = []
     for step in chat.steps:
-        written = {k: v for k, v in step.items() if k != "expect"}
-        written["expect"] = list(step["expect"]) if step["expect"] else None
-        if written["expect"] is None:
-            del written["expect"]
+        written = {k: v for k, v in step.items() if k not in ("expect", "expect_state")}
+        expect = step["expect"]
+        if not expect:
             written["no_reply"] = True
-        elif len(written["expect"]) == 1:
-            written["expect"] = written["expect"][0]
+        else:
+            written["expect"] = expect[0] if len(expect) == 1 else list(expect)
+        if "expect_state" in step:
+            written["expect_state"] = step["expect_state"]
         steps.append(written)
     case["steps"] = steps
     return case
