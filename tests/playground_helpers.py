@@ -124,8 +124,11 @@ def bot_texts(view: dict[str, Any]) -> list[str]:
 
 
 @contextmanager
-def playground(scenario: Path, *options: str) -> Iterator[Playground]:
-    """`run.py --playground scenario --port 0` running until the block ends."""
+def playground(
+    scenario: Path, *options: str, env: dict[str, str] | None = None
+) -> Iterator[Playground]:
+    """`run.py --playground scenario --port 0` running until the block ends, then stopped
+    as a supervisor stops it (SIGTERM); it must exit 0."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -140,19 +143,20 @@ def playground(scenario: Path, *options: str) -> Iterator[Playground]:
         stderr=subprocess.STDOUT,
         text=True,
         cwd=scenario.parent,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
     )
+    stopped = False
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
         assert " is at http://127.0.0.1:" in line, line + process.stdout.read()
         url = line.split(" is at ")[1].split()[0]
         yield Playground(url, process)
-    finally:
         process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+        assert process.wait(timeout=20) == 0, process.stdout.read()
+        stopped = True
+    finally:
+        if not stopped:
             process.kill()
             process.wait()
         if process.stdout is not None:

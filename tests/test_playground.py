@@ -61,6 +61,16 @@ def test_the_clock_fires_a_timer(tmp_path: Path) -> None:
         assert view["state"] == "menu"
 
 
+def test_stopped_it_exits_0_and_deletes_its_database(tmp_path: Path) -> None:
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    with playground(write_scenario(tmp_path), env={"TMPDIR": str(temporary)}) as page:
+        page.press("Joke")
+        (folder,) = temporary.iterdir()
+        assert "playground-1.db" in [f.name for f in folder.iterdir()]
+    assert list(temporary.iterdir()) == []  # stopped by SIGTERM: nothing left behind
+
+
 def test_restart_starts_over(tmp_path: Path) -> None:
     with playground(write_scenario(tmp_path)) as page:
         page.press("Joke")
@@ -215,3 +225,32 @@ def test_port_belongs_to_the_playground() -> None:
     err = io.StringIO()
     assert run(["--chat", "--port", "8000"], io.StringIO(), err) == 2
     assert "--port applies to --playground only" in err.getvalue()
+
+
+def test_the_demo_shows_media_notices_links_and_what_the_user_shares() -> None:
+    with playground(ROOT / "scenarios" / "demo.yaml") as page:
+        view = page.view()
+        photo = next(m for m in view["messages"] if m.get("media"))
+        assert photo["media"] == {"kind": "photo", "name": "https://pizza-planet.example/menu.jpg"}
+        assert photo["html"] == "Today's menu. Every pizza is baked fresh in 15 minutes."
+        view = page.press("🌐 Our website")
+        assert view["messages"][-1] == {
+            "from": "note",
+            "html": "(opens https://pizza-planet.example)",
+        }
+        page.press("🍕 Order a pizza")
+        page.post("api/send", {"text": "Large"})
+        page.post("api/send", {"text": "2"})
+        page.press("🧀 Extra cheese")
+        view = page.press("🧀 Extra cheese")  # its `if: not cheese` no longer holds
+        assert view["messages"][-1] == {"from": "notice", "html": "This button has expired."}
+        page.press("➡️ Continue")
+        view = page.post("api/share", {"kind": "location"})
+        notes = [m["html"] for m in view["messages"] if m["from"] == "note"]
+        assert "(you share the location 52.52, 13.405)" in notes
+        view = page.post("api/share", {"kind": "photo"})
+        assert "(you send the photo photo-1)" in [m["html"] for m in view["messages"]]
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            page.post("api/share", {"kind": "hologram"})
+        refused.value.close()
+        assert refused.value.code == 400

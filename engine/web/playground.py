@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import re
+import signal
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
@@ -185,7 +186,8 @@ def playground_app(session: PlaySession) -> web.Application:
 
 
 async def serve(session: PlaySession, host: str, port: int, stdout: TextIO) -> None:
-    """Serve until cancelled; the address is printed (port 0: a free one) to click on."""
+    """Serve until SIGTERM or Ctrl-C; the address is printed (port 0: a free one) to click
+    on."""
     runner = web.AppRunner(playground_app(session), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -194,10 +196,15 @@ async def serve(session: PlaySession, host: str, port: int, stdout: TextIO) -> N
     url = f"http://{host}:{bound}/"
     stdout.write(f"The playground of {session.path} is at {url} (Ctrl-C stops it)\n")
     stdout.flush()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # Ctrl-C or a supervisor: stop cleanly
+        with contextlib.suppress(NotImplementedError):  # (Windows has no such handlers)
+            loop.add_signal_handler(sig, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
-        await runner.cleanup()
+        await runner.cleanup()  # the session closes: its temporary database is deleted
 
 
 def run_playground(
