@@ -3,6 +3,7 @@ over HTTP (the browser's own tests are in test_playground_browser.py)."""
 
 from __future__ import annotations
 
+import base64
 import io
 import subprocess
 import sys
@@ -254,3 +255,40 @@ def test_the_demo_shows_media_notices_links_and_what_the_user_shares() -> None:
             page.post("api/share", {"kind": "hologram"})
         refused.value.close()
         assert refused.value.code == 400
+
+
+PIXEL = base64.b64decode(  # a 1×1 PNG
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+)
+
+
+def test_a_local_picture_is_shown_and_a_file_the_bot_cannot_send_says_why(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "menu.png").write_bytes(PIXEL)
+    path = write_scenario(
+        tmp_path,
+        """\
+bot: {name: Pictures, language: en, start: show}
+vars: {other: gone.png}
+states:
+  show:
+    say:
+      - {photo: menu.png, caption: Our menu}
+      - {photo: "{{ other }}"}
+""",
+    )
+    with playground(path) as page:
+        first, second = (m["media"] for m in page.view()["messages"] if m.get("media"))
+        assert first == {"kind": "photo", "name": "menu.png", "preview": "/media/1.png"}
+        with urllib.request.urlopen(page.url + "media/1.png", timeout=10) as answer:
+            assert answer.headers["Content-Type"] == "image/png"
+            assert answer.read() == PIXEL
+        assert second["problem"] == (
+            "the bot cannot send this file: there is no media file gone.png in the media folder"
+        )
+        for guess in ("media/2.png", "media/..%2Fplay.yaml", "media/menu.png"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(page.url + guess, timeout=10)
+            refused.value.close()
+            assert refused.value.code == 404, guess

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 from typing import Any
 
 from engine.console import DEFAULT_LOCATION, DEFAULT_PHONE
@@ -25,10 +26,19 @@ from engine.core.effects import (
 from engine.core.events import ButtonPress
 from engine.runtime.app import Bot
 from engine.runtime.local_chat import StoredChat
+from engine.telegram.media_files import MediaFileError, is_remote, local_media
 from engine.testing.checks import visible_text
 from engine.web.telegram_html import as_html
 
 MASK = "••••••"  # a sensitive variable's value on the page
+# the local files the page shows as pictures, by their ending
+PREVIEW_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
 
 
 class _Notes(io.StringIO):
@@ -54,6 +64,7 @@ class PlayChat(StoredChat):
         self.steps: list[dict[str, Any]] = []  # what the user did, with what the bot answered
         self.keyboard: list[list[dict[str, Any]]] = []
         self.placeholder = ""
+        self.previews: dict[str, str] = {}  # "1.png" -> the file a message showed
         super().__init__(bot, _Notes(self), name)
         if language:
             self.user = dataclasses.replace(self.user, language=language)
@@ -136,7 +147,7 @@ class PlayChat(StoredChat):
                 item["html"] = as_html(effect.text, effect.parse_mode)
                 self._expect(visible_text(effect.text, effect.parse_mode))
             elif isinstance(effect, SendMedia):
-                item["media"] = {"kind": effect.kind, "name": effect.media}
+                item["media"] = {"kind": effect.kind, "name": effect.media, **self._file(effect)}
                 item["html"] = as_html(effect.caption, effect.parse_mode)
                 self._expect(visible_text(effect.caption, effect.parse_mode))
             else:
@@ -161,6 +172,24 @@ class PlayChat(StoredChat):
         elif isinstance(effect, ReportProblem):
             problem = f"problem in state {effect.state}: {effect.message}"
             self.add({"from": "problem", "html": as_html(problem, None)})
+
+    def _file(self, effect: SendMedia) -> dict[str, str]:
+        """A local file's preview address (images only), or why the bot could not send it,
+        as the sender would find; nothing for a web address or a Telegram file id."""
+        if is_remote(effect.media):
+            return {}
+        settings = self.bot.settings
+        folder = os.path.dirname(os.path.abspath(settings.scenario))
+        try:
+            path = local_media(effect.media, effect.kind, folder, settings.media_dir)
+        except MediaFileError as exc:
+            return {"problem": f"the bot cannot send this file: {exc}"}
+        extension = os.path.splitext(path)[1].lower()
+        if extension not in PREVIEW_TYPES:
+            return {}
+        name = f"{len(self.previews) + 1}{extension}"
+        self.previews[name] = path
+        return {"preview": f"/media/{name}"}
 
     def _expect(self, text: str) -> None:
         if self.steps and text:

@@ -186,6 +186,11 @@ class PlaySession:
                 "ids": view.node_ids,
             }
 
+    def preview(self, name: str) -> str | None:
+        """The file a message of this conversation showed as `name`; None for any other."""
+        with self.lock:
+            return self.chat.previews.get(name) if self.chat is not None else None
+
     def state_source(self, state: str) -> dict[str, Any] | None:
         with self.lock:
             return self.scenario.state_source(state)

@@ -18,6 +18,7 @@ import jinja2
 from aiohttp import web
 
 from engine.core.durations import DurationError, parse_duration
+from engine.web.play_chat import PREVIEW_TYPES
 from engine.web.play_session import PlaySession
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -78,6 +79,17 @@ async def _state(request: web.Request) -> web.Response:
     if source is None:
         raise web.HTTPNotFound(text="no such state")
     return web.json_response(source)
+
+
+async def _media(request: web.Request) -> web.StreamResponse:
+    """A picture a message showed: only files the conversation sent, by the name it gave
+    them (no path comes from the page)."""
+    name = request.match_info["name"]
+    path = request.app[SESSION].preview(name)
+    if path is None:
+        raise web.HTTPNotFound(text="no such picture in this conversation")
+    content_type = PREVIEW_TYPES[os.path.splitext(name)[1]]
+    return web.FileResponse(path, headers={"Content-Type": content_type})
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -178,6 +190,7 @@ def playground_app(session: PlaySession) -> web.Application:
     app.router.add_get("/api/view", _view)
     app.router.add_get("/api/diagram", _diagram)
     app.router.add_get("/api/state", _state)
+    app.router.add_get("/media/{name}", _media)
     app.router.add_post("/api/save-test", _save_test)
     app.router.add_post("/api/{what}", _act)
     app.router.add_static("/static/", os.path.join(HERE, "static"))

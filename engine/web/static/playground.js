@@ -36,7 +36,15 @@ function bubble(message) {
   if (message.id) item.dataset.id = message.id;
   if (message.media) {
     const icon = { photo: "🖼", video: "🎬", document: "📄", audio: "🎵", voice: "🎤", animation: "🎞", sticker: "🏷" };
-    item.appendChild(element("div", "media", (icon[message.media.kind] || "📎") + " " + message.media.kind + ": " + message.media.name));
+    if (message.media.preview) {
+      const picture = element("img", "picture");
+      picture.src = message.media.preview;
+      picture.alt = message.media.kind + ": " + message.media.name;
+      item.appendChild(picture);
+    } else {
+      item.appendChild(element("div", "media", (icon[message.media.kind] || "📎") + " " + message.media.kind + ": " + message.media.name));
+    }
+    if (message.media.problem) item.appendChild(element("div", "media-problem", message.media.problem));
   }
   if (message.location) {
     item.appendChild(element("div", "media", "📍 location " + message.location.join(", ")));
