@@ -292,3 +292,27 @@ states:
                 urllib.request.urlopen(page.url + guess, timeout=10)
             refused.value.close()
             assert refused.value.code == 404, guess
+
+
+def test_a_problem_of_the_bot_is_shown_where_it_happened(tmp_path: Path) -> None:
+    path = write_scenario(
+        tmp_path,
+        """\
+bot: {name: Divider, language: en, start: ask}
+vars: {n: null}
+states:
+  ask:
+    ask: {var: n, type: number}
+    say: A number?
+    goto: answer
+  answer:
+    say: "100 / {{ n }} = {{ 100 / n }}"
+    goto: ask
+""",
+    )
+    with playground(path) as page:
+        view = page.post("api/send", {"text": "4"})
+        assert "100 / 4 = 25.0" in bot_texts(view)
+        view = page.post("api/send", {"text": "0"})
+        problems = [m["html"] for m in view["messages"] if m["from"] == "problem"]
+        assert len(problems) == 1 and "in state answer" in problems[0], view["messages"]

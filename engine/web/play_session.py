@@ -13,17 +13,20 @@ import os
 import shutil
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import yaml
 
 from engine.i18n.catalogs import domain_of, locales_dir
+from engine.ops.problems import Problem
 from engine.runtime.app import Bot, open_bot
 from engine.runtime.config import Settings
 from engine.runtime.plugins import plugin_names
 from engine.web.play_chat import PlayChat
 from engine.web.scenario_view import ScenarioView, read_scenario
+from engine.web.telegram_html import as_html
 
 
 class PlaySession:
@@ -46,6 +49,7 @@ class PlaySession:
         self.bot: Bot | None = None
         self.chat: PlayChat | None = None
         self.startup_problem = ""  # what stopped the bot from opening (not a scenario error)
+        self.problems: deque[Problem] = deque()  # reported by the bot, not yet in the chat
         self.scenario = read_scenario(path, media_dir)
         self.stamps = self._stamps()
         if self.scenario.loads:
@@ -112,6 +116,7 @@ class PlaySession:
             return
         self.startup_problem = ""
         self.chat = PlayChat(self.bot, self.name, self.language)
+        self.bot.problems.listeners.append(self.problems.append)  # from the bot's threads
         self.act(lambda chat: chat.type_text("/start"))
 
     def restart(self) -> None:
@@ -145,6 +150,15 @@ class PlaySession:
             if self.chat is None:
                 return
             action(self.chat)
+            while self.problems:  # what failed on the way, where it happened: in the chat
+                problem = self.problems.popleft()
+                where = f" in state {problem.state}" if problem.state else ""
+                self.chat.add(
+                    {
+                        "from": "problem",
+                        "html": as_html(f"problem{where} ({problem.kind}): {problem.cause}", None),
+                    }
+                )
             if self.chat.steps:
                 self.chat.steps[-1]["expect_state"] = self.chat.session.state
             self.revision += 1
