@@ -67,15 +67,16 @@ async def _page(request: web.Request) -> web.Response:
 
 
 async def _view(request: web.Request) -> web.Response:
-    return web.json_response(request.app[SESSION].view())
+    return web.json_response(await asyncio.to_thread(request.app[SESSION].view))
 
 
 async def _diagram(request: web.Request) -> web.Response:
-    return web.json_response(request.app[SESSION].diagram())
+    return web.json_response(await asyncio.to_thread(request.app[SESSION].diagram))
 
 
 async def _state(request: web.Request) -> web.Response:
-    source = request.app[SESSION].state_source(request.query.get("name", ""))
+    name = request.query.get("name", "")
+    source = await asyncio.to_thread(request.app[SESSION].state_source, name)
     if source is None:
         raise web.HTTPNotFound(text="no such state")
     return web.json_response(source)
@@ -85,7 +86,7 @@ async def _media(request: web.Request) -> web.StreamResponse:
     """A picture a message showed: only files the conversation sent, by the name it gave
     them (no path comes from the page)."""
     name = request.match_info["name"]
-    path = request.app[SESSION].preview(name)
+    path = await asyncio.to_thread(request.app[SESSION].preview, name)
     if path is None:
         raise web.HTTPNotFound(text="no such picture in this conversation")
     content_type = PREVIEW_TYPES[os.path.splitext(name)[1]]
@@ -149,7 +150,7 @@ async def _act(request: web.Request) -> web.Response:
         await asyncio.to_thread(session.restart)
     else:
         raise web.HTTPNotFound(text="no such action")
-    return web.json_response(session.view())
+    return web.json_response(await asyncio.to_thread(session.view))
 
 
 async def _save_test(request: web.Request) -> web.Response:
@@ -180,6 +181,10 @@ async def _watch(app: web.Application) -> Any:
     with contextlib.suppress(asyncio.CancelledError):
         await task
     await asyncio.to_thread(app[SESSION].close)
+
+
+# The session's lock is held while the bot answers (an HTTP call may take seconds): every
+# handler waits for it on a thread, so the server keeps answering meanwhile.
 
 
 def playground_app(session: PlaySession) -> web.Application:
