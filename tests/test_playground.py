@@ -54,12 +54,14 @@ def test_a_sharing_key_shares_a_contact_and_the_sensitive_variable_is_masked(
 
 def test_the_clock_fires_a_timer(tmp_path: Path) -> None:
     with playground(write_scenario(tmp_path)) as page:
-        page.press("Timer")
+        assert page.view()["next_timer"] is None
+        assert page.press("Timer")["next_timer"] == 600
         view = page.post("api/wait", {"duration": "5m"})
         assert "Ten minutes are over." not in bot_texts(view)
+        assert view["next_timer"] == 300
         view = page.post("api/wait", {"duration": "6m"})
         assert "Ten minutes are over." in bot_texts(view)
-        assert view["state"] == "menu"
+        assert view["state"] == "menu" and view["next_timer"] is None
 
 
 def test_stopped_it_exits_0_and_deletes_its_database(tmp_path: Path) -> None:

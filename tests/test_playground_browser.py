@@ -101,6 +101,14 @@ def test_a_press_edits_the_message_in_place_and_moves_the_highlight(
         expect(page.locator("#yaml-title")).to_contain_text("play.yaml:14 (state joke)")
         expect(page.locator("#yaml-lines")).to_contain_text("say: A <i>short</i> joke.")
         shot(page, "conversation-desktop")
+        page.get_by_role("button", name="Back", exact=True).click()
+        page.get_by_role("button", name="Timer", exact=True).click()
+        expect(page.locator("#clock")).to_contain_text("next timer in 10m")
+        page.locator("#wait").fill("10m")
+        page.get_by_role("button", name="⏩ Wait").click()
+        over = page.locator("#messages .bot .text").filter(has_text="Ten minutes are over.")
+        expect(over).to_have_count(1)
+        expect(page.locator("#clock")).not_to_contain_text("next timer")
 
 
 def _node(node_id: str) -> Any:

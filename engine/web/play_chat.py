@@ -6,6 +6,7 @@ whose steps are kept so the conversation can be saved as a test case."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import io
 import os
 from typing import Any
@@ -26,6 +27,7 @@ from engine.core.effects import (
 from engine.core.events import ButtonPress
 from engine.runtime.app import Bot
 from engine.runtime.local_chat import StoredChat
+from engine.store.queues import Timers
 from engine.telegram.media_files import MediaFileError, is_remote, local_media
 from engine.testing.checks import visible_text
 from engine.web.telegram_html import as_html
@@ -219,6 +221,15 @@ class PlayChat(StoredChat):
             self.placeholder = markup.placeholder
         elif markup.remove_keyboard:
             self.keys, self.keyboard, self.placeholder = [], [], ""
+
+    def next_timer(self) -> float | None:
+        """Seconds until the next timer fires on the playground's clock; None without one."""
+        due = Timers(self.bot.db).next_due()
+        if due is None:
+            return None
+        if due.tzinfo is None:  # SQLite gives back the UTC time it was given, without a zone
+            due = due.replace(tzinfo=dt.UTC)
+        return max(0.0, (due - self.clock).total_seconds())
 
     def variables(self) -> dict[str, Any]:
         """The session's variables, the scenario's sensitive ones masked once they hold

@@ -189,6 +189,7 @@ class PlaySession:
                 "variables": chat.variables() if chat else {},
                 "stack": [f.state for f in chat.session.stack] if chat else [],
                 "clock": chat.clock.isoformat() if chat else "",
+                "next_timer": chat.next_timer() if chat else None,
             }
 
     def diagram(self) -> dict[str, Any]:

@@ -111,7 +111,9 @@ function draw(view) {
   select.value = view.language;
   currentState = view.state;
   $("state").textContent = view.state + (view.ended ? " (ended)" : "");
-  $("clock").textContent = view.clock ? "clock: " + view.clock.replace("T", " ") + (view.stack.length ? " · call stack: " + view.stack.join(" → ") : "") : "";
+  const timer = view.next_timer === null ? "" : " · next timer in " + duration(view.next_timer);
+  const stack = view.stack.length ? " · call stack: " + view.stack.join(" → ") : "";
+  $("clock").textContent = view.clock ? "clock: " + view.clock.replace("T", " ") + timer + stack : "";
   $("variables").replaceChildren(
     ...Object.entries(view.variables).map(([name, value]) => {
       const row = element("tr");
@@ -122,6 +124,15 @@ function draw(view) {
   );
   highlight();
   if (view.diagram_revision !== diagramRevision) loadDiagram();
+}
+
+function duration(seconds) {
+  // "45s", "10m", "2h 5m", "3d 4h": what the Wait field takes
+  const s = Math.ceil(seconds);
+  if (s < 60) return s + "s";
+  if (s < 3600) return Math.ceil(s / 60) + "m";
+  if (s < 86400) return Math.floor(s / 3600) + "h" + (Math.ceil((s % 3600) / 60) ? " " + Math.ceil((s % 3600) / 60) + "m" : "");
+  return Math.floor(s / 86400) + "d" + (Math.floor((s % 86400) / 3600) ? " " + Math.floor((s % 86400) / 3600) + "h" : "");
 }
 
 function nodeOf(group) {
