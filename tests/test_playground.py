@@ -155,6 +155,27 @@ def test_a_saved_file_runs_from_the_next_message_and_a_broken_one_shows_its_erro
         assert page.until(lambda v: not v["errors"])["running"]
 
 
+def test_a_renamed_state_migrates_the_conversation_standing_in_it(tmp_path: Path) -> None:
+    path = write_scenario(tmp_path)
+    with playground(path) as page:
+        version = page.press("Joke")["version"]
+        renamed = (
+            SCENARIO.replace("  joke:\n", "  gag:\n")
+            .replace("goto: joke}", "goto: gag}")
+            .replace("A <i>short</i> joke.", "A <i>renamed</i> joke.")
+            .replace("states:\n", "migrations: {joke: gag}\nstates:\n")
+        )
+        rewrite(path, renamed)
+        view = page.until(lambda v: v["version"] != version)
+        assert view["errors"] == [] and view["state"] == "joke"  # stored, not yet moved
+        view = page.post("api/send", {"text": "hello"})  # the next message: as the live bot
+        assert view["state"] == "gag"
+        view = page.press("Back")  # a button of the old version's `joke`, as on Telegram:
+        assert view["messages"][-1] == {"from": "notice", "html": "This button has expired."}
+        page.post("api/send", {"text": "/start"})
+        assert page.press("Joke")["messages"][-1]["html"] == "A <i>renamed</i> joke."
+
+
 def test_a_file_broken_from_the_start_shows_its_errors_then_runs_once_fixed(
     tmp_path: Path,
 ) -> None:
