@@ -176,6 +176,18 @@ def test_a_renamed_state_migrates_the_conversation_standing_in_it(tmp_path: Path
         assert page.press("Joke")["messages"][-1]["html"] == "A <i>renamed</i> joke."
 
 
+def test_an_included_file_is_watched_too(tmp_path: Path) -> None:
+    part = tmp_path / "jokes.yaml"
+    part.write_text("states:\n  joke:\n    say: Old joke.\n    goto: menu\n", encoding="utf-8")
+    main = SCENARIO.replace("states:\n", "include: [jokes.yaml]\nstates:\n", 1)
+    main = main[: main.index("  joke:\n")] + main[main.index("  ask_phone:\n") :]
+    with playground(write_scenario(tmp_path, main)) as page:
+        version = page.view()["version"]
+        rewrite(part, part.read_text(encoding="utf-8").replace("Old joke.", "New joke."))
+        page.until(lambda v: v["version"] != version)
+        assert "New joke." in bot_texts(page.press("Joke"))
+
+
 def test_a_file_broken_from_the_start_shows_its_errors_then_runs_once_fixed(
     tmp_path: Path,
 ) -> None:
