@@ -257,10 +257,16 @@ def test_save_as_test_writes_a_case_that_run_py_test_passes(tmp_path: Path) -> N
     assert "2 tests in 1 file: 2 passed" in run_it.stdout
 
 
-def test_port_belongs_to_the_playground() -> None:
-    err = io.StringIO()
-    assert run(["--chat", "--port", "8000"], io.StringIO(), err) == 2
-    assert "--port applies to --playground only" in err.getvalue()
+def test_wrong_command_lines_are_refused_before_anything_is_served(tmp_path: Path) -> None:
+    for argv, said in [
+        (["--chat", "--port", "8000"], "--port applies to --playground only"),
+        (["--playground", "--port", "70000"], "from 0 (a free one) to 65535"),
+        (["--playground", str(tmp_path / "none.yaml")], "no such file"),
+        (["--playground", "a.yaml", "b.yaml"], "--playground takes one scenario"),
+    ]:
+        err = io.StringIO()
+        assert run(argv, io.StringIO(), err) == 2, argv
+        assert said in err.getvalue(), err.getvalue()
 
 
 def test_the_demo_shows_media_notices_links_and_what_the_user_shares() -> None:
