@@ -62,6 +62,12 @@ def _parser(prog: str) -> _Parser:
         help="talk to a scenario in the terminal (default scenarios/demo.yaml, else the bundled demo)",
     )
     mode.add_argument(
+        "--playground",
+        action="store_true",
+        help="talk to a scenario in the browser, its diagram beside, reloaded when saved "
+        "(http://127.0.0.1:PORT/; default scenarios/demo.yaml)",
+    )
+    mode.add_argument(
         "--graph",
         action="store_true",
         help="print or draw a scenario's state diagram (default scenarios/demo.yaml, else the bundled demo)",
@@ -155,7 +161,10 @@ def _parser(prog: str) -> _Parser:
         metavar="FILE",
         help="stats: write the figures as a page with charts to FILE instead of printing them",
     )
-    parser.add_argument("--lang", help="chat: the user's language")
+    parser.add_argument(
+        "--port", type=int, metavar="N", help="playground: the port (default: a free one)"
+    )
+    parser.add_argument("--lang", help="chat and playground: the user's language")
     parser.add_argument(
         "--name", help="chat and the terminal bot: the user's first name (default Alex)"
     )
@@ -179,7 +188,8 @@ def run(
         if args.help:
             parser.print_help(stdout)
             return EXIT_OK
-        mode = next((m for m in ("test", "chat", "graph", "stats") if getattr(args, m)), "validate")
+        modes = ("test", "chat", "playground", "graph", "stats")
+        mode = next((m for m in modes if getattr(args, m)), "validate")
         allowed = _FORMATS.get(mode, ())
         if args.format is not None and args.format not in allowed:
             raise UsageError(
@@ -187,6 +197,8 @@ def run(
             )
         if args.output is not None and mode != "graph":
             raise UsageError("--output applies to --graph only")
+        if args.port is not None and (mode != "playground" or not 0 <= args.port <= 65535):
+            raise UsageError("--port applies to --playground only, from 0 (a free one) to 65535")
         if args.days is not None and (mode != "stats" or args.days < 1):
             raise UsageError("--days applies to --stats only, and counts at least 1 day")
         if args.html is not None and (mode != "stats" or args.format is not None):
@@ -222,7 +234,7 @@ def run(
             paths = args.paths or discover_test_files(_scenario_folder(stderr, prog))
             _require_files(paths, folders=True)
             return run_test_files(paths, stdout)
-        if mode in ("chat", "graph"):
+        if mode in ("chat", "graph", "playground"):
             if len(args.paths) > 1:
                 raise UsageError(f"--{mode} takes one scenario")
             path = (
@@ -234,6 +246,12 @@ def run(
             _require_files([path])
             if mode == "graph":
                 return _graph(path, args.format, args.output, stdout, stderr, prog)
+            if mode == "playground":
+                from engine.web.playground import run_playground
+
+                return run_playground(
+                    path, args.port or 0, stdout, args.name, args.lang, _media_dir()
+                )
             scenario = _load(path, stderr, prog)
             if scenario is None:
                 return EXIT_PROBLEMS

@@ -150,7 +150,14 @@ class ConsoleChat:
                         message_id=self.buttons_of,
                     )
                 )
-        elif key := next((k for k in self.keys if k.text == line), None):
+        else:
+            self.type_line(line)
+        return True
+
+    def type_line(self, line: str) -> None:
+        """What the user typed, as Telegram would deliver it: a reply key's text (a sharing
+        key shares), a /command (`//name` for one the console hides), or a text message."""
+        if key := next((k for k in self.keys if k.text == line), None):
             if key.request_contact or key.request_location:
                 self.share("contact" if key.request_contact else "location", "")
             else:
@@ -162,7 +169,6 @@ class ConsoleChat:
             )
         elif line:
             self.send(TextMessage(**self.said(), text=line))
-        return True
 
     def sender(self) -> dict[str, Any]:
         """Who sends an event and where, with the seed that picks `random:` variants."""

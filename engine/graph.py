@@ -57,7 +57,7 @@ def render_graph(data: dict[str, Any], fmt: str = "mermaid") -> str:
     if fmt not in FORMATS:
         raise ValueError(f"unknown graph format {fmt!r}: use one of {', '.join(FORMATS)}")
     inv = take_inventory(data)
-    ids = {name: f"s_{i}" for i, name in enumerate(inv.states)}
+    ids = state_node_ids(data)
     reachable = _reachable(inv)
     states = [
         _Node(ids[name], str(name), "end" if facts.end else "state", name not in reachable)
@@ -106,6 +106,12 @@ def render_graph(data: dict[str, Any], fmt: str = "mermaid") -> str:
 
 
 # -- the graph --------------------------------------------------------------------------------
+def state_node_ids(data: dict[str, Any]) -> dict[str, str]:
+    """The diagram's node id of each state (`s_0`, `s_1`, … in the file's order): what a page
+    that draws the diagram looks a state up by, to highlight it or to tell which was clicked."""
+    return {name: f"s_{i}" for i, name in enumerate(take_inventory(data).states)}
+
+
 def _reachable(inv: Inventory) -> set[str]:
     """States reachable from the start; commands and the fallback lead from anywhere."""
     outgoing: dict[str | None, list[str]] = {}

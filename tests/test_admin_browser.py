@@ -5,13 +5,12 @@ in test-artifacts/admin/ to be looked at."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser_support import chromium, watch_errors
 from live_bot import LiveBot, Person, free_port, settle
 
 from engine.testing.fake_telegram import FakeTelegram
@@ -19,36 +18,18 @@ from engine.web.admin_auth import hash_password
 
 PASSWORD = "open sesame, please"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "admin"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def _browser_or_skip() -> object:
-    """Playwright's sync API, or a skip (a failure where REQUIRE_BROWSER=1, as in CI)."""
-    missing = None
-    try:
-        from playwright import sync_api
-    except ImportError:
-        missing = "Playwright is not installed (pip install -e '.[dev]')"
-    else:
-        if CHROMIUM is None:
-            missing = "chromium is not installed (apt-get install chromium)"
-    if missing:
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"REQUIRE_BROWSER=1 but {missing}")
-        pytest.skip(missing)
-    return sync_api
 
 
 @pytest.fixture
 def page() -> Iterator[object]:
-    api = _browser_or_skip()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with api.sync_playwright() as playwright:  # type: ignore[attr-defined]
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield browser.new_page(viewport={"width": 1100, "height": 800})
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1100, "height": 800})
+        errors = watch_errors(page)
+        yield page
+        page.close()
+    # no script error, no Content-Security-Policy violation (the wrong password's 401 is meant)
+    assert [e for e in errors if "status of 401" not in e] == []
 
 
 @pytest.fixture
@@ -117,6 +98,7 @@ def test_the_panel_works_on_a_phone_and_with_the_keyboard_alone(
     _, base = panel_bot
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{base}/admin/login")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'password'")
     page.keyboard.type(PASSWORD)  # the password field has the focus
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()

@@ -4,16 +4,30 @@ asks the network for nothing. Screenshots are saved in test-artifacts/stats/ to 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
+from browser_support import chromium, watch_errors
 from conftest import CliResult
-from test_admin_browser import page  # noqa: F401 (the fixture: a skip without a browser)
 from test_stats import stats_cli  # noqa: F401 (the fixture, on both databases)
 
 from engine.store.models import SessionRow
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "stats"
+
+
+@pytest.fixture
+def page() -> Iterator[object]:
+    """A page of a headless chromium (a skip without one, a failure under REQUIRE_BROWSER=1)
+    that must log no error."""
+    with chromium() as browser:
+        opened = browser.new_page()
+        errors = watch_errors(opened)
+        yield opened
+        opened.close()
+    assert errors == []
+
 
 # per chart, the texts whose box ends past the chart's right edge (its viewBox)
 OVERFLOWING = """() => [...document.querySelectorAll("svg[viewBox]")].flatMap(svg => {
@@ -25,7 +39,7 @@ OVERFLOWING = """() => [...document.querySelectorAll("svg[viewBox]")].flatMap(sv
 
 
 def test_the_page_fits_a_phone_and_asks_the_network_for_nothing(
-    page: object,  # noqa: F811
+    page: object,
     stats_cli: Callable[..., CliResult],  # noqa: F811
     tmp_path: Path,
 ) -> None:

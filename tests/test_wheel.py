@@ -10,6 +10,7 @@ import shutil
 import site
 import subprocess
 import sys
+import urllib.request
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = {
     "engine": (
         "engine",
-        ["**/*.py", "i18n/locales/*/LC_MESSAGES/*.po", "testing/data/*", "admin/templates/*"],
+        [
+            "**/*.py",
+            "i18n/locales/*/LC_MESSAGES/*.po",
+            "testing/data/*",
+            "web/templates/*",
+            "web/static/*",
+            "admin/templates/*",
+        ],
     ),
     "schemas": ("engine/bundled/schemas", ["*.json"]),
     "scenarios": ("engine/bundled/scenarios", ["*.yaml", "*.py"]),
@@ -152,3 +160,30 @@ def test_the_installed_scenario_bot_runs_the_bundled_demo_from_an_empty_folder(
     assert wrong.returncode == 2
     assert wrong.stderr.startswith("usage: scenario-bot ")
     assert list(tmp_path.iterdir()) == []  # nothing written where it ran
+
+
+def test_the_installed_playground_serves_its_page_and_the_files_it_loads(
+    installed: Path, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in _LEAKING and not k.startswith("BOT_")}
+    process = subprocess.Popen(
+        [installed / "scenario-bot", "--playground", "--port", "0"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert url is not None, line
+        for path in ("", "static/mermaid.min.js", "static/playground.js", "static/playground.css"):
+            with urllib.request.urlopen(url.group(0) + path, timeout=20) as answer:
+                assert answer.status == 200 and len(answer.read()) > 1000, path
+    finally:
+        process.terminate()
+        assert process.wait(timeout=20) == 0
+        if process.stdout is not None:
+            process.stdout.close()
