@@ -3,7 +3,7 @@ sessions already stored, and the process's peak memory.
 
 Run: python bench/store.py [--sessions 1000000] [--batch 200] [--updates 20000]
          [--postgres postgresql://bot:bot@127.0.0.1/postgres] [--one-core]
-         [--log-rows 10000000] [--without-stats-indexes]
+         [--log-rows 10000000] [--with-stats-indexes]
 Each update goes through the whole transaction: inbox row, session loaded, step() of a small
 scenario, session stored, outbox row, inbox marked done; one transaction per batch, every
 update durable before it is acknowledged. Goals: 10,000/s on SQLite, 3,000/s on PostgreSQL,
@@ -33,9 +33,10 @@ from engine.scenario import validate_file  # noqa: E402
 from engine.scenario.compiler import compile_scenario  # noqa: E402
 from engine.store.bulk import insert_rows  # noqa: E402
 from engine.store.database import open_database  # noqa: E402
-from engine.store.migrations import STATS_INDEXES, migrate  # noqa: E402
+from engine.store.migrations import migrate  # noqa: E402
 from engine.store.models import MessageLogRow, SessionRow, UserRow  # noqa: E402
 from engine.store.pipeline import IncomingUpdate, Store  # noqa: E402
+from engine.store.stats_indexes import create_stats_indexes  # noqa: E402
 
 SCENARIO = """
 bot: {name: Counter, start: count}
@@ -110,13 +111,12 @@ def fill_log(db: peewee.Database, rows: int, users: int) -> None:
 
 
 def measure(
-    url: str, sessions: int, batch: int, updates: int, label: str, log_rows: int, bare: bool
+    url: str, sessions: int, batch: int, updates: int, label: str, log_rows: int, indexed: bool
 ) -> None:
     db = open_database(url)
     migrate(db)
-    if bare:  # as before schema 12, to compare
-        for name in STATS_INDEXES:
-            db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
+    if indexed:  # `--stats-indexes on`, to see what it costs
+        create_stats_indexes(db)
     folder = tempfile.mkdtemp()
     path = os.path.join(folder, "counter.yaml")
     with open(path, "w", encoding="utf-8") as handle:
@@ -172,9 +172,9 @@ def main() -> None:
         help="message-log rows written before measuring (the indexes of a log weeks old)",
     )
     parser.add_argument(
-        "--without-stats-indexes",
+        "--with-stats-indexes",
         action="store_true",
-        help="drop the message log's --stats indexes (schema 12) to compare",
+        help="with the message log's --stats indexes (--stats-indexes on), to see their cost",
     )
     parser.add_argument(
         "--one-core",
@@ -193,7 +193,7 @@ def main() -> None:
         args.updates,
         "SQLite",
         args.log_rows,
-        args.without_stats_indexes,
+        args.with_stats_indexes,
     )
     if args.postgres:
         import psycopg2
@@ -211,7 +211,7 @@ def main() -> None:
                 args.updates,
                 "PostgreSQL",
                 args.log_rows,
-                args.without_stats_indexes,
+                args.with_stats_indexes,
             )
         finally:
             admin.cursor().execute(f"DROP DATABASE {name} WITH (FORCE)")

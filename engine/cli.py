@@ -102,6 +102,11 @@ def _parser(prog: str) -> _Parser:
         help="make BOT_ADMIN_PASSWORD_HASH for the admin panel (asks for the password)",
     )
     mode.add_argument(
+        "--stats-indexes",
+        choices=("on", "off"),
+        help="build (on) or drop (off) the indexes that make --stats fast on a big message log",
+    )
+    mode.add_argument(
         "--stats",
         action="store_true",
         help="print users, activity per day and the funnel of the database (DATABASE_URL)",
@@ -213,6 +218,7 @@ def run(
             or args.delete_user is not None
             or args.prune
             or args.stats
+            or args.stats_indexes
             or args.grant
             or args.revoke
             or args.roles
@@ -380,6 +386,10 @@ def _store_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, pro
             return admin.run_export(url, args.export_user, stdout)
         if args.delete_user is not None:
             return admin.run_delete(url, args.delete_user, stdout)
+        if args.stats_indexes:
+            from engine.admin.stats_command import run_stats_indexes
+
+            return run_stats_indexes(url, args.stats_indexes, stdout)
         if args.stats:
             from engine.admin.stats_command import run_stats
 

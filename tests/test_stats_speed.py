@@ -1,21 +1,28 @@
 """--stats stays fast on a big message log (bench/stats.py: a million users, ten million rows)
-because each of its queries over the log reads one of schema 12's indexes alone, never the
-table. A query changed so that no index serves it any more fails here, not in production."""
+once the operator turned its indexes on (`--stats-indexes on`): each of its queries over the
+log then reads one of them alone, never the table. A query changed so that no index serves it
+any more fails here, not in production; and the command builds, drops and audits them."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import peewee
 import pytest
+from conftest import CliResult
 
 import engine.admin.stats as stats
 from engine.store.database import open_database
-from engine.store.migrations import STATS_INDEXES, migrate
-from engine.store.models import database_proxy
+from engine.store.migrations import migrate
+from engine.store.models import AuditRow, database_proxy
+from engine.store.stats_indexes import (
+    STATS_INDEXES,
+    create_stats_indexes,
+    stats_indexes_present,
+)
 
 
 @pytest.fixture
@@ -23,6 +30,7 @@ def sqlite_db(tmp_path: Path) -> Iterator[peewee.Database]:
     db = open_database(f"sqlite:///{tmp_path / 'bot.db'}")
     migrate(db)
     database_proxy.initialize(db)
+    create_stats_indexes(db)
     yield db
     db.close()
 
@@ -61,3 +69,27 @@ def test_every_query_over_the_log_reads_an_index_alone(
         )
         used.add(reads[0].split("COVERING INDEX ")[1].split()[0])
     assert used == set(STATS_INDEXES)  # each index serves a query: none is written for nothing
+
+
+def test_the_indexes_are_the_operators_choice_built_and_dropped_by_a_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """Not in the schema: each costs every update an index entry (bench/store.py)."""
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    db = open_database(url)
+    migrate(db)
+    assert not stats_indexes_present(db)  # a new database has none
+    monkeypatch.setenv("DATABASE_URL", url)
+    built = cli("--stats-indexes", "on")
+    assert built.code == 0 and "the --stats indexes are on (built in" in built.out
+    assert stats_indexes_present(db)
+    assert cli("--stats-indexes", "on").out.startswith("the --stats indexes are on (were already)")
+    dropped = cli("--stats-indexes", "off")
+    assert dropped.code == 0 and not stats_indexes_present(db)
+    database_proxy.initialize(db)
+    assert [(a.action, a.subject) for a in AuditRow.select().order_by(AuditRow.id)][-3:] == [
+        ("stats_indexes", "on"),
+        ("stats_indexes", "on"),
+        ("stats_indexes", "off"),
+    ]
+    db.close()

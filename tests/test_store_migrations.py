@@ -73,7 +73,6 @@ def test_migrate_creates_the_schema_once_and_says_so(store_url: str) -> None:
         "schema 9: broadcast jobs; outbox rows name their broadcast\n"
         "schema 10: one message log row per update; sessions keep when they entered\n"
         "schema 11: broadcasts remember when their progress was last told\n"
-        "schema 12: the message log indexed for --stats (incoming rows)\n"
     )
     again = run_py(store_url, "--migrate")
     assert (again.returncode, again.stdout) == (0, "the schema is up to date\n")
@@ -218,7 +217,6 @@ def test_a_schema_2_database_keeps_its_users_and_pending_updates_when_upgraded(
             "schema 9: broadcast jobs; outbox rows name their broadcast",
             "schema 10: one message log row per update; sessions keep when they entered",
             "schema 11: broadcasts remember when their progress was last told",
-            "schema 12: the message log indexed for --stats (incoming rows)",
         ]
         check(db)
         user = UserRow.get_by_id(7)
@@ -268,7 +266,6 @@ def test_a_schema_3_outbox_is_indexed_only_while_pending_after_the_upgrade(
             "schema 9: broadcast jobs; outbox rows name their broadcast",
             "schema 10: one message log row per update; sessions keep when they entered",
             "schema 11: broadcasts remember when their progress was last told",
-            "schema 12: the message log indexed for --stats (incoming rows)",
         ]
         check(db)
         indexes = {i.name for i in db.get_indexes("outbox")}
@@ -317,7 +314,6 @@ def test_a_schema_5_outbox_keeps_its_messages_and_gets_a_column_for_why_one_fail
             "schema 9: broadcast jobs; outbox rows name their broadcast",
             "schema 10: one message log row per update; sessions keep when they entered",
             "schema 11: broadcasts remember when their progress was last told",
-            "schema 12: the message log indexed for --stats (incoming rows)",
         ]
         check(db)
         outbox = Outbox(db)
@@ -365,7 +361,6 @@ def test_a_schema_6_database_names_the_user_of_its_rows_and_forgets_what_was_sen
             "schema 9: broadcast jobs; outbox rows name their broadcast",
             "schema 10: one message log row per update; sessions keep when they entered",
             "schema 11: broadcasts remember when their progress was last told",
-            "schema 12: the message log indexed for --stats (incoming rows)",
         ]
         check(db)
         inbox = {r.update_id: r.user_id for r in InboxRow.select()}
@@ -416,7 +411,6 @@ def test_a_schema_9_database_logs_one_row_per_update_after_the_upgrade(
         assert migrate(db) == [
             "schema 10: one message log row per update; sessions keep when they entered",
             "schema 11: broadcasts remember when their progress was last told",
-            "schema 12: the message log indexed for --stats (incoming rows)",
         ]
         check(db)
         bot.say(2, 5, "go")

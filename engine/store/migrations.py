@@ -173,36 +173,6 @@ def _broadcast_progress_v11(db: peewee.Database) -> None:
         db.execute_sql(f'ALTER TABLE "broadcasts" ADD COLUMN "told" {kind}')
 
 
-# --stats reads the incoming rows of the message log four ways (engine/admin/stats.py); each
-# index holds those rows in the order one query groups them, with every column it reads
-# (`direction` too: the queries bind 'in' as a parameter, and an index without the column
-# sends SQLite back to the table for each row), so no query reads the table or sorts.
-STATS_INDEXES = {
-    "message_log_in_day": """(DATE("at"), "user_id", "at", "direction")
-        WHERE direction = 'in'""",
-    "message_log_in_state": """("state", "user_id", "fallback", "at", "direction")
-        WHERE direction = 'in'""",
-    "message_log_in_stay": """("state", ROUND("stayed"), "stayed", "at", "direction")
-        WHERE direction = 'in' AND stayed IS NOT NULL""",
-    "message_log_in_entry": """("to_state", "state", "at", "direction")
-        WHERE direction = 'in' AND to_state IS NOT NULL""",
-}
-
-
-def _stats_indexes_v12(db: peewee.Database) -> None:
-    """--stats on a million users and ten million log rows took a minute (bench/stats.py):
-    four full reads of the log, each sorted. These partial indexes (incoming rows only)
-    cost each update that many index entries more (bench/store.py, docs/operations.md)."""
-    create_stats_indexes(db)
-
-
-def create_stats_indexes(db: peewee.Database) -> None:
-    """Also after a bulk load (bench/stats.py): building an index once is faster than
-    keeping it up to date row by row."""
-    for name, definition in STATS_INDEXES.items():
-        db.execute_sql(f'CREATE INDEX IF NOT EXISTS "{name}" ON "message_log" {definition}')
-
-
 # (version, what it does, how): append, never edit a released step.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "create the tables", _create_v1),
@@ -224,7 +194,6 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
         _log_one_row_per_update_v10,
     ),
     (11, "broadcasts remember when their progress was last told", _broadcast_progress_v11),
-    (12, "the message log indexed for --stats (incoming rows)", _stats_indexes_v12),
 ]
 LATEST = MIGRATIONS[-1][0]
 
