@@ -81,6 +81,11 @@ def test_login_refused_then_accepted_and_a_broadcast_from_the_panel_reaches_the_
         page.wait_for_timeout(500)
     page.screenshot(path=str(ARTIFACTS / "broadcasts.png"), full_page=True)
 
+    page.get_by_role("link", name="Statistics").click()  # the report: a CSP error would fail
+    expect(page.locator("svg").first).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "stats.png"), full_page=True)
+    page.get_by_role("link", name="Back to the admin panel").click()
+
     page.get_by_role("link", name="Users").click()
     page.get_by_label("Id, name or @username").fill("42")
     page.keyboard.press("Enter")

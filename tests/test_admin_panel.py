@@ -6,6 +6,8 @@ PostgreSQL (the panel's queries run on both)."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import io
 import json
 import re
@@ -307,3 +309,23 @@ def test_a_broadcast_of_a_scenario_message_is_previewed_as_written_and_queued_by
     browser.submit("/admin/broadcasts", csrf=token, message="closed")
     [job] = BroadcastRow.select()
     assert (job.text, job.message_key) == (None, "closed")
+
+
+def test_the_statistics_page_is_the_html_report_with_its_style_let_in_by_hash_alone(
+    panel_url: str,
+) -> None:
+    browser = Browser(panel_url)
+    browser.log_in()
+    page = browser.page("/admin/stats?days=30")
+    assert (
+        page.status_code == 200 and "<svg" in page.text and "Back to the admin panel" in page.text
+    )
+    style = re.search(r"<style>(.*?)</style>", page.text, re.S)
+    assert style is not None
+    digest = base64.b64encode(hashlib.sha256(style.group(1).encode()).digest()).decode()
+    policy = page.headers["Content-Security-Policy"]
+    assert f"style-src 'sha256-{digest}'" in policy and "script" not in policy
+    assert [(a.action, a.details) for a in AuditRow.select().order_by(AuditRow.id)][-1] == (
+        "stats",
+        '{"via": "panel", "days": 30}',
+    )
