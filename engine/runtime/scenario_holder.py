@@ -38,6 +38,22 @@ def load(path: str, media_dir: str | None = None) -> tuple[Scenario, tuple[str, 
     return scenario, report.files
 
 
+def file_stamps(path: str, files: tuple[str, ...]) -> dict[str, float]:
+    """When each file of the scenario at `path` last changed: its YAML files (`files`, its
+    includes among them) and its catalogs; -1 for one that is gone. A reload is due when
+    these differ (the live bot's and the playground's watch)."""
+    catalogs = glob.glob(
+        os.path.join(locales_dir(path), "*", "LC_MESSAGES", f"{domain_of(path)}.po")
+    )
+    stamps = {}
+    for name in (*files, *catalogs):
+        try:
+            stamps[name] = os.stat(name).st_mtime
+        except OSError:
+            stamps[name] = -1.0
+    return stamps
+
+
 class ScenarioHolder:
     def __init__(
         self, path: str, problems: ProblemSink | None = None, media_dir: str | None = None
@@ -51,20 +67,8 @@ class ScenarioHolder:
         self.files = files
         self.listeners: list[Callable[[Scenario], None]] = []  # told of each new version
 
-    def _watched(self, files: tuple[str, ...]) -> list[str]:
-        catalogs = glob.glob(
-            os.path.join(locales_dir(self.path), "*", "LC_MESSAGES", f"{domain_of(self.path)}.po")
-        )
-        return [*files, *catalogs]
-
     def _read_stamps(self, files: tuple[str, ...]) -> dict[str, float]:
-        stamps = {}
-        for name in self._watched(files):
-            try:
-                stamps[name] = os.stat(name).st_mtime
-            except OSError:
-                stamps[name] = -1.0
-        return stamps
+        return file_stamps(self.path, files)
 
     def reload_if_changed(self) -> bool:
         """Swap in the changed scenario if it is valid; True when a new version runs now."""

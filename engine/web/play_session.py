@@ -7,7 +7,6 @@ view only when there is something new to draw."""
 from __future__ import annotations
 
 import datetime as dt
-import glob
 import io
 import os
 import shutil
@@ -19,11 +18,11 @@ from typing import Any
 
 import yaml
 
-from engine.i18n.catalogs import domain_of, locales_dir
 from engine.ops.problems import Problem
 from engine.runtime.app import Bot, open_bot
 from engine.runtime.config import Settings
 from engine.runtime.plugins import plugin_names
+from engine.runtime.scenario_holder import file_stamps
 from engine.web.play_chat import PlayChat
 from engine.web.scenario_view import ScenarioView, read_scenario
 from engine.web.telegram_html import as_html
@@ -57,20 +56,8 @@ class PlaySession:
 
     # the scenario's files
 
-    def _watched(self) -> list[str]:
-        catalogs = glob.glob(
-            os.path.join(locales_dir(self.path), "*", "LC_MESSAGES", f"{domain_of(self.path)}.po")
-        )
-        return [*(self.scenario.files or (self.path,)), *catalogs]
-
     def _stamps(self) -> dict[str, float]:
-        stamps = {}
-        for name in self._watched():
-            try:
-                stamps[name] = os.stat(name).st_mtime
-            except OSError:
-                stamps[name] = -1.0
-        return stamps
+        return file_stamps(self.path, self.scenario.files or (self.path,))
 
     def reload_if_changed(self) -> bool:
         """Read the files again when one changed: a good version runs from the next message
