@@ -255,11 +255,13 @@ class AdminPanel:
     # -- pages ----------------------------------------------------------------------------
     async def overview(self, request: web.Request) -> web.Response:
         figures = await self.db(lambda: overview(utc_now()))
+        # the live figures read the outbox too: on the panel's threads, not the event loop's
+        live = await asyncio.get_running_loop().run_in_executor(self.pool, self.context.live)
         return self.page(
             "overview.html",
             request,
             figures=figures,
-            live=self.context.live(),
+            live=live,
             problems=self.context.problems.counts(),
         )
 
