@@ -4,7 +4,6 @@ bot's sender sends them, so what the progress bar shows is read from the job's c
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable
 from typing import TextIO
@@ -15,13 +14,10 @@ from engine.admin import broadcasts
 from engine.admin.broadcasts import BroadcastError, BroadcastReport
 from engine.command_name import command
 from engine.store.migrations import open_checked
+from engine.store.models import stored_now
 
 EXIT_OK, EXIT_PROBLEMS = 0, 1
 POLL_SECONDS = 1.0  # how often the progress bar reads the job's counts
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def run_broadcast(
@@ -41,11 +37,11 @@ def run_broadcast(
     db = open_checked(url)
     try:
         if dry_run:
-            count = broadcasts.count_recipients(db, where, _now())
+            count = broadcasts.count_recipients(db, where, stored_now())
             stdout.write(f"{count} users would get this broadcast (nothing was sent)\n")
             return EXIT_OK
         broadcast_id = broadcasts.create(
-            db, text=text, message_key=message_key, where=where, actor="cli", now=_now()
+            db, text=text, message_key=message_key, where=where, actor="cli", now=stored_now()
         )
         stdout.write(
             f"broadcast #{broadcast_id} queued; the running bot sends it (start it if it is "
@@ -93,7 +89,7 @@ def follow_progress(
 def run_cancel(url: str, broadcast_id: int, stdout: TextIO, stderr: TextIO, prog: str) -> int:
     db = open_checked(url)
     try:
-        ended = broadcasts.cancel(db, broadcast_id, "cli", _now())
+        ended = broadcasts.cancel(db, broadcast_id, "cli", stored_now())
     except BroadcastError as exc:
         stderr.write(f"{prog}: {exc}\n")
         return EXIT_PROBLEMS

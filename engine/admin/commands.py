@@ -4,26 +4,22 @@ what changed."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TextIO
 
 from engine.admin import flags, roles
 from engine.core.model import Scenario
 from engine.store.database import write_transaction
 from engine.store.migrations import open_checked
+from engine.store.models import stored_now
 
 CLI = "cli"  # the audit log's actor for the command line
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def run_grant(url: str, user_id: int, role: str, stdout: TextIO) -> int:
     roles.check_role_name(role)  # before opening the database: a typo costs nothing
     db = open_checked(url)
     with write_transaction(db):
-        new = roles.grant(user_id, role, CLI, _now())
+        new = roles.grant(user_id, role, CLI, stored_now())
     stdout.write(
         f"granted {role} to user {user_id}\n"
         if new
@@ -36,7 +32,7 @@ def run_revoke(url: str, user_id: int, role: str, stdout: TextIO) -> int:
     roles.check_role_name(role)
     db = open_checked(url)
     with write_transaction(db):
-        removed = roles.revoke(user_id, role, CLI, _now())
+        removed = roles.revoke(user_id, role, CLI, stored_now())
     stdout.write(
         f"revoked {role} from user {user_id} (from their next message on)\n"
         if removed
@@ -74,7 +70,7 @@ def run_flag(url: str, name: str, value: str, scenario: Scenario | None, stdout:
     enabled = value == "on"
     db = open_checked(url)
     with write_transaction(db):
-        before = flags.switch(name, enabled, CLI, _now())
+        before = flags.switch(name, enabled, CLI, stored_now())
     was = "unset" if before is None else ("on" if before else "off")
     stdout.write(
         f"flag {name} is {value} (was {was}); running bots see it within "

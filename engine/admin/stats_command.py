@@ -4,7 +4,6 @@ operator action."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
 from typing import TextIO
@@ -14,6 +13,7 @@ from engine.admin.stats_output import render, since_days
 from engine.command_name import program
 from engine.store.database import write_transaction
 from engine.store.migrations import open_checked
+from engine.store.models import stored_now
 from engine.store.privacy import audit
 from engine.store.stats_indexes import (
     create_stats_indexes,
@@ -34,7 +34,7 @@ def run_stats(
 ) -> int:
     """`html`: the file to write the page to (then `form` is not printed)."""
     db = open_checked(url)
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = stored_now()
     since = since_days(days, now) if days is not None else None
     details: dict[str, object] = {"format": "html" if html else form, "days": days}
     started = time.monotonic()
@@ -72,7 +72,7 @@ def run_stats_indexes(url: str, switch: str, stdout: TextIO) -> int:
     Building reads the whole log once (a minute or two for ten million rows), while the bot
     may run: SQLite makes its writes wait meanwhile."""
     db = open_checked(url)
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = stored_now()
     before = stats_indexes_present(db)
     started = time.monotonic()
     with write_transaction(db):

@@ -3,7 +3,6 @@ on the database the checked settings name (DATABASE_URL, from .env too, like the
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import TextIO
 
@@ -11,7 +10,7 @@ from engine.command_name import program
 from engine.store.crypto import SensitiveCipher
 from engine.store.database import open_database, write_transaction
 from engine.store.migrations import migrate, open_checked
-from engine.store.models import database_proxy
+from engine.store.models import database_proxy, stored_now
 from engine.store.privacy import audit, delete_user, export_user, prune
 
 DEFAULT_RETENTION_DAYS = 30
@@ -25,7 +24,7 @@ def run_migrate(url: str, stdout: TextIO, stderr: TextIO) -> int:
     done = migrate(db, say)
     if done:
         database_proxy.initialize(db)
-        audit("cli", "migrate", None, {"steps": done}, dt.datetime.now(dt.UTC).replace(tzinfo=None))
+        audit("cli", "migrate", None, {"steps": done}, stored_now())
     for line in done or ["the schema is up to date"]:
         stdout.write(line + "\n")
     return 0
@@ -33,7 +32,7 @@ def run_migrate(url: str, stdout: TextIO, stderr: TextIO) -> int:
 
 def run_export(url: str, user_id: int, stdout: TextIO) -> int:
     db = open_checked(url)
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = stored_now()
     with write_transaction(db):
         data = export_user(user_id, SensitiveCipher.from_environment())
         audit("cli", "export", str(user_id), {"via": "--export-user"}, now)
@@ -43,7 +42,7 @@ def run_export(url: str, user_id: int, stdout: TextIO) -> int:
 
 def run_delete(url: str, user_id: int, stdout: TextIO) -> int:
     db = open_checked(url)
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = stored_now()
     with write_transaction(db):
         counts = delete_user(user_id)
         audit("cli", "delete", str(user_id), {"via": "--delete-user", **counts}, now)
@@ -56,7 +55,7 @@ def run_delete(url: str, user_id: int, stdout: TextIO) -> int:
 def run_prune(url: str, stdout: TextIO, retention: int = DEFAULT_RETENTION_DAYS) -> int:
     """`retention` comes checked (at least 1 day): 0 or less would delete all history."""
     db = open_checked(url)
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = stored_now()
     with write_transaction(db):
         counts = prune(now, retention)
         audit("cli", "prune", None, {"days": retention, **counts}, now)

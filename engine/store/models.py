@@ -9,7 +9,8 @@ import peewee
 database_proxy = peewee.DatabaseProxy()
 
 
-def _now() -> dt.datetime:
+def stored_now() -> dt.datetime:
+    """Now as the tables keep moments: naive UTC (every operator command stamps with it)."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
@@ -26,10 +27,10 @@ class UserRow(_Model):
     username = peewee.TextField(default="")
     language = peewee.TextField(null=True)
     roles = peewee.TextField(default="[]")  # JSON list
-    first_seen = peewee.DateTimeField(default=_now)
+    first_seen = peewee.DateTimeField(default=stored_now)
     # when this row last changed; it is written only when the profile changes (schema 3),
     # and the user's last message is their latest sessions.updated
-    updated = peewee.DateTimeField(default=_now)
+    updated = peewee.DateTimeField(default=stored_now)
     blocked = peewee.BooleanField(default=False)  # Telegram said the user blocked the bot
 
     class Meta:
@@ -48,7 +49,7 @@ class SessionRow(_Model):
     language = peewee.TextField(null=True)
     ended = peewee.BooleanField(default=False)
     scenario_version = peewee.TextField(default="")
-    updated = peewee.DateTimeField(default=_now)
+    updated = peewee.DateTimeField(default=stored_now)
     entered = peewee.DoubleField(null=True)  # POSIX seconds: when it entered its state (10)
 
     class Meta:
@@ -72,7 +73,7 @@ class InboxRow(_Model):
     error = peewee.TextField(null=True)
     # not indexed (schema 5): rows are written in time order, so retention finds the old
     # ones through the id (privacy.prune); the index was a page more written per update
-    received = peewee.DateTimeField(default=_now)
+    received = peewee.DateTimeField(default=stored_now)
 
     class Meta:
         table_name = "inbox"
@@ -91,9 +92,9 @@ class OutboxRow(_Model):
     update_id = peewee.BigIntegerField(null=True)
     status = peewee.TextField(default="pending")  # pending, sent, uncertain, failed
     attempts = peewee.IntegerField(default=0)
-    not_before = peewee.DateTimeField(default=_now)
+    not_before = peewee.DateTimeField(default=stored_now)
     message_id = peewee.BigIntegerField(null=True)  # Telegram's id once sent
-    created = peewee.DateTimeField(default=_now)
+    created = peewee.DateTimeField(default=stored_now)
     # why it failed or is uncertain (schema 6): Telegram's refusal, a media file that is not
     # there, a timeout; what an operator looks for first
     error = peewee.TextField(null=True)
@@ -123,7 +124,7 @@ class TimerRow(_Model):
 
 class MessageLogRow(_Model):
     id = peewee.AutoField()
-    at = peewee.DateTimeField(default=_now)  # not indexed (schema 5), as the inbox's received
+    at = peewee.DateTimeField(default=stored_now)  # not indexed (schema 5), as the inbox's received
     chat_id = peewee.BigIntegerField()
     # not indexed (schema 3): the index changed a page of its own on every update; exports
     # and deletions by user read the log through, which retention (--prune) keeps bounded
@@ -166,7 +167,7 @@ class BroadcastRow(_Model):
     sent = peewee.IntegerField(default=0)  # the final counts, kept when it ends
     blocked = peewee.IntegerField(default=0)
     failed = peewee.IntegerField(default=0)
-    created = peewee.DateTimeField(default=_now)
+    created = peewee.DateTimeField(default=stored_now)
     started = peewee.DateTimeField(null=True)
     finished = peewee.DateTimeField(null=True)
     created_by = peewee.TextField(default="cli")  # "cli" or "admin:<id>"
@@ -179,7 +180,7 @@ class BroadcastRow(_Model):
 
 class AuditRow(_Model):
     id = peewee.AutoField()
-    at = peewee.DateTimeField(default=_now, index=True)
+    at = peewee.DateTimeField(default=stored_now, index=True)
     actor = peewee.TextField()  # "cli", "user:<id>", "admin:<id>"
     action = peewee.TextField()  # export, delete, prune, migrate
     subject = peewee.TextField(null=True)
@@ -194,7 +195,7 @@ class RoleRow(_Model):
 
     user_id = peewee.BigIntegerField()
     role = peewee.TextField()
-    granted_at = peewee.DateTimeField(default=_now)
+    granted_at = peewee.DateTimeField(default=stored_now)
     granted_by = peewee.TextField()  # the audit log's actor: "cli", "admin:<id>"
 
     class Meta:
@@ -207,7 +208,7 @@ class FlagRow(_Model):
 
     name = peewee.TextField(primary_key=True)
     enabled = peewee.BooleanField()
-    updated_at = peewee.DateTimeField(default=_now)
+    updated_at = peewee.DateTimeField(default=stored_now)
     updated_by = peewee.TextField()
 
     class Meta:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from engine.admin import broadcasts as jobs
-from engine.web.http_answers import see_other, utc_now
+from engine.store.models import stored_now
+from engine.web.http_answers import see_other
 
 if TYPE_CHECKING:
     from engine.web.admin_panel import AdminPanel
@@ -42,7 +43,7 @@ def add_broadcast_routes(panel: AdminPanel, app: web.Application) -> None:
                 raise jobs.BroadcastError(
                     f"the text has {len(text)} characters; Telegram takes {jobs.MAX_TEXT}"
                 )
-            now = utc_now()
+            now = stored_now()
             count = await panel.db(lambda: jobs.count_recipients(panel.context.db, where, now))
         except jobs.BroadcastError as exc:
             return await _list(panel, request, status=400, error=str(exc), text=text, where=where)
@@ -60,7 +61,7 @@ def add_broadcast_routes(panel: AdminPanel, app: web.Application) -> None:
         message = str(form.get("message", "")) or None
         text = None if message else str(form.get("text", ""))
         where = str(form.get("where", "")).strip()[:MAX_WHERE] or None
-        now = utc_now()
+        now = stored_now()
         try:
             if message is not None and message not in panel.context.scenario().messages:
                 raise jobs.BroadcastError(f"the scenario has no message {message!r}")
@@ -83,7 +84,7 @@ def add_broadcast_routes(panel: AdminPanel, app: web.Application) -> None:
 
     async def cancel(request: web.Request) -> web.StreamResponse:
         number = int(request.match_info["id"])
-        now = utc_now()
+        now = stored_now()
         try:
             await panel.run(
                 lambda: jobs.cancel(panel.context.db, number, "panel", now, via="panel")

@@ -32,10 +32,11 @@ from engine.admin.stats_output import since_days
 from engine.core.model import Scenario
 from engine.ops.problems import RecentProblems
 from engine.store.crypto import SensitiveCipher
+from engine.store.models import stored_now
 from engine.store.privacy import audit, delete_user, export_user
 from engine.web.admin_auth import AdminSession, LoginLimiter, PasswordHash, SessionCookies
 from engine.web.admin_broadcasts import add_broadcast_routes
-from engine.web.http_answers import see_other, utc_now
+from engine.web.http_answers import see_other
 
 log = logging.getLogger("engine.web.admin")
 COOKIE = "bot_admin"
@@ -250,11 +251,11 @@ class AdminPanel:
         return response
 
     def _audit(self, action: str, subject: str | None, **details: Any) -> None:
-        audit("panel", action, subject, {"via": "panel", **details}, utc_now())
+        audit("panel", action, subject, {"via": "panel", **details}, stored_now())
 
     # -- pages ----------------------------------------------------------------------------
     async def overview(self, request: web.Request) -> web.Response:
-        figures = await self.db(lambda: overview(utc_now()))
+        figures = await self.db(lambda: overview(stored_now()))
         # the live figures read the outbox too: on the panel's threads, not the event loop's
         live = await asyncio.get_running_loop().run_in_executor(self.pool, self.context.live)
         return self.page(
@@ -326,7 +327,7 @@ class AdminPanel:
         name, value = str(form.get("name", "")), str(form.get("value", ""))
         if name not in self.context.scenario().flags or value not in ("on", "off"):
             return web.Response(status=400, text="no such flag, or not on/off")
-        await self.db(lambda: flag_store.switch(name, value == "on", "panel", utc_now()))
+        await self.db(lambda: flag_store.switch(name, value == "on", "panel", stored_now()))
         return see_other(f"/admin/flags?done={name}+switched+{value}")
 
     async def roles(self, request: web.Request) -> web.Response:
@@ -343,7 +344,7 @@ class AdminPanel:
             return web.Response(status=400, text="a user id (digits) and grant or revoke")
         change = role_store.grant if action == "grant" else role_store.revoke
         try:
-            await self.db(lambda: change(int(user), role, "panel", utc_now()))
+            await self.db(lambda: change(int(user), role, "panel", stored_now()))
         except role_store.RoleError as exc:
             grants = await self.db(role_store.all_grants)
             declared = roles_used(self.context.scenario())
@@ -370,7 +371,7 @@ class AdminPanel:
         """The --stats --html page itself (the same figures, charts and tables), with a CSP
         that lets its one inline style block in by hash, nothing else; ?days=N as --days."""
         days = request.query.get("days", "")
-        now = utc_now()
+        now = stored_now()
         since = since_days(int(days), now) if days.isdigit() and 0 < int(days) < 10_000 else None
 
         def work() -> str:
