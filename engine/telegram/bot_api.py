@@ -76,9 +76,7 @@ class BotApi:
                 value = "false"
             payload[key] = value
         try:
-            result = apihelper._make_request(  # type: ignore[no-untyped-call]
-                self._token, method, "post", payload, dict(files) if files else None
-            )
+            result = library_request(self._token, method, payload, dict(files) if files else None)
         except Exception as exc:
             error = api_error(method, exc)
             if error is None:
@@ -103,6 +101,61 @@ class BotApi:
         }
         answer = self.call("getUpdates", params)
         return answer if isinstance(answer, list) else []
+
+
+def library_request(
+    token: str, method: str, params: dict[str, Any], files: dict[str, Any] | None
+) -> Any:
+    """A POST through pyTelegramBotAPI's request layer: `apihelper._make_request` without
+    its two DEBUG lines. The library formats them on every call, whatever the log level:
+    every parameter, the files' bytes, and the whole answer as a bytes repr (about 40 KB
+    for a getUpdates of a hundred updates). The engine never shows them (they hold users'
+    texts), and building them cost it more than a tenth of its time per update in
+    process (bench/e2e.py). The rest is the library's, read from `apihelper` at each call
+    as `_make_request` does: API_URL, the timeouts (`long_polling_timeout` becomes
+    `timeout`, and the read waits five seconds longer), CUSTOM_REQUEST_SENDER, the
+    per-thread session, `proxy`, the multipart file names, and `_check_result`, which
+    raises the library's exceptions. The library's own retries (RETRY_ON_ERROR) are not
+    used: the sender decides what a failed call means."""
+    if not token:
+        raise ValueError("the bot token is not set")
+    url = apihelper.API_URL.format(token, method)  # type: ignore[attr-defined]
+    connect_timeout, read_timeout = apihelper.CONNECT_TIMEOUT, apihelper.READ_TIMEOUT
+    if "timeout" in params:
+        read_timeout = connect_timeout = params.pop("timeout")
+    if "long_polling_timeout" in params:  # getUpdates: the only method with a timeout
+        polling = params.pop("long_polling_timeout")
+        params["timeout"] = polling
+        read_timeout = max(polling + 5, read_timeout)
+    if files and apihelper.format_header_param:  # file names as written (not RFC 2231)
+        setattr(
+            apihelper.fields,  # type: ignore[attr-defined]
+            apihelper.format_header_param_name,
+            apihelper._no_encode(apihelper.format_header_param),  # type: ignore[no-untyped-call]
+        )
+    timeout = (connect_timeout, read_timeout)
+    sender = apihelper.CUSTOM_REQUEST_SENDER
+    if sender:
+        answer = sender(
+            "post",
+            url,
+            params=params or None,
+            files=files,
+            timeout=timeout,
+            proxies=apihelper.proxy,
+        )
+    else:
+        session = apihelper._get_req_session()  # type: ignore[no-untyped-call]
+        answer = session.request(
+            "post",
+            url,
+            params=params or None,
+            files=files,
+            timeout=timeout,
+            proxies=apihelper.proxy,
+        )
+    checked = apihelper._check_result(method, answer)  # type: ignore[no-untyped-call]
+    return checked["result"] if checked else None
 
 
 def api_error(method: str, exc: Exception) -> ApiError | None:

@@ -110,6 +110,7 @@ class FakeTelegram:
         self._ready = threading.Event()
         self._runner: web.AppRunner | None = None
         self.on_call: Callable[[Call], None] | None = None
+        self.uploads: list[tuple[str, bytes]] = []  # (file name as sent, content) of each file
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
@@ -241,7 +242,9 @@ class FakeTelegram:
                 if part is None:
                     break
                 if part.filename:
-                    await part.read()
+                    content = bytes(await part.read())
+                    with self._lock:
+                        self.uploads.append((part.filename, content))
                     files.append(part.name)
                     params[part.name] = f"attach://{part.name}"
                 else:
