@@ -49,7 +49,7 @@ def test_long_polling_asks_telegram_to_wait_and_reads_longer(fake: FakeTelegram)
 
 def test_an_upload_arrives_with_its_file_name_and_content(fake: FakeTelegram) -> None:
     api = BotApi(fake.url, fake.token)
-    content = "name;score\nAnn;3\n".encode()
+    content = b"name;score\nAnn;3\n"
     api.call(
         "sendDocument",
         {"chat_id": 5, "caption": "Your data"},
