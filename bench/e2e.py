@@ -27,6 +27,10 @@ conversation runs first and is not counted.
   polling loop does. The pair runs --rounds times (3), alternately; each bot's best round
   is shown, with every round's updates/s (the machine's speed drifts within seconds).
 The engine persists every step in both modes; the run checks the database afterwards.
+Both bots make their Bot API calls through pyTelegramBotAPI's request layer; the engine
+skips the two DEBUG lines the library builds for every call whatever the log level
+(engine/telegram/bot_api.py: library_request), the hand-written bot pays for them as
+any bot written from the library's docs does.
 Goal (issue 6): the engine at least 1.0x the hand-written bot over HTTP, 0.85x in-process.
 """
 
