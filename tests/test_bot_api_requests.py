@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from telebot import apihelper
 
 from engine.telegram.bot_api import ApiError, BotApi
 from engine.testing.fake_telegram import FakeTelegram, text_update
@@ -45,6 +46,29 @@ def test_long_polling_asks_telegram_to_wait_and_reads_longer(fake: FakeTelegram)
     call = fake.calls_of("getUpdates")[-1]
     assert call.params["timeout"] == "2"  # the Bot API's name for it
     assert "long_polling_timeout" not in call.params
+
+
+def test_the_timeouts_are_the_librarys_and_a_long_poll_reads_five_seconds_longer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[tuple[str, object]] = []
+
+    class Answer:
+        status_code = 200
+        text = '{"ok": true, "result": []}'
+
+        def json(self) -> object:
+            return {"ok": True, "result": []}
+
+    def bot_api(method: str, url: str, timeout: object = None, **_: object) -> Answer:
+        asked.append((url.rsplit("/", 1)[1], timeout))
+        return Answer()
+
+    monkeypatch.setattr(apihelper, "CUSTOM_REQUEST_SENDER", bot_api)
+    api = BotApi("http://in-process", "1:x", read_timeout=3)
+    api.get_updates_raw(0, 25, ["message"])
+    api.call("sendMessage", {"chat_id": 5, "text": "hi"})
+    assert asked == [("getUpdates", (10, 30)), ("sendMessage", (10, 3))]
 
 
 def test_an_upload_arrives_with_its_file_name_and_content(fake: FakeTelegram) -> None:

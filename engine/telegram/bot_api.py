@@ -133,27 +133,18 @@ def library_request(
             apihelper.format_header_param_name,
             apihelper._no_encode(apihelper.format_header_param),  # type: ignore[no-untyped-call]
         )
-    timeout = (connect_timeout, read_timeout)
-    sender = apihelper.CUSTOM_REQUEST_SENDER
-    if sender:
-        answer = sender(
-            "post",
-            url,
-            params=params or None,
-            files=files,
-            timeout=timeout,
-            proxies=apihelper.proxy,
-        )
-    else:
-        session = apihelper._get_req_session()  # type: ignore[no-untyped-call]
-        answer = session.request(
-            "post",
-            url,
-            params=params or None,
-            files=files,
-            timeout=timeout,
-            proxies=apihelper.proxy,
-        )
+    # the test hook (in-process Bot APIs) if set, else the library's session of this thread
+    request = (
+        apihelper.CUSTOM_REQUEST_SENDER or apihelper._get_req_session().request  # type: ignore[no-untyped-call]
+    )
+    answer = request(
+        "post",
+        url,
+        params=params or None,
+        files=files,
+        timeout=(connect_timeout, read_timeout),
+        proxies=apihelper.proxy,
+    )
     checked = apihelper._check_result(method, answer)  # type: ignore[no-untyped-call]
     return checked["result"] if checked else None
 
